@@ -13,14 +13,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/store"
 )
 
-// MigrateFunc brings a fresh database to the schema the tests need. It
-// defaults to Tender's own migrations; packages that also need River's
-// tables set it from an init in their tests (see jobs).
-var MigrateFunc = func(ctx context.Context, db *store.DB) error {
-	_, err := db.Migrate(ctx)
+// migrate brings a fresh database to the schema Tender runs on: its own
+// tables and River's.
+func migrate(ctx context.Context, db *store.DB) error {
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	_, err := jobs.Migrate(ctx, db)
 	return err
 }
 
@@ -85,7 +88,7 @@ func open(tb testing.TB, rawURL string) *store.DB {
 		tb.Fatalf("open test database: %v", err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	if err := MigrateFunc(ctx, db); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		tb.Fatalf("migrate test database: %v", err)
 	}
 	return db

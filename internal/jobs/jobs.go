@@ -1,0 +1,102 @@
+// Package jobs runs Tender's background work on River, on either database:
+// riversqlite for SQLite and riverdatabasesql for PostgreSQL, behind one
+// river.Client[*sql.Tx]. Jobs are inserted with InsertTx inside the caller's
+// transaction, so a row and the job that acts on it commit together or not at
+// all. Workers are registered in one place, internal/app.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/tenderpay/tender/internal/store"
+)
+
+// Client is River's client over database/sql transactions.
+type Client = river.Client[*sql.Tx]
+
+// Config tunes job processing.
+type Config struct {
+	// Workers is how many jobs run at once (default 10).
+	Workers int
+	// PollInterval is how often idle workers look for new jobs (default
+	// 500ms). Neither database/sql driver supports LISTEN, so this bounds
+	// how soon a job inserted by another process starts.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == store.Postgres {
+		return riverdatabasesql.New(db.DB)
+	}
+	return riversqlite.New(db.DB)
+}
+
+// New returns a River client for db that runs the given workers and periodic
+// jobs. It does not start it.
+func New(db *store.DB, cfg Config, workers *river.Workers, periodic []*river.PeriodicJob) (*Client, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 10
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 500 * time.Millisecond
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := river.NewClient(driver(db), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		PeriodicJobs:      periodic,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
+		Logger:            logger,
+		// Neither driver listens for notifications; poll instead.
+		PollOnly: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return client, nil
+}
+
+func migrator(db *store.DB) (*rivermigrate.Migrator[*sql.Tx], error) {
+	return rivermigrate.New(driver(db), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+}
+
+// Migrate applies River's own migrations and returns how many it applied.
+func Migrate(ctx context.Context, db *store.DB) (int, error) {
+	m, err := migrator(db)
+	if err != nil {
+		return 0, err
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return 0, fmt.Errorf("migrate jobs: %w", err)
+	}
+	return len(res.Versions), nil
+}
+
+// MigrationsCurrent reports whether River's tables are fully migrated.
+func MigrationsCurrent(ctx context.Context, db *store.DB) (bool, error) {
+	m, err := migrator(db)
+	if err != nil {
+		return false, err
+	}
+	res, err := m.Validate(ctx)
+	if err != nil {
+		return false, err
+	}
+	return res.OK, nil
+}
