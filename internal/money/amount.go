@@ -107,61 +107,6 @@ func (a Amount) String() string {
 	return a.Decimal() + " " + a.Currency.Code()
 }
 
-// StripeAmount returns a.Value in the units Stripe's API expects for a's
-// currency (see [Currency.StripeExponent]): the same number for most
-// currencies, times 100 for ISK, IDR, COP and the other currencies where
-// Stripe uses two decimals and CLDR none. It returns ErrOverflow if the result
-// does not fit in an int64, and ErrInvalid if the value has more precision
-// than Stripe accepts (LYD: three digits here, two on Stripe) or a has no
-// currency: it never rounds.
-func (a Amount) StripeAmount() (int64, error) {
-	if a.Currency.IsZero() {
-		return 0, invalid("currency", "", "amount has no currency")
-	}
-	return rescale(a.Value, a.Currency.Exponent(), a.Currency.StripeExponent(), "amount", a.String())
-}
-
-// FromStripe returns the Amount for an amount as Stripe's API gives it
-// (value in units of 10^-cur.StripeExponent()), converting it to Tender's
-// minor units. It returns ErrInvalid if value has digits Tender's exponent
-// cannot hold (an IDR amount from Stripe that is not a whole number of
-// rupiah) or cur is the zero Currency, and ErrOverflow if the result does not
-// fit in an int64.
-func FromStripe(value int64, cur Currency) (Amount, error) {
-	if cur.IsZero() {
-		return Amount{}, invalid("currency", "", "no currency")
-	}
-	v, err := rescale(value, cur.StripeExponent(), cur.Exponent(), "amount", strconv.FormatInt(value, 10)+" "+cur.Lower())
-	if err != nil {
-		return Amount{}, err
-	}
-	return Amount{Value: v, Currency: cur}, nil
-}
-
-// rescale converts v from units of 10^-from to units of 10^-to exactly.
-func rescale(v int64, from, to int, field, shown string) (int64, error) {
-	switch {
-	case to > from:
-		f := pow10[to-from]
-		if v > math.MaxInt64/f || v < math.MinInt64/f {
-			return 0, overflow(field, shown, "does not fit in int64 at %d decimals", to)
-		}
-		return v * f, nil
-	case to < from:
-		f := pow10[from-to]
-		if v%f != 0 {
-			return 0, invalid(field, shown, "has more than %d decimals", to)
-		}
-		return v / f, nil
-	default:
-		return v, nil
-	}
-}
-
-// pow10 holds the powers of ten an exponent difference can need; exponents
-// are at most 4 (CLF) in the library's data.
-var pow10 = [...]int64{1, 10, 100, 1000, 10000, 100000, 1000000}
-
 func addInt64(a, b int64) (int64, bool) {
 	s := a + b
 	// Overflow happened iff a and b have the same sign and s has the other.

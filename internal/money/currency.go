@@ -8,27 +8,48 @@ import (
 )
 
 // Currency is an ISO 4217 currency that is legal tender somewhere, with the
-// exponent of its minor unit. Currencies are comparable with ==.
+// exponent of its minor unit as Stripe counts it. Currencies are comparable
+// with ==.
 //
 // The zero Currency is deliberately invalid: it stands for "no currency
 // given", so a forgotten field is caught by every operation that takes an
 // Amount instead of being read as some default currency.
 type Currency struct {
-	// unit's zero value is x/text's XXX ("no currency"), which ParseCurrency
-	// rejects, so the zero Currency cannot be confused with a parsed one.
-	unit currency.Unit
+	// code is the upper-case ISO 4217 code; "" is the zero Currency, which
+	// ParseCurrency never returns.
+	code string
 }
 
+// stripeSupplement lists the codes Stripe accepts that the library's CLDR 32
+// data (2017) does not know as legal tender, so that ParseCurrency accepts
+// what Stripe sends. Each is two-decimal on Stripe's API, as every currency
+// outside the zero- and three-decimal lists is.
+//
+//   - SLE: Sierra Leone's redenominated leone (2022), which replaced SLL.
+//   - XCG: the Caribbean guilder of Curaçao and Sint Maarten (2025), which
+//     replaced ANG.
+//   - STD: São Tomé and Príncipe's dobra. ISO 4217 replaced it with STN in
+//     2018, which the library has, but Stripe still lists the old code.
+//
+// Codes newer than the library that Stripe does not list, such as MRU, VES
+// and ZWG, stay rejected: Tender cannot charge in them anyway. The list was
+// checked in 2026 against copies of Stripe's "Supported currencies" guide;
+// add to it when Stripe adds a currency the library lacks.
+var stripeSupplement = []string{"SLE", "STD", "XCG"}
+
 // tender is the set of codes accepted by ParseCurrency: every currency the
-// library lists as legal tender in some region. That leaves out what x/text
-// knows but no one can be charged in: precious metals (XAU), fund and
-// accounting codes (XDR, USN, CLF), the test code XTS, XXX, and withdrawn
-// currencies (DEM, STD). For the metals and fund codes the library reports a
-// default exponent of 2 where ISO 4217 has none, another reason to refuse them.
-var tender = sync.OnceValue(func() map[currency.Unit]bool {
-	m := make(map[currency.Unit]bool)
+// library lists as legal tender in some region, plus stripeSupplement. The
+// library supplies only this set; exponents come from Stripe's lists (see
+// Exponent). That leaves out what x/text knows but no one can be charged in:
+// precious metals (XAU), fund and accounting codes (XDR, USN, CLF), the test
+// code XTS, XXX, and withdrawn currencies (DEM).
+var tender = sync.OnceValue(func() map[string]bool {
+	m := make(map[string]bool)
 	for it := currency.Query(); it.Next(); {
-		m[it.Unit()] = true
+		m[it.Unit().String()] = true
+	}
+	for _, code := range stripeSupplement {
+		m[code] = true
 	}
 	return m
 })
@@ -36,20 +57,22 @@ var tender = sync.OnceValue(func() map[currency.Unit]bool {
 // ParseCurrency returns the Currency for a three-letter ISO 4217 code in any
 // letter case, since Stripe sends lower case ("usd") and people write upper
 // case. It returns an ErrInvalid *FieldError naming the code if the code is
-// malformed, unknown to the library, or not legal tender.
+// malformed, unknown, or not legal tender.
 //
-// The library's data is CLDR 32 (2017): codes introduced since, such as MRU,
-// VES, SLE, ZWG and XCG, are rejected as unknown, and a few since withdrawn,
-// such as HRK, are still accepted.
+// The codes accepted are those golang.org/x/text/currency lists as legal
+// tender, from CLDR 32 (2017), plus SLE, STD and XCG, which Stripe supports
+// and the library lacks. Codes introduced since that Stripe does not support,
+// such as MRU, VES and ZWG, are rejected as unknown, and a few since
+// withdrawn, such as HRK, are still accepted.
 func ParseCurrency(code string) (Currency, error) {
 	if len(code) != 3 || !isASCIILetters(code) {
 		return Currency{}, invalid("currency", code, "not a three-letter ISO 4217 code")
 	}
-	u, err := currency.ParseISO(code)
-	if err != nil || !tender()[u] {
+	up := strings.ToUpper(code)
+	if !tender()[up] {
 		return Currency{}, invalid("currency", code, "unknown currency")
 	}
-	return Currency{unit: u}, nil
+	return Currency{code: up}, nil
 }
 
 // MustParseCurrency is ParseCurrency for codes fixed in source, such as tests
@@ -72,20 +95,15 @@ func isASCIILetters(s string) bool {
 }
 
 // IsZero reports whether c is the zero Currency, that is, no currency.
-func (c Currency) IsZero() bool { return c == Currency{} }
+func (c Currency) IsZero() bool { return c.code == "" }
 
 // Code returns the upper-case ISO 4217 code, such as "EUR", or "" for the
 // zero Currency.
-func (c Currency) Code() string {
-	if c.IsZero() {
-		return ""
-	}
-	return c.unit.String()
-}
+func (c Currency) Code() string { return c.code }
 
 // Lower returns the lower-case code, such as "eur", which is the form Stripe
 // requires in requests and sends in its objects.
-func (c Currency) Lower() string { return strings.ToLower(c.Code()) }
+func (c Currency) Lower() string { return strings.ToLower(c.code) }
 
 // String returns Code, or "(no currency)" for the zero Currency so that it
 // is visible in logs.
@@ -93,27 +111,7 @@ func (c Currency) String() string {
 	if c.IsZero() {
 		return "(no currency)"
 	}
-	return c.Code()
-}
-
-// Exponent returns the number of decimal digits of c's minor unit: 2 for EUR
-// (cents), 0 for JPY, 3 for BHD (fils). An Amount's Value counts units of
-// 10^-Exponent. It is CLDR's standard (non-cash) number of digits as shipped
-// by golang.org/x/text/currency; it returns 0 for the zero Currency.
-//
-// CLDR's digits differ from ISO 4217's minor units for about twenty codes
-// that are legal tender: CLDR says 0 for AFN, ALL, AMD, COP, GYD, IDR, IQD,
-// IRR, ISK, KPW, LAK, LBP, MMK, MNT, MRO, MUR, PKR, RSD, SLL, SOS, SYP, TZS,
-// UZS and YER, and ISO 4217 says 2 for all of them except ISK (0) and IQD (3).
-// This package uses the library's value as it is and does not patch it; it is
-// what Tender shows and parses. Amounts sent to or read from Stripe convert
-// with [Amount.StripeAmount] and [FromStripe].
-func (c Currency) Exponent() int {
-	if c.IsZero() {
-		return 0
-	}
-	scale, _ := currency.Standard.Rounding(c.unit)
-	return scale
+	return c.code
 }
 
 // Stripe's currency lists, from its "Supported currencies" guide. Every other
@@ -130,30 +128,39 @@ var (
 	}
 )
 
-// StripeExponent returns the number of decimal digits Stripe's API uses for
-// c's amounts, which is not always [Currency.Exponent]. Stripe's
-// "Supported currencies" guide says:
+// Exponent returns the number of decimal digits of c's minor unit as
+// Stripe's API counts it: 2 for EUR (cents), 0 for JPY, 3 for BHD (fils).
+// An Amount's Value counts units of 10^-Exponent, so it is exactly the
+// integer Stripe's "amount" fields carry, in both directions, with no
+// conversion to forget. It returns 0 for the zero Currency.
+//
+// Stripe's "Supported currencies" guide says:
 //
 //   - Amounts are integers in the currency's smallest unit, and currency codes
 //     are sent in lower case.
 //   - Zero-decimal currencies (exponent 0): BIF, CLP, DJF, GNF, JPY, KMF, KRW,
 //     MGA, PYG, RWF, UGX, VND, VUV, XAF, XOF, XPF.
 //   - Three-decimal currencies (exponent 3): BHD, JOD, KWD, OMR, TND. Stripe
-//     asks that the last of the three digits be 0, because card networks
-//     settle these to two decimals.
-//   - Every other currency is two-decimal (exponent 2), including those CLDR
-//     gives 0 digits, such as IDR and COP.
+//     asks that the last of the three digits be 0, because its payment
+//     partners settle these to two decimals.
+//   - Every other currency is two-decimal (exponent 2).
 //
-// Its "special cases" list, which this package does not enforce because the
+// This is not always ISO 4217's minor unit, nor the digits CLDR (and so
+// golang.org/x/text/currency) gives: IDR, COP, PKR and about twenty others
+// have 0 digits in CLDR and 2 here, IQD and LYD have 3 in ISO 4217 and 2
+// here, and ISK has 0 in both and 2 here. Tender shows and parses amounts
+// with this exponent too ("12.00" IDR), so a price someone types is the
+// amount Stripe charges. Legal tender that Stripe does not list (IQD, IRR,
+// KPW, LYD, ...) gets 2 by the same rule; Tender can record such amounts
+// but Stripe will refuse to move them.
+//
+// Stripe's "special cases", which this package does not enforce because the
 // rules depend on the operation rather than the amount:
 //
 //   - ISK is zero-decimal in practice but, for backward compatibility, Stripe
 //     takes it as two-decimal with the last two digits 00 (500 ISK is 50000).
-//     StripeExponent returns 2 for it, and converting an Amount (exponent 0)
-//     with StripeAmount always yields a multiple of 100.
 //   - HUF and TWD are two-decimal for charges, but payouts are zero-decimal:
-//     payout amounts must be multiples of 100. CLDR records the same thing
-//     as their cash rounding.
+//     payout amounts must be multiples of 100.
 //   - UGX appears both among the zero-decimal currencies and among the special
 //     cases; check the guide before paying out UGX.
 //
@@ -161,14 +168,13 @@ var (
 // the guide; the special cases are summarised from it and worth re-reading
 // there before relying on them. The lists are kept here, not derived, because
 // Stripe's API is the authority for its wire format, not ISO 4217 or CLDR.
-func (c Currency) StripeExponent() int {
-	code := c.Code()
+func (c Currency) Exponent() int {
 	switch {
-	case code == "":
+	case c.code == "":
 		return 0
-	case stripeZeroDecimal[code]:
+	case stripeZeroDecimal[c.code]:
 		return 0
-	case stripeThreeDecimal[code]:
+	case stripeThreeDecimal[c.code]:
 		return 3
 	default:
 		return 2

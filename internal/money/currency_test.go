@@ -14,20 +14,33 @@ func TestCurrencyExponent(t *testing.T) {
 		code string
 		want int
 	}{
-		{"JPY", 0}, {"KRW", 0},
 		{"EUR", 2}, {"USD", 2}, {"GBP", 2},
-		{"BHD", 3}, {"KWD", 3}, {"JOD", 3}, {"OMR", 3}, {"TND", 3},
-		// Stripe's special cases, as the library has them.
-		{"ISK", 0}, {"HUF", 2}, {"TWD", 2}, {"UGX", 0},
-		// CLDR digits where ISO 4217 says 2: pinned so that a library update
-		// that changes them is noticed, since stored amounts depend on them.
-		{"IDR", 0}, {"COP", 0}, {"PKR", 0},
+		// Stripe's zero-decimal list, all of it.
+		{"BIF", 0}, {"CLP", 0}, {"DJF", 0}, {"GNF", 0}, {"JPY", 0}, {"KMF", 0},
+		{"KRW", 0}, {"MGA", 0}, {"PYG", 0}, {"RWF", 0}, {"UGX", 0}, {"VND", 0},
+		{"VUV", 0}, {"XAF", 0}, {"XOF", 0}, {"XPF", 0},
+		// Stripe's three-decimal list, all of it.
+		{"BHD", 3}, {"JOD", 3}, {"KWD", 3}, {"OMR", 3}, {"TND", 3},
+		// Stripe's special cases: ISK is 0 in ISO and CLDR but 2 on Stripe;
+		// HUF and TWD are 2 for charges.
+		{"ISK", 2}, {"HUF", 2}, {"TWD", 2},
+		// CLDR says 0 and the library's exponent would have charged 100x
+		// too little on Stripe; ISO 4217 and Stripe say 2.
+		{"IDR", 2}, {"COP", 2}, {"PKR", 2}, {"AMD", 2}, {"LBP", 2}, {"TZS", 2},
+		// ISO 4217 says 3; Stripe lists neither as three-decimal.
+		{"IQD", 2}, {"LYD", 2},
+		// Supported by Stripe, unknown to the library's data.
+		{"SLE", 2}, {"XCG", 2}, {"STD", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
 			t.Parallel()
-			if got := money.MustParseCurrency(tt.code).Exponent(); got != tt.want {
+			c := money.MustParseCurrency(tt.code)
+			if got := c.Exponent(); got != tt.want {
 				t.Errorf("%s.Exponent() = %d, want %d", tt.code, got, tt.want)
+			}
+			if got := money.MustParseCurrency(strings.ToLower(tt.code)).Exponent(); got != tt.want {
+				t.Errorf("%s.Exponent() = %d, want %d", strings.ToLower(tt.code), got, tt.want)
 			}
 		})
 	}
@@ -35,7 +48,12 @@ func TestCurrencyExponent(t *testing.T) {
 
 func TestParseCurrency(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{"EUR", "eur", "Eur", "usd", "jpy", "bhd"} {
+	good := []string{
+		"EUR", "eur", "Eur", "usd", "jpy", "bhd",
+		"sle", "XCG", "std", // Stripe's supplement to the library's CLDR 32 data
+		"STN", // STD's successor in ISO 4217, which the library knows
+	}
+	for _, in := range good {
 		c, err := money.ParseCurrency(in)
 		if err != nil {
 			t.Errorf("ParseCurrency(%q): %v", in, err)
@@ -61,7 +79,9 @@ func TestParseCurrency(t *testing.T) {
 		"XAU", // gold: not legal tender, and ISO gives it no exponent
 		"XTS", // reserved for testing
 		"DEM", // withdrawn
-		"MRU", // newer than the library's CLDR 32 data; see ParseCurrency
+		"MRU", // newer than the library's data and not supported by Stripe
+		"VES", // likewise
+		"SLX", // not a code, although SLE and SLL are
 	}
 	for _, in := range bad {
 		_, err := money.ParseCurrency(in)
@@ -95,84 +115,14 @@ func TestMustParseCurrencyPanics(t *testing.T) {
 func TestZeroCurrency(t *testing.T) {
 	t.Parallel()
 	var c money.Currency
-	if !c.IsZero() || c.Code() != "" || c.Lower() != "" || c.Exponent() != 0 || c.StripeExponent() != 0 {
-		t.Errorf("zero Currency: IsZero %v Code %q Lower %q Exponent %d StripeExponent %d",
-			c.IsZero(), c.Code(), c.Lower(), c.Exponent(), c.StripeExponent())
+	if !c.IsZero() || c.Code() != "" || c.Lower() != "" || c.Exponent() != 0 {
+		t.Errorf("zero Currency: IsZero %v Code %q Lower %q Exponent %d",
+			c.IsZero(), c.Code(), c.Lower(), c.Exponent())
 	}
 	if got := c.String(); got != "(no currency)" {
 		t.Errorf("zero Currency String() = %q", got)
 	}
 	if money.MustParseCurrency("EUR").IsZero() {
 		t.Error("EUR IsZero")
-	}
-}
-
-func TestStripeExponent(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		code string
-		want int
-	}{
-		{"USD", 2}, {"EUR", 2}, {"JPY", 0}, {"KRW", 0}, {"UGX", 0}, {"MGA", 0}, {"XOF", 0},
-		{"BHD", 3}, {"KWD", 3}, {"JOD", 3}, {"OMR", 3}, {"TND", 3},
-		{"ISK", 2}, {"HUF", 2}, {"TWD", 2}, {"IDR", 2}, {"COP", 2},
-		{"IQD", 2}, {"LYD", 2}, // ISO says 3; Stripe lists neither as three-decimal
-	}
-	for _, tt := range tests {
-		if got := money.MustParseCurrency(tt.code).StripeExponent(); got != tt.want {
-			t.Errorf("%s.StripeExponent() = %d, want %d", tt.code, got, tt.want)
-		}
-	}
-}
-
-func TestStripeAmount(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		code   string
-		tender int64 // Amount.Value
-		stripe int64 // Stripe's "amount"
-	}{
-		{"USD", 1234, 1234},
-		{"JPY", 500, 500},
-		{"BHD", 1230, 1230},
-		{"ISK", 500, 50000}, // Stripe's ISK special case: two decimals, always 00
-		{"IDR", 10000, 1000000},
-		{"LYD", 1230, 123},
-		{"EUR", -5, -5},
-		{"ISK", 0, 0},
-	}
-	for _, tt := range tests {
-		cur := money.MustParseCurrency(tt.code)
-		got, err := money.New(tt.tender, cur).StripeAmount()
-		if err != nil || got != tt.stripe {
-			t.Errorf("New(%d, %s).StripeAmount() = %d, %v; want %d", tt.tender, tt.code, got, err, tt.stripe)
-		}
-		back, err := money.FromStripe(tt.stripe, cur)
-		if err != nil || back != money.New(tt.tender, cur) {
-			t.Errorf("FromStripe(%d, %s) = %v, %v; want %d", tt.stripe, tt.code, back, err, tt.tender)
-		}
-	}
-}
-
-func TestStripeAmountErrors(t *testing.T) {
-	t.Parallel()
-	if _, err := money.New(1235, money.MustParseCurrency("LYD")).StripeAmount(); !errors.Is(err, money.ErrInvalid) {
-		t.Errorf("LYD 1.235 to Stripe: err = %v, want ErrInvalid (Stripe has two decimals)", err)
-	}
-	if _, err := money.New(1<<62, money.MustParseCurrency("ISK")).StripeAmount(); !errors.Is(err, money.ErrOverflow) {
-		t.Errorf("huge ISK to Stripe: err = %v, want ErrOverflow", err)
-	}
-	if _, err := (money.Amount{Value: 1}).StripeAmount(); !errors.Is(err, money.ErrInvalid) {
-		t.Errorf("no currency to Stripe: err = %v, want ErrInvalid", err)
-	}
-	// 10000.50 IDR from Stripe has sen that Tender's IDR (CLDR: 0 digits) cannot hold.
-	if _, err := money.FromStripe(1000050, money.MustParseCurrency("IDR")); !errors.Is(err, money.ErrInvalid) {
-		t.Errorf("FromStripe(1000050, IDR): err = %v, want ErrInvalid", err)
-	}
-	if _, err := money.FromStripe(1<<62, money.MustParseCurrency("LYD")); !errors.Is(err, money.ErrOverflow) {
-		t.Errorf("FromStripe(huge, LYD): err = %v, want ErrOverflow", err)
-	}
-	if _, err := money.FromStripe(1, money.Currency{}); !errors.Is(err, money.ErrInvalid) {
-		t.Errorf("FromStripe without currency: err = %v, want ErrInvalid", err)
 	}
 }

@@ -8,15 +8,23 @@
 // a reconciliation failure at the end of the month. Every rounding that does
 // happen is written down next to the code that does it.
 //
-// # Minor units
+// # Minor units are Stripe's
 //
-// A Currency's exponent (the number of fraction digits of its minor unit)
-// comes from golang.org/x/text/currency, which carries Unicode CLDR 32 data,
-// not the ISO 4217 list itself. The two agree for the currencies most
-// marketplaces use (USD, EUR, GBP: 2; JPY, KRW: 0; BHD, KWD, JOD, OMR, TND: 3)
-// but CLDR gives 0 where ISO 4217 and Stripe use 2 for about twenty others
-// (IDR, COP, PKR, ...), and Stripe takes ISK with 2 although both CLDR and
-// ISO give it 0. Amounts exchanged with Stripe must therefore go through
-// [Amount.StripeAmount] and [FromStripe]; see [Currency.StripeExponent] for
-// Stripe's own rules.
+// A Currency's exponent (the number of fraction digits of its minor unit) is
+// the one Stripe's API uses, so an Amount's Value is exactly the integer sent
+// in, and read from, Stripe's "amount" fields, and is stored, shown and
+// parsed with the same exponent. Nearly every amount Tender handles goes to or
+// comes from Stripe, and a second unit would need a conversion at every
+// crossing; one forgotten conversion charges a hundred times too little.
+//
+// Stripe's exponents are 0 for its zero-decimal list (JPY, KRW, ...), 3 for
+// its three-decimal list (BHD, JOD, KWD, OMR, TND) and 2 for everything else,
+// including currencies where ISO 4217 or CLDR differ: IDR and COP (CLDR: 0),
+// ISK (ISO and CLDR: 0) and IQD (ISO: 3). See [Currency.Exponent] for the
+// lists, their source and Stripe's special cases.
+//
+// golang.org/x/text/currency supplies only the set of valid codes (those it
+// lists as legal tender, from CLDR 32), never an exponent; a short, documented
+// supplement adds the codes Stripe supports that the library's 2017 data
+// lacks (see [ParseCurrency]).
 package money

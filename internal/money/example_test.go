@@ -36,9 +36,18 @@ func ExampleGrossUp() {
 	// Output: 10330
 }
 
-func ExampleAmount_StripeAmount() {
-	isk := money.MustParseCurrency("ISK")
-	v, _ := money.New(500, isk).StripeAmount()
-	fmt.Println(isk.Exponent(), isk.StripeExponent(), v)
-	// Output: 0 2 50000
+// An Amount's Value is what Stripe's "amount" field carries, with no
+// conversion: 10000 IDR is 1000000 on the wire, as in Tender.
+func ExampleCurrency_Exponent() {
+	for _, code := range []string{"usd", "jpy", "bhd", "idr", "isk"} {
+		cur := money.MustParseCurrency(code)
+		a, _ := money.ParseAmount("10000", cur)
+		fmt.Println(cur, cur.Exponent(), a.Value)
+	}
+	// Output:
+	// USD 2 1000000
+	// JPY 0 10000
+	// BHD 3 10000000
+	// IDR 2 1000000
+	// ISK 2 1000000
 }
