@@ -1,0 +1,226 @@
+package emulator
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Event is a stored event: what happened and a snapshot of the object as it
+// was then.
+type Event struct {
+	Meta
+	Type     string
+	Snapshot object
+	// Connected is set when the object lives on a connected account; the
+	// event then carries "account".
+	Connected bool
+	Pending   int
+	ReqID     string
+	IdemKey   string
+}
+
+func (e *Event) render(st *state) obj {
+	o := obj{{"id", e.ID}, {"object", "event"}}
+	if e.Connected {
+		o = append(o, field{"account", e.Acct})
+	}
+	var req any
+	if e.ReqID != "" {
+		req = obj{{"id", e.ReqID}, {"idempotency_key", strOrNil(e.IdemKey)}}
+	} else {
+		req = obj{{"id", nil}, {"idempotency_key", nil}}
+	}
+	return append(o,
+		field{"api_version", APIVersion},
+		field{"created", e.Created},
+		field{"data", obj{{"object", e.Snapshot.render(st)}}},
+		field{"livemode", false},
+		field{"pending_webhooks", e.Pending},
+		field{"request", req},
+		field{"type", e.Type},
+	)
+}
+
+// snapshot copies an object so later changes do not alter past events.
+// Slices inside objects are never modified in place, so a shallow copy is a
+// true snapshot.
+func snapshot(o object) object {
+	switch v := o.(type) {
+	case *Account:
+		c := *v
+		return &c
+	case *Customer:
+		c := *v
+		return &c
+	case *PaymentMethod:
+		c := *v
+		return &c
+	case *SetupIntent:
+		c := *v
+		return &c
+	case *PaymentIntent:
+		c := *v
+		return &c
+	case *Charge:
+		c := *v
+		return &c
+	case *Refund:
+		c := *v
+		return &c
+	case *Transfer:
+		c := *v
+		return &c
+	case *TransferReversal:
+		c := *v
+		return &c
+	case *ApplicationFee:
+		c := *v
+		return &c
+	case *FeeRefund:
+		c := *v
+		return &c
+	case *WebhookEndpoint:
+		c := *v
+		return &c
+	}
+	return o
+}
+
+// emit records an event for a state change of o made by this call.
+func (c *call) emit(typ string, o object) {
+	m := o.meta()
+	e := &Event{
+		Meta:     Meta{ID: c.st.newID("evt"), Acct: m.Acct, Created: c.now},
+		Type:     typ,
+		Snapshot: snapshot(o),
+		ReqID:    c.reqID,
+		IdemKey:  c.idemKey,
+	}
+	if a, ok := c.st.Objects[m.Acct].(*Account); ok && a.Platform != "" {
+		e.Connected = true
+	}
+	c.events = append(c.events, e)
+}
+
+// commitEvents stores the call's events and plans their webhook deliveries.
+func (c *call) commitEvents() []*delivery {
+	var out []*delivery
+	for _, e := range c.events {
+		c.st.put(e)
+		c.st.Events = append(c.st.Events, e)
+		ds := c.st.deliveriesFor(e)
+		e.Pending = len(ds)
+		out = append(out, ds...)
+	}
+	c.st.trimEvents(c.s.opts.EventRetention)
+	return out
+}
+
+// trimEvents drops the oldest events beyond the retention cap, in batches so
+// the cost is amortised.
+func (st *state) trimEvents(limit int) {
+	if len(st.Events) <= limit+limit/10 {
+		return
+	}
+	drop := st.Events[:len(st.Events)-limit]
+	gone := map[string]bool{}
+	for _, e := range drop {
+		delete(st.Objects, e.ID)
+		gone[e.ID] = true
+	}
+	st.Events = append([]*Event(nil), st.Events[len(drop):]...)
+	for k, l := range st.Lists {
+		if k.Kind != "event" {
+			continue
+		}
+		kept := l[:0:0]
+		for _, o := range l {
+			if !gone[o.meta().ID] {
+				kept = append(kept, o)
+			}
+		}
+		st.Lists[k] = kept
+	}
+}
+
+func handleEventRetrieve(c *call) (any, *Error) {
+	c.p.ignore("expand")
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	return get[*Event](c.st, c.acct, c.r.PathValue("id"), "event", "id")
+}
+
+func handleEventList(c *call) (any, *Error) {
+	typ, _ := c.p.str("type")
+	types := c.p.strs("types")
+	created, err := c.createdFilter()
+	if err != nil {
+		return nil, err
+	}
+	if typ != "" && len(types) > 0 {
+		return nil, invalidRequest("types", "You may only specify one of these parameters: type, types.")
+	}
+	c.p.ignore("delivery_success")
+	keep := func(o object) bool {
+		e := o.(*Event)
+		if !created(e.Created) {
+			return false
+		}
+		if typ != "" {
+			return typeMatches(typ, e.Type)
+		}
+		if len(types) > 0 {
+			for _, t := range types {
+				if typeMatches(t, e.Type) {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	}
+	return c.listPage("event", "/v1/events", c.st.Lists[listKey{c.acct, "event"}], keep)
+}
+
+// typeMatches supports the "payment_intent.*" wildcard Stripe allows.
+func typeMatches(pattern, typ string) bool {
+	if strings.HasSuffix(pattern, ".*") {
+		return strings.HasPrefix(typ, strings.TrimSuffix(pattern, "*"))
+	}
+	return pattern == typ
+}
+
+// createdFilter reads created=ts or created[gt|gte|lt|lte]=ts.
+func (c *call) createdFilter() (func(int64) bool, *Error) {
+	n := c.p.node("created")
+	if n == nil {
+		return func(int64) bool { return true }, nil
+	}
+	if n.kids == nil {
+		v, _ := c.p.integer("created")
+		return func(t int64) bool { return t == v }, c.p.err
+	}
+	bounds := map[string]int64{}
+	for _, op := range []string{"gt", "gte", "lt", "lte"} {
+		if v, ok := c.p.integer("created", op); ok {
+			bounds[op] = v
+		}
+	}
+	return func(t int64) bool {
+		for op, v := range bounds {
+			switch {
+			case op == "gt" && !(t > v), op == "gte" && !(t >= v), op == "lt" && !(t < v), op == "lte" && !(t <= v):
+				return false
+			}
+		}
+		return true
+	}, c.p.err
+}
+
+// int64Param is used by handlers that need a path or query integer.
+func int64Param(r *http.Request, name string) (int64, bool) {
+	v, err := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
+	return v, err == nil
+}

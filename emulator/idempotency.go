@@ -1,0 +1,91 @@
+package emulator
+
+import (
+	"sync"
+	"time"
+)
+
+// idempotencyTTL is how long Stripe keeps a key: at least 24 hours, after
+// which reusing it is a new request.
+const idempotencyTTL = 24 * time.Hour
+
+type idemEntry struct {
+	sum      [32]byte
+	created  time.Time
+	inFlight bool
+	reqID    string
+	status   int
+	body     []byte
+}
+
+type idemResult int
+
+const (
+	idemNew idemResult = iota
+	idemInFlight
+	idemMismatch
+	idemReplay
+)
+
+// idempotencyStore keeps stored responses per (platform, account, key).
+// It has its own lock so a request waiting on a key never holds the state.
+type idempotencyStore struct {
+	mu      sync.Mutex
+	entries map[string]*idemEntry
+}
+
+func newIdempotencyStore() *idempotencyStore {
+	return &idempotencyStore{entries: map[string]*idemEntry{}}
+}
+
+// begin looks a key up and, when it is new (or expired), claims it.
+func (s *idempotencyStore) begin(scope string, sum [32]byte, now time.Time) (*idemEntry, idemResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[scope]; ok && now.Sub(e.created) < idempotencyTTL {
+		switch {
+		case e.inFlight:
+			return e, idemInFlight
+		case e.sum != sum:
+			return e, idemMismatch
+		default:
+			return e, idemReplay
+		}
+	}
+	e := &idemEntry{sum: sum, created: now, inFlight: true}
+	s.entries[scope] = e
+	return e, idemNew
+}
+
+func (s *idempotencyStore) finish(scope, reqID string, status int, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[scope]; ok {
+		e.inFlight, e.reqID, e.status, e.body = false, reqID, status, body
+	}
+}
+
+// abandon forgets a key whose request failed validation: Stripe saves no
+// result then, so the key can be used again with other parameters.
+func (s *idempotencyStore) abandon(scope string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.entries, scope)
+}
+
+func (s *idempotencyStore) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries = map[string]*idemEntry{}
+}
+
+// prune drops keys older than the TTL; called as the clock advances.
+func (s *idempotencyStore) prune(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.entries {
+		if !e.inFlight && now.Sub(e.created) >= idempotencyTTL {
+			delete(s.entries, k)
+		}
+	}
+}

@@ -1,0 +1,365 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// WebhookEndpoint is a URL that receives events. Endpoints with Connect set
+// live on a platform and receive its connected accounts' events.
+type WebhookEndpoint struct {
+	Meta
+	URL           string
+	EnabledEvents []string
+	Connect       bool
+	Secret        string
+	Disabled      bool
+	Description   string
+	Metadata      Metadata
+	APIVersion    string
+	showSecret    bool
+}
+
+func (w *WebhookEndpoint) render(st *state) obj {
+	status := "enabled"
+	if w.Disabled {
+		status = "disabled"
+	}
+	o := obj{
+		{"id", w.ID}, {"object", "webhook_endpoint"},
+		{"api_version", strOrNil(w.APIVersion)}, {"application", nil},
+		{"created", w.Created}, {"description", strOrNil(w.Description)},
+		{"enabled_events", w.EnabledEvents}, {"livemode", false},
+		{"metadata", w.Metadata.orEmpty()},
+	}
+	if w.showSecret {
+		o = append(o, field{"secret", w.Secret})
+	}
+	return append(o, field{"status", status}, field{"url", w.URL})
+}
+
+func (m Metadata) orEmpty() Metadata {
+	if m == nil {
+		return Metadata{}
+	}
+	return m
+}
+
+func handleWebhookEndpointCreate(c *call) (any, *Error) {
+	url := c.p.required("url")
+	events := c.p.strs("enabled_events")
+	if !c.p.has("enabled_events") {
+		c.p.fail(missingParam("enabled_events"))
+	}
+	connect, _ := c.p.boolean("connect")
+	desc, _ := c.p.str("description")
+	apiVersion, _ := c.p.str("api_version")
+	md := c.p.metadata(nil)
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	w := &WebhookEndpoint{
+		Meta: Meta{ID: c.st.newID("we"), Acct: c.acct, Created: c.now},
+		URL:  url, EnabledEvents: events, Connect: connect, Description: desc,
+		Metadata: md, APIVersion: apiVersion,
+		Secret: "whsec_" + c.st.randString(32),
+	}
+	c.st.put(w)
+	shown := *w
+	shown.showSecret = true
+	return &shown, nil
+}
+
+func handleWebhookEndpointRetrieve(c *call) (any, *Error) {
+	c.p.ignore("expand")
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	return get[*WebhookEndpoint](c.st, c.acct, c.r.PathValue("id"), "webhook endpoint", "id")
+}
+
+func handleWebhookEndpointUpdate(c *call) (any, *Error) {
+	w, err := get[*WebhookEndpoint](c.st, c.acct, c.r.PathValue("id"), "webhook endpoint", "id")
+	if err != nil {
+		return nil, err
+	}
+	url, hasURL := c.p.str("url")
+	events := c.p.strs("enabled_events")
+	disabled, hasDisabled := c.p.boolean("disabled")
+	desc, hasDesc := c.p.str("description")
+	md := c.p.metadata(w.Metadata)
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	if hasURL {
+		w.URL = url
+	}
+	if events != nil {
+		w.EnabledEvents = events
+	}
+	if hasDisabled {
+		w.Disabled = disabled
+	}
+	if hasDesc {
+		w.Description = desc
+	}
+	w.Metadata = md
+	return w, nil
+}
+
+func handleWebhookEndpointDelete(c *call) (any, *Error) {
+	w, err := get[*WebhookEndpoint](c.st, c.acct, c.r.PathValue("id"), "webhook endpoint", "id")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	c.st.remove(w)
+	return obj{{"id", w.ID}, {"object", "webhook_endpoint"}, {"deleted", true}}, nil
+}
+
+func handleWebhookEndpointList(c *call) (any, *Error) {
+	return c.listPage("webhook_endpoint", "/v1/webhook_endpoints", c.st.Lists[listKey{c.acct, "webhook_endpoint"}], nil)
+}
+
+// remove deletes an object outright (webhook endpoints; customers keep a
+// tombstone instead).
+func (st *state) remove(o object) {
+	m := o.meta()
+	delete(st.Objects, m.ID)
+	k := listKey{m.Acct, kindOf(o)}
+	l := st.Lists[k]
+	if i := indexOf(l, m.ID); i >= 0 {
+		st.Lists[k] = append(l[:i:i], l[i+1:]...)
+	}
+}
+
+// delivery is one event on its way to one endpoint.
+type delivery struct {
+	event    *Event
+	endpoint string
+	url      string
+	secret   string
+	body     []byte
+	attempts int
+	next     time.Time
+}
+
+// deliveriesFor finds the endpoints that want e: the account's own
+// endpoints, and for a connected account its platform's Connect endpoints.
+func (st *state) deliveriesFor(e *Event) []*delivery {
+	var eps []*WebhookEndpoint
+	for _, o := range st.Lists[listKey{e.Acct, "webhook_endpoint"}] {
+		if w := o.(*WebhookEndpoint); !w.Connect {
+			eps = append(eps, w)
+		}
+	}
+	if a, ok := st.Objects[e.Acct].(*Account); ok && a.Platform != "" {
+		for _, o := range st.Lists[listKey{a.Platform, "webhook_endpoint"}] {
+			if w := o.(*WebhookEndpoint); w.Connect {
+				eps = append(eps, w)
+			}
+		}
+	}
+	var out []*delivery
+	var body []byte
+	for _, w := range eps {
+		if w.Disabled || !wants(w.EnabledEvents, e.Type) {
+			continue
+		}
+		if body == nil {
+			body = appendJSON(nil, e.render(st))
+		}
+		out = append(out, &delivery{event: e, endpoint: w.ID, url: w.URL, secret: w.Secret, body: body})
+	}
+	return out
+}
+
+func wants(enabled []string, typ string) bool {
+	for _, t := range enabled {
+		if t == "*" || t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// retrySchedule is the wait before each retry, in emulator time. Stripe
+// retries with exponential backoff for up to three days.
+var retrySchedule = []time.Duration{
+	time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
+	5 * time.Hour, 10 * time.Hour, 12 * time.Hour, 24 * time.Hour, 18 * time.Hour,
+}
+
+// dispatcher sends webhook deliveries from one goroutine, with at most
+// `workers` requests in flight, and retries failures on the emulator clock.
+type dispatcher struct {
+	s       *Server
+	client  *http.Client
+	sem     chan struct{}
+	mu      sync.Mutex
+	queue   []*delivery
+	wakeCh  chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+func newDispatcher(s *Server, client *http.Client, workers int) *dispatcher {
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if workers <= 0 {
+		workers = 4
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &dispatcher{s: s, client: client, sem: make(chan struct{}, workers),
+		wakeCh: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
+	d.wg.Add(1)
+	go d.loop()
+	return d
+}
+
+func (d *dispatcher) enqueue(ds []*delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	now := d.s.clock.now()
+	d.mu.Lock()
+	for _, x := range ds {
+		x.next = now
+	}
+	d.queue = append(d.queue, ds...)
+	d.mu.Unlock()
+	d.wake()
+}
+
+func (d *dispatcher) wake() {
+	select {
+	case d.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) reset() {
+	d.mu.Lock()
+	d.queue = nil
+	d.mu.Unlock()
+}
+
+func (d *dispatcher) close() {
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
+	d.cancel()
+	d.wg.Wait()
+}
+
+// loop sends what is due and sleeps until the next retry is due (assuming
+// the clock runs at real speed) or until woken by new work or a clock jump.
+func (d *dispatcher) loop() {
+	defer d.wg.Done()
+	for {
+		wait := d.sendDue()
+		t := time.NewTimer(wait)
+		select {
+		case <-d.ctx.Done():
+			t.Stop()
+			return
+		case <-d.wakeCh:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (d *dispatcher) sendDue() time.Duration {
+	now := d.s.clock.now()
+	d.mu.Lock()
+	var due []*delivery
+	kept := d.queue[:0]
+	wait := time.Hour
+	for _, x := range d.queue {
+		if !x.next.After(now) {
+			due = append(due, x)
+			continue
+		}
+		kept = append(kept, x)
+		wait = min(wait, x.next.Sub(now))
+	}
+	d.queue = kept
+	d.mu.Unlock()
+	for _, x := range due {
+		select {
+		case d.sem <- struct{}{}:
+		case <-d.ctx.Done():
+			return wait
+		}
+		d.wg.Add(1)
+		go func(x *delivery) {
+			defer d.wg.Done()
+			defer func() { <-d.sem }()
+			d.attempt(x)
+		}(x)
+	}
+	return wait
+}
+
+// attempt posts one delivery, signed as Stripe signs: HMAC-SHA256 over
+// "<timestamp>.<body>" with the endpoint secret.
+func (d *dispatcher) attempt(x *delivery) {
+	now := d.s.clock.now()
+	ok := d.post(x, now)
+	d.s.mu.Lock()
+	if ok && x.event.Pending > 0 {
+		x.event.Pending--
+	}
+	d.s.mu.Unlock()
+	if ok || x.attempts >= len(retrySchedule) {
+		return
+	}
+	x.next = now.Add(retrySchedule[x.attempts])
+	x.attempts++
+	d.mu.Lock()
+	if !d.stopped {
+		d.queue = append(d.queue, x)
+	}
+	d.mu.Unlock()
+	d.wake()
+}
+
+func (d *dispatcher) post(x *delivery, now time.Time) bool {
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, x.url, bytes.NewReader(x.body))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+	req.Header.Set("Stripe-Signature", Sign(x.body, x.secret, now))
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode >= 200 && resp.StatusCode < 300
+}
+
+// Sign returns the Stripe-Signature header value for body signed with secret
+// at time t, exactly as Stripe computes it.
+func Sign(body []byte, secret string, t time.Time) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
