@@ -153,6 +153,9 @@ func (s *Server) run(r *http.Request, h handlerFunc, platform, acct, raw, reqID,
 			return err.Status, s.errorBody(err)
 		}
 	}
+	if s.executeHook != nil {
+		s.executeHook(r)
+	}
 	s.mu.Lock()
 	c := &call{s: s, st: s.st, r: r, platform: platform, acct: acct, p: p,
 		now: s.clock.now().Unix(), reqID: reqID, idemKey: key}

@@ -80,7 +80,7 @@ func (ch *Charge) render(st *state) obj {
 	if ch.HasAppFee {
 		appFeeAmount = ch.AppFeeAmount
 	}
-	return obj{
+	o := obj{
 		{"id", ch.ID}, {"object", "charge"},
 		{"amount", ch.Amount}, {"amount_captured", ch.AmountCaptured}, {"amount_refunded", ch.AmountRefunded},
 		{"application", nil}, {"application_fee", ref(ch.AppFee)}, {"application_fee_amount", appFeeAmount},
@@ -97,9 +97,13 @@ func (ch *Charge) render(st *state) obj {
 		{"refunded", ch.AmountRefunded > 0 && ch.AmountRefunded == ch.Amount},
 		{"review", nil}, {"shipping", nil}, {"source_transfer", ref(ch.SourceTransfer)},
 		{"statement_descriptor", nil}, {"statement_descriptor_suffix", nil},
-		{"status", string(ch.Status)}, {"transfer", ref(ch.Transfer)}, {"transfer_data", td},
+		{"status", string(ch.Status)}, {"transfer_data", td},
 		{"transfer_group", strOrNil(ch.TransferGroup)},
 	}
+	if ch.Transfer != "" { // optional but not nullable in the spec
+		o = append(o, field{"transfer", ref(ch.Transfer)})
+	}
+	return o
 }
 
 func handleChargeRetrieve(c *call) (any, *Error) {

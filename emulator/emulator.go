@@ -133,6 +133,9 @@ type Server struct {
 	faults  *faultInjector
 	hooks   *dispatcher
 	closeMu sync.Once
+
+	// executeHook, set only by tests, runs before an operation executes.
+	executeHook func(*http.Request)
 }
 
 // New returns a running emulator. Call Close to stop webhook delivery and

@@ -117,33 +117,58 @@ func truncate(b []byte) string {
 }
 
 func validateResponse(method, path string, status int, body []byte) string {
+	var schema *openapi3.Schema
 	op := findOperation(method, path)
-	if op == nil {
+	switch {
+	case op != nil:
+		ref := op.Responses.Status(status)
+		if ref == nil {
+			ref = op.Responses.Default()
+		}
+		if ref == nil || ref.Value == nil {
+			return "no response for status " + strconv.Itoa(status)
+		}
+		mt := ref.Value.Content.Get("application/json")
+		if mt == nil || mt.Schema == nil {
+			return "no JSON schema for status " + strconv.Itoa(status)
+		}
+		schema = mt.Schema.Value
+	case status >= 400:
+		// Unknown routes answer with Stripe's error object.
+		schema = specDoc.Components.Schemas["error"].Value
+	default:
 		return "no operation in the spec"
-	}
-	ref := op.Responses.Status(status)
-	if ref == nil {
-		ref = op.Responses.Default()
-	}
-	if ref == nil || ref.Value == nil {
-		return "no response for status " + strconv.Itoa(status)
-	}
-	mt := ref.Value.Content.Get("application/json")
-	if mt == nil || mt.Schema == nil {
-		return "no JSON schema for status " + strconv.Itoa(status)
 	}
 	var doc any
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return "invalid JSON: " + err.Error()
 	}
-	if err := mt.Schema.Value.VisitJSON(doc, openapi3.VisitAsResponse(), openapi3.MultiErrors()); err != nil {
-		s := err.Error()
-		if len(s) > 4000 {
-			s = s[:4000]
-		}
-		return s
+	if err := schema.VisitJSON(doc, openapi3.VisitAsResponse(), openapi3.MultiErrors()); err != nil {
+		var b strings.Builder
+		describe(&b, err, 0)
+		return b.String()
 	}
 	return ""
+}
+
+// describe lists schema errors by JSON pointer without the value dumps.
+func describe(b *strings.Builder, err error, depth int) {
+	if depth > 6 || b.Len() > 3000 {
+		return
+	}
+	switch e := err.(type) {
+	case openapi3.MultiError:
+		for _, x := range e {
+			describe(b, x, depth)
+		}
+	case *openapi3.SchemaError:
+		fmt.Fprintf(b, "\n%s/%s: %s", strings.Repeat("  ", depth), strings.Join(e.JSONPointer(), "/"), e.Reason)
+		if e.Origin != nil {
+			describe(b, e.Origin, depth+1)
+		}
+	default:
+		fmt.Fprintf(b, "\n%s%v", strings.Repeat("  ", depth), err)
+	}
 }
 
 // env is one emulator under test with a stripe-go client for its platform.
