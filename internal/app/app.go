@@ -1,0 +1,158 @@
+// Package app assembles Tender from its parts — database, jobs, services and
+// the HTTP handler — from a Config. cmd/tender reads configuration and calls
+// it; tests call it to get the real thing on a test database. Workers and
+// periodic jobs are registered here and nowhere else.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tenderpay/tender/internal/httpapi"
+	"github.com/tenderpay/tender/internal/idempotency"
+	"github.com/tenderpay/tender/internal/jobs"
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/store"
+)
+
+// Config is what App needs to run. cmd/tender fills it from flags and
+// TENDER_* variables.
+type Config struct {
+	DatabaseURL  string
+	DBMaxConns   int
+	Workers      int
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	Version      string
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+// App is a running Tender.
+type App struct {
+	DB          *store.DB
+	Jobs        *jobs.Client
+	Platforms   *platform.Service
+	Idempotency *idempotency.Store
+	Handler     http.Handler
+	logger      *slog.Logger
+}
+
+// Open connects to the database, migrates it, and builds the services and
+// the HTTP handler. It does not start background jobs; Start does.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a, err := New(db, cfg)
+	if err != nil {
+		db.Close()
+	}
+	return a, err
+}
+
+// New builds Tender on an open, migrated database. Stop closes db.
+func New(db *store.DB, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	var err error
+	a := &App{
+		DB:          db,
+		Platforms:   platform.NewService(db, cfg.Now),
+		Idempotency: idempotency.NewStore(db, cfg.Now),
+		logger:      cfg.Logger,
+	}
+	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = httpapi.NewServer(httpapi.Deps{
+		Logger:      cfg.Logger,
+		Platforms:   a.Platforms,
+		Idempotency: a.Idempotency,
+		Ready:       a.Ready,
+		Version:     cfg.Version,
+	})
+	return a, nil
+}
+
+// Migrate brings db to the schema this build needs: Tender's tables and
+// River's.
+func Migrate(ctx context.Context, db *store.DB) error {
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	_, err := jobs.Migrate(ctx, db)
+	return err
+}
+
+// workers registers every job worker Tender runs.
+func (a *App) workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, &idempotency.PruneWorker{Store: a.Idempotency})
+	return w
+}
+
+// periodicJobs lists the maintenance Tender schedules for itself.
+func (a *App) periodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return idempotency.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}
+
+// Start starts background jobs.
+func (a *App) Start(ctx context.Context) error {
+	return a.Jobs.Start(ctx)
+}
+
+// Stop waits for running jobs to finish (until ctx ends) and closes the
+// database.
+func (a *App) Stop(ctx context.Context) error {
+	var errJobs error
+	if a.Jobs != nil {
+		errJobs = a.Jobs.Stop(ctx)
+		if errors.Is(errJobs, context.DeadlineExceeded) {
+			errJobs = a.Jobs.StopAndCancel(context.Background())
+		}
+	}
+	return errors.Join(errJobs, a.DB.Close())
+}
+
+// Ready reports whether Tender can serve: the database answers and every
+// migration is applied.
+func (a *App) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.DB.PingContext(ctx); err != nil {
+		return errors.New("database unreachable")
+	}
+	ok, err := a.DB.MigrationsCurrent(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read migration state")
+	}
+	okJobs, err := jobs.MigrationsCurrent(ctx, a.DB)
+	if err != nil {
+		return fmt.Errorf("cannot read job migration state")
+	}
+	if !ok || !okJobs {
+		return errors.New("migrations pending: run `tender migrate up`")
+	}
+	return nil
+}

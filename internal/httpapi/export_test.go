@@ -1,0 +1,4 @@
+package httpapi
+
+// Fingerprint lets tests hold a key exactly as a request would.
+var Fingerprint = fingerprint

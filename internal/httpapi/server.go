@@ -1,0 +1,44 @@
+// Package httpapi is Tender's JSON API. routes.go lists every route; each
+// handler is made by a function that takes its dependencies; middleware is
+// func(http.Handler) http.Handler, applied in routes.go. Errors from feature
+// packages (internal/errs) become the API's error object in one place,
+// errors.go.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/tenderpay/tender/internal/idempotency"
+	"github.com/tenderpay/tender/internal/platform"
+)
+
+// MaxBodyBytes bounds request bodies; larger ones get 413.
+const MaxBodyBytes = 1 << 20
+
+// Deps are what the API needs.
+type Deps struct {
+	Logger      *slog.Logger
+	Platforms   *platform.Service
+	Idempotency *idempotency.Store
+	// Ready reports whether Tender can serve: database reachable and
+	// migrations current. nil means always ready.
+	Ready   func(ctx context.Context) error
+	Version string
+}
+
+// NewServer returns the API's handler.
+func NewServer(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	var h http.Handler = mux
+	h = recoverPanics(d.Logger)(h)
+	h = withLogger(d.Logger)(h)
+	h = logRequests(d.Logger)(h)
+	h = requestID(h)
+	return h
+}
