@@ -392,9 +392,9 @@ func (c *call) confirmPI(pi *PaymentIntent, off bool) (any, *Error) {
 // cards.
 func needsAuth(tc *testCard, pm *PaymentMethod, off bool) bool {
 	switch tc.Behavior {
-	case cardAuthAlways, cardAuthThenDecline:
+	case cardAuthAlways:
 		return true
-	case cardAuthUnlessSetUp:
+	case cardAuthUnlessSetUp, cardAuthThenDecline:
 		return !(off && pm.SetUpOffSession)
 	case cardAuthOnSession:
 		return !off
