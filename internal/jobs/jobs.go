@@ -51,9 +51,9 @@ func New(db *store.DB, cfg Config, workers *river.Workers, periodic []*river.Per
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 500 * time.Millisecond
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.Logger != nil {
+		logger = slog.New(quietHandler{cfg.Logger.Handler()})
 	}
 	client, err := river.NewClient(driver(db), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -99,4 +99,25 @@ func MigrationsCurrent(ctx context.Context, db *store.DB) (bool, error) {
 		return false, err
 	}
 	return res.OK, nil
+}
+
+// quietHandler passes River's warnings and errors on, and its routine info
+// ("River client started", "entering poll only mode") only when the logger
+// is at debug level: an operator needs to hear about failing jobs, not about
+// the queue starting.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	if l < slog.LevelWarn && !h.Handler.Enabled(ctx, slog.LevelDebug) {
+		return false
+	}
+	return h.Handler.Enabled(ctx, l)
+}
+
+func (h quietHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h quietHandler) WithGroup(name string) slog.Handler {
+	return quietHandler{h.Handler.WithGroup(name)}
 }
