@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,38 +40,66 @@ func newRequestID() string {
 	return "req_" + strings.Repeat("0", max(0, 14-len(s))) + s
 }
 
+// request is one API request on its way through the pipeline: who sent
+// it, which account it addresses, its raw parameters and its idempotency key.
+type request struct {
+	r        *http.Request
+	h        handlerFunc
+	platform string // the account owning the secret key
+	acct     string // the account addressed: Stripe-Account or the platform
+	raw      string
+	reqID    string
+	key      string
+	// fail makes fault injection answer with a 500 api_error in place of
+	// the operation, after the idempotency key was claimed, so the 500 is
+	// stored and replayed as Stripe stores its own.
+	fail bool
+}
+
 // api wraps an operation with everything every Stripe request goes through:
-// request id, faults, authentication, account addressing, parameter
-// decoding, idempotency, expansion and error rendering.
+// faults, authentication, account addressing, parameter decoding,
+// idempotency, expansion and error rendering. ServeHTTP has already set
+// the Request-Id.
 func (s *Server) api(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reqID := newRequestID()
-		w.Header().Set("Request-Id", reqID)
 		w.Header().Set("Stripe-Version", APIVersion)
-		if s.faults.beforeRequest(w, r, reqID) {
+		fail, answered := s.faults.beforeRequest(w, r, s.clock.now())
+		if answered {
 			return
 		}
-		platform, acct, err := s.authenticate(r)
+		q, err := s.newRequest(w, r, h)
 		if err != nil {
 			s.writeError(w, err)
 			return
 		}
-		raw, rerr := readParams(r)
-		if rerr != nil {
-			s.writeError(w, rerr)
+		q.fail = fail
+		if q.key != "" {
+			s.idempotent(w, q)
 			return
 		}
-		key := ""
-		if r.Method == http.MethodPost {
-			key = r.Header.Get("Idempotency-Key")
-		}
-		if key == "" {
-			status, body := s.execute(r, h, platform, acct, raw, reqID, "")
-			s.respond(w, r, status, body)
+		status, body, _ := s.execute(q)
+		if r.Method == http.MethodPost && s.faults.loseResponse() && hijackClose(w) {
 			return
 		}
-		s.idempotent(w, r, h, platform, acct, raw, reqID, key)
+		s.respond(w, r, status, body)
 	})
+}
+
+// newRequest authenticates r and reads its parameters.
+func (s *Server) newRequest(w http.ResponseWriter, r *http.Request, h handlerFunc) (*request, *Error) {
+	platform, acct, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := readParams(r)
+	if err != nil {
+		return nil, err
+	}
+	q := &request{r: r, h: h, platform: platform, acct: acct, raw: raw, reqID: w.Header().Get("Request-Id")}
+	if r.Method == http.MethodPost {
+		q.key = r.Header.Get("Idempotency-Key")
+	}
+	return q, nil
 }
 
 func readParams(r *http.Request) (string, *Error) {
@@ -84,95 +114,115 @@ func readParams(r *http.Request) (string, *Error) {
 }
 
 // idempotent serves a POST carrying an Idempotency-Key, as Stripe documents:
-// the first response is stored and replayed; other parameters are an
-// idempotency_error; a concurrent request with the key gets a 409.
-func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, h handlerFunc, platform, acct, raw, reqID, key string) {
-	if len(key) > 255 {
+// the first response (a 500 included) is stored and replayed; other
+// parameters are an idempotency_error; a concurrent request with the key
+// gets a 409; a request that failed validation stores nothing.
+func (s *Server) idempotent(w http.ResponseWriter, q *request) {
+	if len(q.key) > 255 {
 		s.writeError(w, invalidRequest("", "Idempotency keys can be at most 255 characters long."))
 		return
 	}
-	sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + raw))
-	scope := platform + "/" + acct + "/" + key
-	ent, res := s.idem.begin(scope, sum, s.clock.now())
+	scope := q.platform + "/" + q.acct + "/" + q.key
+	ent, res := s.idem.begin(scope, paramsSum(q), s.clock.now())
 	switch res {
 	case idemInFlight:
-		e := &Error{Status: http.StatusConflict, Type: ErrorTypeInvalidRequest, Code: "idempotency_key_in_use",
-			Message: "There is currently another in-progress request using this Stripe API key (or connected account) and idempotency key (" + key + "). Please try again later."}
-		s.writeError(w, e)
+		s.writeError(w, &Error{Status: http.StatusConflict, Type: ErrorTypeInvalidRequest, Code: "idempotency_key_in_use",
+			Message: "There is currently another in-progress request using this Stripe API key (or connected account) and idempotency key (" + q.key + "). Please try again later."})
 		return
 	case idemMismatch:
 		s.writeError(w, &Error{Status: http.StatusBadRequest, Type: ErrorTypeIdempotency,
-			Message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '" + key + "' if you meant to execute a different request."})
+			Message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '" + q.key + "' if you meant to execute a different request."})
 		return
 	case idemReplay:
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.Header().Set("Original-Request", ent.reqID)
-		w.Header().Set("Idempotency-Key", key)
-		s.respond(w, r, ent.status, ent.body)
+		s.respondIdempotent(w, q, ent.status, ent.body)
 		return
 	}
-	w.Header().Set("Idempotency-Key", key)
-	status, body, stored := s.executeStored(r, h, platform, acct, raw, reqID, key)
+	status, body, stored := s.execute(q)
 	if stored {
-		s.idem.finish(scope, reqID, status, body)
+		s.idem.finish(scope, q.reqID, status, body)
 	} else {
 		s.idem.abandon(scope)
 	}
-	if s.faults.loseResponse(r) && hijackClose(w) {
+	if s.faults.loseResponse() && hijackClose(w) {
 		return
 	}
-	s.respond(w, r, status, body)
+	s.respondIdempotent(w, q, status, body)
 }
 
-// executeStored runs the request and reports whether Stripe would store its
-// result: everything except failures of validation.
-func (s *Server) executeStored(r *http.Request, h handlerFunc, platform, acct, raw, reqID, key string) (int, []byte, bool) {
-	var validation bool
-	status, body := s.run(r, h, platform, acct, raw, reqID, key, &validation)
-	return status, body, !validation
+// respondIdempotent answers a request with a key. A stored 500 will be
+// replayed to every retry, so it tells clients not to retry with the key.
+func (s *Server) respondIdempotent(w http.ResponseWriter, q *request, status int, body []byte) {
+	w.Header().Set("Idempotency-Key", q.key)
+	if status >= http.StatusInternalServerError {
+		w.Header().Set("Stripe-Should-Retry", "false")
+	}
+	s.respond(w, q.r, status, body)
 }
 
-func (s *Server) execute(r *http.Request, h handlerFunc, platform, acct, raw, reqID, key string) (int, []byte) {
-	var validation bool
-	status, body := s.run(r, h, platform, acct, raw, reqID, key, &validation)
-	return status, body
+// paramsSum identifies a request's parameters for the idempotency check:
+// the path and the decoded pairs sorted by name, so that the order of
+// distinct parameters does not matter but the order of array elements does.
+func paramsSum(q *request) [32]byte {
+	pairs := strings.Split(q.raw, "&")
+	for i, p := range pairs {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			ku, _ := url.QueryUnescape(k)
+			vu, _ := url.QueryUnescape(v)
+			pairs[i] = ku + "=" + vu
+		}
+	}
+	sort.SliceStable(pairs, func(i, j int) bool {
+		ki, _, _ := strings.Cut(pairs[i], "=")
+		kj, _, _ := strings.Cut(pairs[j], "=")
+		return ki < kj
+	})
+	return sha256.Sum256([]byte(q.r.Method + " " + q.r.URL.Path + "\n" + strings.Join(pairs, "&")))
 }
 
-// run executes h under the state lock and renders its result.
-func (s *Server) run(r *http.Request, h handlerFunc, platform, acct, raw, reqID, key string, validation *bool) (int, []byte) {
-	p, perr := parseForm(raw)
+// execute runs the request, or answers with the injected 500, and reports
+// whether Stripe would store the result: everything except failures of
+// validation.
+func (s *Server) execute(q *request) (status int, body []byte, stored bool) {
+	if q.fail {
+		e := apiError("An unknown error occurred while processing your request (injected by the emulator).")
+		return e.Status, s.errorBody(e), true
+	}
+	return s.run(q)
+}
+
+// run executes the operation under the state lock and renders its result.
+func (s *Server) run(q *request) (status int, body []byte, stored bool) {
+	p, perr := parseForm(q.raw)
 	if perr != nil {
-		*validation = true
-		return perr.Status, s.errorBody(perr)
+		return perr.Status, s.errorBody(perr), false
 	}
 	var paths [][]string
 	if p.has("expand") {
 		var err *Error
 		if paths, err = expandPaths(p.strs("expand")); err != nil {
-			*validation = true
-			return err.Status, s.errorBody(err)
+			return err.Status, s.errorBody(err), false
 		}
 	}
 	if s.executeHook != nil {
-		s.executeHook(r)
+		s.executeHook(q.r)
 	}
 	s.mu.Lock()
-	c := &call{s: s, st: s.st, r: r, platform: platform, acct: acct, p: p,
-		now: s.clock.now().Unix(), reqID: reqID, idemKey: key}
-	res, err := h(c)
-	var body []byte
-	status := http.StatusOK
+	c := &call{s: s, st: s.st, r: q.r, platform: q.platform, acct: q.acct, p: p,
+		now: s.clock.now().Unix(), reqID: q.reqID, idemKey: q.key}
+	res, err := q.h(c)
+	status = http.StatusOK
 	if err == nil {
 		body, err = s.renderResult(c, res, paths)
 	}
 	if err != nil {
-		*validation = err.validation
 		status, body = err.Status, s.errorBodyLocked(err)
 	}
-	events := c.commitEvents()
+	deliveries := c.commitEvents()
 	s.mu.Unlock()
-	s.hooks.enqueue(events)
-	return status, body
+	s.hooks.enqueue(deliveries)
+	return status, body, err == nil || !err.validation
 }
 
 func (s *Server) renderResult(c *call, res any, paths [][]string) ([]byte, *Error) {
@@ -266,7 +316,6 @@ func maskKey(k string) string {
 
 // notFound answers any route the emulator does not serve, as Stripe does.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Request-Id", newRequestID())
 	e := invalidRequest("", "Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", r.Method, r.URL.Path)
 	e.Status = http.StatusNotFound
 	s.writeError(w, e)

@@ -138,7 +138,7 @@ func TestFormEncodingArraysAndClearing(t *testing.T) {
 		t.Fatalf("x[0]: %d %s", status, body)
 	}
 	// metadata[k]= removes one key; metadata= clears all.
-	cu, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{Params: stripe.Params{Metadata: map[string]string{"a": "1", "b": "2"}}})
+	cu, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{Metadata: map[string]string{"a": "1", "b": "2"}})
 	mustf(t, err, "create")
 	status, _, body = e.raw("POST", "/v1/customers/"+cu.ID, "metadata[a]=", nil)
 	if status != 200 || !strings.Contains(string(body), `"metadata":{"b":"2"}`) {
@@ -210,7 +210,7 @@ func TestExpand(t *testing.T) {
 	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(2000), Currency: stripe.String("usd"), Customer: stripe.String(cu.ID),
 		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true),
-		Params: stripe.Params{Expand: []*string{stripe.String("customer"), stripe.String("latest_charge.balance_transaction")}},
+		Expand: []*string{stripe.String("customer"), stripe.String("latest_charge.balance_transaction")},
 	})
 	mustf(t, err, "pi")
 	if pi.Customer == nil || pi.Customer.Email != "x@example.com" {
@@ -220,8 +220,7 @@ func TestExpand(t *testing.T) {
 		t.Fatalf("nested expansion failed: %+v", pi.LatestCharge)
 	}
 	var n int
-	for p, err := range e.sc.V1PaymentIntents.List(ctx(), &stripe.PaymentIntentListParams{ListParams: stripe.ListParams{
-		Expand: []*string{stripe.String("data.customer")}}}).All(ctx()) {
+	for p, err := range e.sc.V1PaymentIntents.List(ctx(), &stripe.PaymentIntentListParams{Expand: []*string{stripe.String("data.customer")}}).All(ctx()) {
 		mustf(t, err, "list")
 		if p.Customer == nil || p.Customer.Email != "x@example.com" {
 			t.Fatal("data.customer not expanded")
@@ -231,13 +230,11 @@ func TestExpand(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d intents", n)
 	}
-	_, err = e.sc.V1PaymentIntents.Retrieve(ctx(), pi.ID, &stripe.PaymentIntentRetrieveParams{Params: stripe.Params{
-		Expand: []*string{stripe.String("latest_charge.balance_transaction.source.customer.x")}}})
+	_, err = e.sc.V1PaymentIntents.Retrieve(ctx(), pi.ID, &stripe.PaymentIntentRetrieveParams{Expand: []*string{stripe.String("latest_charge.balance_transaction.source.customer.x")}})
 	if se := stripeErr(t, err); se.HTTPStatusCode != 400 || !strings.Contains(se.Msg, "4 levels") {
 		t.Fatalf("five levels: %+v", se)
 	}
-	_, err = e.sc.V1PaymentIntents.Retrieve(ctx(), pi.ID, &stripe.PaymentIntentRetrieveParams{Params: stripe.Params{
-		Expand: []*string{stripe.String("amount")}}})
+	_, err = e.sc.V1PaymentIntents.Retrieve(ctx(), pi.ID, &stripe.PaymentIntentRetrieveParams{Expand: []*string{stripe.String("amount")}})
 	if se := stripeErr(t, err); se.HTTPStatusCode != 400 || !strings.Contains(se.Msg, "cannot be expanded") {
 		t.Fatalf("not expandable: %+v", se)
 	}
@@ -248,7 +245,7 @@ func TestSearch(t *testing.T) {
 	e := newEnv(t)
 	for _, em := range []string{"a@example.com", "b@example.com"} {
 		_, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{Email: stripe.String(em),
-			Params: stripe.Params{Metadata: map[string]string{"tier": "gold"}}})
+			Metadata: map[string]string{"tier": "gold"}})
 		mustf(t, err, "customer")
 	}
 	var got []string
@@ -269,7 +266,7 @@ func TestSearch(t *testing.T) {
 		t.Fatalf("metadata search paged through %d", n)
 	}
 	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(500), Currency: stripe.String("usd"),
-		Params: stripe.Params{Metadata: map[string]string{"order": "o-42"}}})
+		Metadata: map[string]string{"order": "o-42"}})
 	mustf(t, err, "pi")
 	for p, err := range e.sc.V1PaymentIntents.Search(ctx(), &stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{
 		Query: `metadata["order"]:"o-42" AND status:"requires_payment_method"`}}).All(ctx()) {

@@ -180,8 +180,10 @@ func New(opts Options) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Every response, the control API's
+// included, carries a Request-Id.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Request-Id", newRequestID())
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -248,6 +250,7 @@ func (s *Server) Now() time.Time { return s.clock.now() }
 // expire and due webhook retries are sent.
 func (s *Server) Advance(d time.Duration) {
 	s.clock.advance(d)
+	s.idem.prune(s.clock.now())
 	s.hooks.wake()
 }
 

@@ -11,7 +11,7 @@ func TestCustomerCRUD(t *testing.T) {
 	e := newEnv(t)
 	cu, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{
 		Email: stripe.String("ada@example.com"), Name: stripe.String("Ada"),
-		Params: stripe.Params{Metadata: map[string]string{"order": "123"}},
+		Metadata: map[string]string{"order": "123"},
 	})
 	mustf(t, err, "create")
 	if cu.Email != "ada@example.com" || cu.Metadata["order"] != "123" {

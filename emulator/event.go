@@ -1,10 +1,6 @@
 package emulator
 
-import (
-	"net/http"
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // Event is a stored event: what happened and a snapshot of the object as it
 // was then.
@@ -87,17 +83,23 @@ func snapshot(o object) object {
 	return o
 }
 
-// emit records an event for a state change of o made by this call.
+// emit records an event for a state change of o made by this call. An
+// event belongs to the account the object lives on; a connected account's
+// own Account object counts as living on that account, so its
+// account.updated reaches the platform's Connect endpoints with "account".
 func (c *call) emit(typ string, o object) {
-	m := o.meta()
+	acct := o.meta().Acct
+	if a, ok := o.(*Account); ok && a.Platform != "" {
+		acct = a.ID
+	}
 	e := &Event{
-		Meta:     Meta{ID: c.st.newID("evt"), Acct: m.Acct, Created: c.now},
+		Meta:     Meta{ID: c.st.newID("evt"), Acct: acct, Created: c.now},
 		Type:     typ,
 		Snapshot: snapshot(o),
 		ReqID:    c.reqID,
 		IdemKey:  c.idemKey,
 	}
-	if a, ok := c.st.Objects[m.Acct].(*Account); ok && a.Platform != "" {
+	if a, ok := c.st.Objects[acct].(*Account); ok && a.Platform != "" {
 		e.Connected = true
 	}
 	c.events = append(c.events, e)
@@ -109,9 +111,7 @@ func (c *call) commitEvents() []*delivery {
 	for _, e := range c.events {
 		c.st.put(e)
 		c.st.Events = append(c.st.Events, e)
-		ds := c.st.deliveriesFor(e)
-		e.Pending = len(ds)
-		out = append(out, ds...)
+		out = append(out, c.st.deliveriesFor(e)...)
 	}
 	c.st.trimEvents(c.s.opts.EventRetention)
 	return out
@@ -217,10 +217,4 @@ func (c *call) createdFilter() (func(int64) bool, *Error) {
 		}
 		return true
 	}, c.p.err
-}
-
-// int64Param is used by handlers that need a path or query integer.
-func int64Param(r *http.Request, name string) (int64, bool) {
-	v, err := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
-	return v, err == nil
 }

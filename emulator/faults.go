@@ -24,15 +24,19 @@ type Faults struct {
 	Latency       time.Duration `json:"latency"`
 	LatencyJitter time.Duration `json:"latency_jitter"`
 	// ErrorRate is the fraction (0–1) of API requests answered with a 500
-	// api_error before they have any effect.
+	// api_error instead of taking effect. A POST's 500 is stored under its
+	// Idempotency-Key and replayed, as Stripe does, with
+	// Stripe-Should-Retry: false; retry such a request with a new key.
 	ErrorRate float64 `json:"error_rate"`
 	// RateLimit, when positive, is a token bucket of that many requests per
-	// second (burst of the same size); excess requests get a 429 with
-	// Stripe-Rate-Limited-Reason: global-rate.
+	// second of emulator time (burst of the same size); excess requests get
+	// a 429 rate_limit with Stripe-Rate-Limited-Reason: global-rate. See
+	// RateLimitTestMode and RateLimitLiveMode.
 	RateLimit int `json:"rate_limit"`
-	// LostResponseRate is the fraction (0–1) of POST requests carrying an
-	// Idempotency-Key whose effect is committed and stored but whose
-	// connection is then dropped without a response.
+	// LostResponseRate is the fraction (0–1) of POST requests whose effect
+	// is committed (and stored under their Idempotency-Key) but whose
+	// connection is then dropped without a response. Replays are never lost,
+	// so a client retrying with the same key gets the original result.
 	LostResponseRate float64 `json:"lost_response_rate"`
 }
 
@@ -55,7 +59,7 @@ func (fi *faultInjector) set(f Faults) {
 	defer fi.mu.Unlock()
 	fi.cfg = f
 	fi.tokens = float64(f.RateLimit)
-	fi.last = time.Now()
+	fi.last = time.Time{}
 }
 
 func (fi *faultInjector) get() Faults {
@@ -70,8 +74,10 @@ func (s *Server) SetFaults(f Faults) { s.faults.set(f) }
 // Faults returns the current fault configuration.
 func (s *Server) Faults() Faults { return s.faults.get() }
 
-// decide draws the random choices for one request under the lock.
-func (fi *faultInjector) decide() (delay time.Duration, limited, fail bool) {
+// decide draws the random choices for one request under the lock. The
+// token bucket fills on the emulator clock, so a test that advances the
+// clock (or does not) sees the same 429s on every run.
+func (fi *faultInjector) decide(now time.Time) (delay time.Duration, limited, fail bool) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	c := fi.cfg
@@ -80,54 +86,50 @@ func (fi *faultInjector) decide() (delay time.Duration, limited, fail bool) {
 		delay += time.Duration(fi.rng.Int64N(int64(c.LatencyJitter)))
 	}
 	if c.RateLimit > 0 {
-		// Rate limits are about real throughput, so the bucket uses wall time.
-		now := time.Now()
-		fi.tokens += now.Sub(fi.last).Seconds() * float64(c.RateLimit)
-		fi.last = now
-		if fi.tokens > float64(c.RateLimit) {
-			fi.tokens = float64(c.RateLimit)
-		}
-		if fi.tokens < 1 {
-			limited = true
-		} else {
-			fi.tokens--
-		}
+		limited = !fi.take(now, float64(c.RateLimit))
 	}
-	if c.ErrorRate > 0 && fi.rng.Float64() < c.ErrorRate {
+	if !limited && c.ErrorRate > 0 && fi.rng.Float64() < c.ErrorRate {
 		fail = true
 	}
 	return delay, limited, fail
 }
 
-// beforeRequest applies latency, rate limiting and injected errors. It
-// reports whether it already answered the request.
-func (fi *faultInjector) beforeRequest(w http.ResponseWriter, r *http.Request, reqID string) bool {
-	delay, limited, fail := fi.decide()
-	if delay > 0 && !sleepCtx(r.Context(), delay) {
-		return true
+// take refills the bucket for the time since the last request and takes
+// one token, reporting whether there was one.
+func (fi *faultInjector) take(now time.Time, rate float64) bool {
+	if !fi.last.IsZero() && now.After(fi.last) {
+		fi.tokens = min(rate, fi.tokens+now.Sub(fi.last).Seconds()*rate)
 	}
-	var e *Error
-	switch {
-	case limited:
-		e = &Error{Status: http.StatusTooManyRequests, Type: ErrorTypeInvalidRequest, Code: "rate_limit",
-			Message: "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
-			header:  http.Header{"Stripe-Rate-Limited-Reason": {"global-rate"}}}
-	case fail:
-		e = apiError("An unknown error occurred (injected by the emulator).")
-	default:
+	fi.last = now
+	if fi.tokens < 1 {
 		return false
 	}
-	w.Header().Set("Content-Type", "application/json")
-	for k, v := range e.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(appendJSON(nil, obj{{"error", e.render(nil)}}))
+	fi.tokens--
 	return true
 }
 
-// loseResponse decides whether this committed request loses its response.
-func (fi *faultInjector) loseResponse(r *http.Request) bool {
+// beforeRequest applies latency and rate limiting. It reports whether it
+// already answered the request (a 429, or the client went away during the
+// latency), and whether the request is to fail with an injected 500.
+func (fi *faultInjector) beforeRequest(w http.ResponseWriter, r *http.Request, now time.Time) (fail, answered bool) {
+	delay, limited, fail := fi.decide(now)
+	if delay > 0 && !sleepCtx(r.Context(), delay) {
+		return false, true
+	}
+	if !limited {
+		return fail, false
+	}
+	e := &Error{Status: http.StatusTooManyRequests, Type: ErrorTypeInvalidRequest, Code: "rate_limit",
+		Message: "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}
+	w.Header().Set("Stripe-Rate-Limited-Reason", "global-rate")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(appendJSON(nil, obj{{"error", e.render(nil)}}))
+	return false, true
+}
+
+// loseResponse decides whether a committed POST loses its response.
+func (fi *faultInjector) loseResponse() bool {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	return fi.cfg.LostResponseRate > 0 && fi.rng.Float64() < fi.cfg.LostResponseRate

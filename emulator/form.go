@@ -141,15 +141,6 @@ func (p *params) str(path ...string) (string, bool) {
 	return n.val, true
 }
 
-// strPtr reads an optional string; nil when absent or cleared with "".
-func (p *params) strPtr(path ...string) *string {
-	v, ok := p.str(path...)
-	if !ok || v == "" {
-		return nil
-	}
-	return &v
-}
-
 // required reads a non-empty string, failing with Stripe's missing-param error.
 func (p *params) required(path ...string) string {
 	v, ok := p.str(path...)

@@ -141,13 +141,6 @@ func minimumAmount(currency string) int64 {
 	return 50
 }
 
-// piParams holds a create or update request, validated before anything
-// changes.
-type piParams struct {
-	confirm, offSession bool
-	pm                  string
-}
-
 func handlePaymentIntentCreate(c *call) (any, *Error) {
 	amount, hasAmount := c.p.integer("amount")
 	if !hasAmount {
@@ -579,8 +572,7 @@ func handlePaymentIntentUpdate(c *call) (any, *Error) {
 			next.Status = PIRequiresConfirmation
 		}
 	}
-	*pi = next
-	c.emit("payment_intent.updated", pi)
+	*pi = next // Stripe has no payment_intent.updated event
 	return pi, nil
 }
 

@@ -24,7 +24,7 @@ func TestManualCapturePartial(t *testing.T) {
 		t.Fatalf("over-capture: %+v", se)
 	}
 	pi, err = e.sc.V1PaymentIntents.Capture(ctx(), pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(3000),
-		Params: stripe.Params{Expand: []*string{stripe.String("latest_charge")}}})
+		Expand: []*string{stripe.String("latest_charge")}})
 	mustf(t, err, "capture")
 	if pi.Status != stripe.PaymentIntentStatusSucceeded || pi.AmountReceived != 3000 || pi.AmountCapturable != 0 {
 		t.Fatalf("captured %+v", pi)
@@ -54,7 +54,7 @@ func TestCancelUpdateListRetrieve(t *testing.T) {
 		t.Fatalf("%+v", pi)
 	}
 	pi, err = e.sc.V1PaymentIntents.Update(ctx(), pi.ID, &stripe.PaymentIntentUpdateParams{Amount: stripe.Int64(1200),
-		PaymentMethod: stripe.String("pm_card_visa"), Params: stripe.Params{Metadata: map[string]string{"k": "v"}}})
+		PaymentMethod: stripe.String("pm_card_visa"), Metadata: map[string]string{"k": "v"}})
 	mustf(t, err, "update")
 	if pi.Amount != 1200 || pi.Status != stripe.PaymentIntentStatusRequiresConfirmation || pi.Metadata["k"] != "v" {
 		t.Fatalf("updated %+v", pi)
@@ -133,7 +133,7 @@ func TestDirectChargeWithApplicationFee(t *testing.T) {
 	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(10000), Currency: stripe.String("usd"), PaymentMethod: stripe.String(clone.ID),
 		ApplicationFeeAmount: stripe.Int64(500), Confirm: stripe.Bool(true), OffSession: stripe.Bool(true),
-		Params: stripe.Params{StripeAccount: stripe.String(acct), Expand: []*string{stripe.String("latest_charge.balance_transaction")}}})
+		Params: onAccount(acct), Expand: []*string{stripe.String("latest_charge.balance_transaction")}})
 	mustf(t, err, "direct charge")
 	ch := pi.LatestCharge
 	if pi.Status != stripe.PaymentIntentStatusSucceeded || ch.ApplicationFee == nil || ch.ApplicationFeeAmount != 500 {
@@ -216,14 +216,13 @@ func TestDestinationChargeRefundReversesTransfer(t *testing.T) {
 		ApplicationFeeAmount: stripe.Int64(1000), Confirm: stripe.Bool(true), OnBehalfOf: stripe.String(acct),
 		TransferData:  &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(acct)},
 		TransferGroup: stripe.String("order-1"),
-		Params:        stripe.Params{Expand: []*string{stripe.String("latest_charge.transfer")}}})
+		Expand:        []*string{stripe.String("latest_charge.transfer")}})
 	mustf(t, err, "destination charge")
 	tr := pi.LatestCharge.Transfer
 	if tr == nil || tr.Amount != 10000 || tr.Destination.ID != acct || tr.DestinationPayment == nil {
 		t.Fatalf("transfer %+v", tr)
 	}
-	py, err := e.sc.V1Charges.Retrieve(ctx(), tr.DestinationPayment.ID, &stripe.ChargeRetrieveParams{Params: stripe.Params{
-		StripeAccount: stripe.String(acct), Expand: []*string{stripe.String("balance_transaction")}}})
+	py, err := e.sc.V1Charges.Retrieve(ctx(), tr.DestinationPayment.ID, &stripe.ChargeRetrieveParams{Params: onAccount(acct), Expand: []*string{stripe.String("balance_transaction")}})
 	mustf(t, err, "destination payment")
 	if py.BalanceTransaction.Net != 9000 || py.BalanceTransaction.Type != "payment" {
 		t.Fatalf("destination payment transaction %+v", py.BalanceTransaction)
@@ -271,7 +270,7 @@ func TestDestinationChargeRefundReversesTransfer(t *testing.T) {
 	pi, err = e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("usd"),
 		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true),
 		TransferData: &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(acct), Amount: stripe.Int64(700)},
-		Params:       stripe.Params{Expand: []*string{stripe.String("latest_charge.transfer")}}})
+		Expand:       []*string{stripe.String("latest_charge.transfer")}})
 	mustf(t, err, "transfer_data amount")
 	if pi.LatestCharge.Transfer.Amount != 700 {
 		t.Fatalf("transfer amount %d", pi.LatestCharge.Transfer.Amount)

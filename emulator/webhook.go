@@ -169,15 +169,19 @@ func (st *state) deliveriesFor(e *Event) []*delivery {
 			}
 		}
 	}
-	var out []*delivery
-	var body []byte
+	var want []*WebhookEndpoint
 	for _, w := range eps {
-		if w.Disabled || !wants(w.EnabledEvents, e.Type) {
-			continue
+		if !w.Disabled && wants(w.EnabledEvents, e.Type) {
+			want = append(want, w)
 		}
-		if body == nil {
-			body = appendJSON(nil, e.render(st))
-		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	e.Pending = len(want)
+	body := appendJSON(nil, e.render(st))
+	out := make([]*delivery, 0, len(want))
+	for _, w := range want {
 		out = append(out, &delivery{event: e, endpoint: w.ID, url: w.URL, secret: w.Secret, body: body})
 	}
 	return out
