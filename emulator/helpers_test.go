@@ -262,3 +262,16 @@ func mustf(tb testing.TB, err error, format string, args ...any) {
 		tb.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
 	}
 }
+
+// all drains a stripe-go list or search iterator, failing on an error.
+func all[T any](tb testing.TB, seq func(yield func(T, error) bool)) []T {
+	tb.Helper()
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			tb.Fatalf("listing: %v", err)
+		}
+		out = append(out, v)
+	}
+	return out
+}

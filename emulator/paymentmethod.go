@@ -113,6 +113,10 @@ func handlePaymentMethodCreate(c *call) (any, *Error) {
 	case hasNumber:
 		num := strings.ReplaceAll(number, " ", "")
 		var ok bool
+		if !luhnValid(num) {
+			return nil, &Error{Status: 402, Type: ErrorTypeCard, Code: "incorrect_number", Param: "card[number]",
+				Message: "Your card number is incorrect."}
+		}
 		if tc, ok = cardsByNumber[num]; !ok {
 			return nil, &Error{Status: 402, Type: ErrorTypeCard, Code: "card_declined", DeclineCode: "test_mode_live_card", Param: "card[number]",
 				Message: "Your card was declined. Your request was in test mode, but used a non test (live) card. For a list of valid test cards, visit: https://stripe.com/docs/testing."}
@@ -179,6 +183,23 @@ func handlePaymentMethodRetrieve(c *call) (any, *Error) {
 	return get[*PaymentMethod](c.st, c.acct, c.r.PathValue("id"), "PaymentMethod", "payment_method")
 }
 
+// handleCustomerPaymentMethodRetrieve finds a PaymentMethod only if it is
+// attached to the customer in the path.
+func handleCustomerPaymentMethodRetrieve(c *call) (any, *Error) {
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	cu, err := c.customerFor(c.r.PathValue("customer"), "customer")
+	if err != nil {
+		return nil, err
+	}
+	pm, err := get[*PaymentMethod](c.st, c.acct, c.r.PathValue("id"), "PaymentMethod", "payment_method")
+	if err != nil || pm.Customer != cu.ID {
+		return nil, noSuch("PaymentMethod", "payment_method", c.r.PathValue("id"))
+	}
+	return pm, nil
+}
+
 func handlePaymentMethodUpdate(c *call) (any, *Error) {
 	pm, err := get[*PaymentMethod](c.st, c.acct, c.r.PathValue("id"), "PaymentMethod", "payment_method")
 	if err != nil {
@@ -210,19 +231,23 @@ func handlePaymentMethodUpdate(c *call) (any, *Error) {
 	return pm, nil
 }
 
+// handlePaymentMethodAttach attaches a PaymentMethod, or a pm_card_… test
+// PaymentMethod (which makes a new one, as Stripe's docs do with
+// pm_card_visa), to a customer. Declining test cards cannot be attached.
 func handlePaymentMethodAttach(c *call) (any, *Error) {
 	cusID := c.p.required("customer")
 	if err := c.p.finish(); err != nil {
 		return nil, err
 	}
-	pm, err := get[*PaymentMethod](c.st, c.acct, c.r.PathValue("id"), "PaymentMethod", "payment_method")
-	if err != nil {
+	id := c.r.PathValue("id")
+	if err := c.checkPaymentMethod(id, "payment_method"); err != nil {
 		return nil, err
 	}
 	cu, err := c.customerFor(cusID, "customer")
 	if err != nil {
 		return nil, err
 	}
+	pm, _ := c.paymentMethodFor(id, "payment_method")
 	if pm.Customer == cu.ID {
 		return pm, nil
 	}

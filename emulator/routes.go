@@ -22,6 +22,7 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /v1/customers/{id}", handleCustomerUpdate)
 	api("DELETE /v1/customers/{id}", handleCustomerDelete)
 	api("GET /v1/customers/{customer}/payment_methods", handlePaymentMethodList)
+	api("GET /v1/customers/{customer}/payment_methods/{id}", handleCustomerPaymentMethodRetrieve)
 
 	api("POST /v1/payment_methods", handlePaymentMethodCreate)
 	api("GET /v1/payment_methods", handlePaymentMethodList)
