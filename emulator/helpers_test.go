@@ -275,3 +275,20 @@ func all[T any](tb testing.TB, seq func(yield func(T, error) bool)) []T {
 	}
 	return out
 }
+
+// control calls the emulator's control API (no key) and returns status,
+// headers and body.
+func (e *env) control(method, path, body string) (int, http.Header, []byte) {
+	e.tb.Helper()
+	req, _ := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
+	if body != "" && !strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}

@@ -1,0 +1,152 @@
+package emulator_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/emulator"
+)
+
+// TestInjectedErrorIsStored: an injected 500 takes effect as Stripe's own
+// do: it is stored under the key and replayed, stripe-go is told not to
+// retry it, and nothing was created.
+func TestInjectedErrorIsStored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Faults.ErrorRate = 1 })
+	sc := e.client(emulator.DefaultSecretKey, 2)
+	p := &stripe.CustomerCreateParams{Email: stripe.String("a@example.com")}
+	p.SetIdempotencyKey("k500")
+	_, err := sc.V1Customers.Create(ctx(), p)
+	se := stripeErr(t, err)
+	if se.HTTPStatusCode != 500 || se.Type != stripe.ErrorTypeAPI {
+		t.Fatalf("injected: %+v", se)
+	}
+	status, hdr, _ := e.raw("POST", "/v1/customers", "email=a%40example.com", map[string]string{"Idempotency-Key": "k500"})
+	if status != 500 || hdr.Get("Idempotent-Replayed") != "true" || hdr.Get("Stripe-Should-Retry") != "false" {
+		t.Fatalf("replay: %d %v", status, hdr)
+	}
+	status, hdr, _ = e.raw("GET", "/v1/customers", "", nil)
+	if status != 500 || hdr.Get("Request-Id") == "" {
+		t.Fatalf("GET: %d", status)
+	}
+	e.srv.SetFaults(emulator.Faults{})
+	if n := len(all(t, e.sc.V1Customers.List(ctx(), nil).All(ctx()))); n != 0 {
+		t.Fatalf("an injected 500 created %d customers", n)
+	}
+	_, err = customerWithKey(e, "new-key", "a@example.com")
+	mustf(t, err, "a new key")
+}
+
+// TestRateLimit uses Stripe's test-mode preset: 25 requests in a second of
+// emulator time, then 429s until the clock moves on.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Faults.RateLimit = emulator.RateLimitTestMode })
+	for i := 0; i < emulator.RateLimitTestMode; i++ {
+		if status, _, body := e.raw("GET", "/v1/balance", "", nil); status != 200 {
+			t.Fatalf("request %d: %d %s", i, status, body)
+		}
+	}
+	status, hdr, body := e.raw("GET", "/v1/balance", "", nil)
+	if status != 429 || hdr.Get("Stripe-Rate-Limited-Reason") != "global-rate" || !strings.Contains(string(body), `"rate_limit"`) {
+		t.Fatalf("over the limit: %d %v %s", status, hdr, body)
+	}
+	_, err := e.client(emulator.DefaultSecretKey, 2).V1Customers.Create(ctx(), &stripe.CustomerCreateParams{})
+	if se := stripeErr(t, err); se.HTTPStatusCode != 429 || se.Code != stripe.ErrorCodeRateLimit {
+		t.Fatalf("stripe-go: %+v", se)
+	}
+	e.srv.Advance(200 * time.Millisecond) // five tokens
+	for i := 0; i < 5; i++ {
+		if status, _, _ := e.raw("GET", "/v1/balance", "", nil); status != 200 {
+			t.Fatalf("after refill, request %d: %d", i, status)
+		}
+	}
+	if status, _, _ := e.raw("GET", "/v1/balance", "", nil); status != 429 {
+		t.Fatalf("bucket not empty again: %d", status)
+	}
+}
+
+// TestLostResponseRetriedOnce: the effect is committed and the connection
+// dropped; stripe-go retries with the same key and gets the stored result,
+// so there is one customer, not two.
+func TestLostResponseRetriedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Faults.LostResponseRate = 1 })
+	_, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{Email: stripe.String("lost@example.com")})
+	if err == nil {
+		t.Fatal("a lost response without retries succeeded")
+	}
+	cu, err := e.client(emulator.DefaultSecretKey, 1).V1Customers.Create(ctx(), &stripe.CustomerCreateParams{Email: stripe.String("once@example.com")})
+	mustf(t, err, "create with a retry")
+	if cu.LastResponse.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("the retry was not a replay")
+	}
+	e.srv.SetFaults(emulator.Faults{})
+	got := all(t, e.sc.V1Customers.List(ctx(), &stripe.CustomerListParams{Email: stripe.String("once@example.com")}).All(ctx()))
+	if len(got) != 1 || got[0].ID != cu.ID {
+		t.Fatalf("%d customers for one retried create", len(got))
+	}
+}
+
+func TestLatency(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Faults.Latency = time.Hour })
+	c, cancel := context.WithTimeout(ctx(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(c, "GET", e.ts.URL+"/v1/balance", nil)
+	req.Header.Set("Authorization", "Bearer "+emulator.DefaultSecretKey)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered within the added hour: %d", resp.StatusCode)
+	}
+}
+
+// TestFaultsReplay: the same seed and the same requests give the same
+// faults.
+func TestFaultsReplay(t *testing.T) {
+	t.Parallel()
+	run := func(seed uint64) string {
+		e := newEnv(t, func(o *emulator.Options) { o.Seed, o.Faults.ErrorRate = seed, 0.5 })
+		var b strings.Builder
+		for i := 0; i < 40; i++ {
+			status, _, _ := e.raw("GET", "/v1/balance", "", nil)
+			b.WriteString(map[int]string{200: ".", 500: "x"}[status])
+		}
+		return b.String()
+	}
+	a, b := run(7), run(7)
+	if a != b || !strings.Contains(a, "x") || !strings.Contains(a, ".") {
+		t.Fatalf("seed 7 gave %s then %s", a, b)
+	}
+}
+
+func TestFaultsControlAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	status, hdr, body := e.control("POST", "/_emulator/faults", `{"error_rate":1,"latency":"0s","rate_limit":100}`)
+	if status != 200 || hdr.Get("Request-Id") == "" {
+		t.Fatalf("set: %d %s", status, body)
+	}
+	if f := e.srv.Faults(); f.ErrorRate != 1 || f.RateLimit != emulator.RateLimitLiveMode {
+		t.Fatalf("faults %+v", f)
+	}
+	if status, _, _ := e.raw("GET", "/v1/balance", "", nil); status != 500 {
+		t.Fatalf("error_rate 1 answered %d", status)
+	}
+	status, _, body = e.control("GET", "/_emulator/faults", "")
+	if status != 200 || !strings.Contains(string(body), `"error_rate":1`) {
+		t.Fatalf("get: %d %s", status, body)
+	}
+	if status, _, _ := e.control("POST", "/_emulator/faults", `{"error_rate":2}`); status != 400 {
+		t.Fatalf("error_rate 2 accepted: %d", status)
+	}
+	e.control("POST", "/_emulator/faults", `{}`)
+	if status, _, _ := e.raw("GET", "/v1/balance", "", nil); status != 200 {
+		t.Fatalf("faults not cleared: %d", status)
+	}
+}
