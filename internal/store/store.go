@@ -1,5 +1,7 @@
 // Package store owns Tender's database: opening SQLite or PostgreSQL behind
-// database/sql, the embedded migrations, transactions, and the SQL itself.
+// database/sql, the embedded migrations, transactions, and the few places
+// where the two dialects differ. Feature packages keep their queries beside
+// the types they read and write, through this package's DB and Querier.
 // One SQL code path serves both databases: statements use $1 placeholders,
 // which both accept, and portable types (TEXT, BIGINT, BOOLEAN). Times are
 // stored as BIGINT microseconds since the Unix epoch (see Time), so ordering
