@@ -1,13 +1,15 @@
 // Package id makes Tender's object identifiers: a type prefix, an underscore
 // and 24 characters of Crockford base32 (lower case) holding 50 bits of
 // millisecond time and 70 random bits. Because the time comes first, ids sort
-// in creation order, so lists can page by id alone; 70 random bits make a
-// collision within one millisecond vanishingly unlikely.
+// in creation order, so lists can page by id alone; within one process ids
+// are strictly increasing (see New), and across processes 69 or 70 random
+// bits make a collision within one millisecond vanishingly unlikely.
 package id
 
 import (
 	"crypto/rand"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,15 +22,42 @@ const (
 	Request  = "req"
 )
 
-// New returns a new id with the given type prefix.
+// New returns a new id with the given type prefix. Ids made by one process
+// are strictly increasing, even within a millisecond: the random part of
+// the next id in the same millisecond is the previous one plus one, so
+// events written in quick succession keep their order.
 func New(prefix string) string {
-	return newAt(prefix, time.Now())
+	return gen.next(prefix, time.Now())
 }
 
-func newAt(prefix string, t time.Time) string {
-	var rnd [14]byte
-	_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails (Go 1.24+)
-	ms := uint64(t.UnixMilli())
+var gen generator
+
+// generator hands out monotonic ids.
+type generator struct {
+	mu     sync.Mutex
+	lastMS uint64
+	rnd    [14]byte // 5-bit digits, most significant first
+}
+
+func (g *generator) next(prefix string, t time.Time) string {
+	g.mu.Lock()
+	ms := uint64(max(t.UnixMilli(), 0))
+	switch {
+	case ms > g.lastMS:
+		g.fill()
+	case g.increment():
+		// Same millisecond, or the clock stepped back: stay on the last
+		// millisecond and count up from the last id.
+		ms = g.lastMS
+	default:
+		// 2^69 ids in one millisecond: borrow the next one.
+		ms = g.lastMS + 1
+		g.fill()
+	}
+	g.lastMS = ms
+	rnd := g.rnd
+	g.mu.Unlock()
+
 	var b strings.Builder
 	b.Grow(len(prefix) + 25)
 	b.WriteString(prefix)
@@ -37,9 +66,31 @@ func newAt(prefix string, t time.Time) string {
 		b.WriteByte(alphabet[(ms>>(uint(i)*5))&31])
 	}
 	for _, r := range rnd { // 14 characters × 5 random bits each
-		b.WriteByte(alphabet[r&31])
+		b.WriteByte(alphabet[r])
 	}
 	return b.String()
+}
+
+// fill draws a fresh random part. The top bit is left clear so that many
+// increments fit before the part overflows.
+func (g *generator) fill() {
+	_, _ = rand.Read(g.rnd[:]) // crypto/rand.Read never fails (Go 1.24+)
+	for i := range g.rnd {
+		g.rnd[i] &= 31
+	}
+	g.rnd[0] &= 15
+}
+
+// increment adds one to the random part; false if it overflowed.
+func (g *generator) increment() bool {
+	for i := len(g.rnd) - 1; i >= 0; i-- {
+		if g.rnd[i] < 31 {
+			g.rnd[i]++
+			return true
+		}
+		g.rnd[i] = 0
+	}
+	return false
 }
 
 // HasPrefix reports whether s looks like an id of the given type.

@@ -6,21 +6,52 @@ import (
 )
 
 func TestNewIsTimeOrderedAndWellFormed(t *testing.T) {
+	var g generator
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	a := newAt(APIKey, t0)
-	b := newAt(APIKey, t0.Add(time.Millisecond))
-	if !(a < b) {
+	a := g.next(APIKey, t0)
+	b := g.next(APIKey, t0.Add(time.Millisecond))
+	if !(a < b) || a[:14] == b[:14] {
 		t.Fatalf("ids not ordered by time: %s !< %s", a, b)
 	}
 	if !HasPrefix(a, APIKey) || HasPrefix(a, Platform) || HasPrefix("key_short", APIKey) {
 		t.Fatalf("HasPrefix wrong for %s", a)
 	}
-	seen := map[string]bool{}
-	for range 10000 {
+}
+
+func TestNewIsStrictlyIncreasing(t *testing.T) {
+	prev := ""
+	for range 100000 {
 		s := New(Platform)
-		if seen[s] {
-			t.Fatalf("duplicate id %s", s)
+		if s <= prev {
+			t.Fatalf("%s after %s: not increasing", s, prev)
 		}
-		seen[s] = true
+		prev = s
+	}
+}
+
+func TestSameMillisecondAndClockStepBack(t *testing.T) {
+	var g generator
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	a := g.next(Platform, t0)
+	b := g.next(Platform, t0)
+	c := g.next(Platform, t0.Add(-time.Second)) // NTP stepped the clock back
+	if !(a < b && b < c) {
+		t.Fatalf("not increasing: %s %s %s", a, b, c)
+	}
+	if a[:14] != c[:14] {
+		t.Fatalf("clock step back changed the time part: %s then %s", a, c)
+	}
+}
+
+func TestOverflowMovesToTheNextMillisecond(t *testing.T) {
+	var g generator
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	a := g.next(Platform, t0)
+	for i := range g.rnd {
+		g.rnd[i] = 31
+	}
+	b := g.next(Platform, t0)
+	if !(a < b) || a[:14] == b[:14] {
+		t.Fatalf("overflow: %s then %s", a, b)
 	}
 }
