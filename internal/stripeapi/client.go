@@ -1,0 +1,254 @@
+package stripeapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v85"
+	"golang.org/x/time/rate"
+)
+
+// Config configures a Client for one platform.
+type Config struct {
+	// SecretKey is the platform's secret (sk_…) or restricted (rk_…) key.
+	// Its mode (test or live) picks the default rate limits.
+	SecretKey string
+
+	// APIBase is the base URL of Stripe's API, for the emulator; empty means
+	// Stripe itself. When set, it also serves OAuth (Connect) and file
+	// uploads, as the emulator does.
+	APIBase string
+
+	// HTTPClient sends the requests; nil means a client with stripe-go's
+	// default 80 s timeout. It is copied, never changed: the Client wraps its
+	// Transport (nil meaning http.DefaultTransport) with the rate limiter.
+	HTTPClient *http.Client
+
+	// MaxNetworkRetries is how many times stripe-go retries a request that
+	// failed on the network or with a 429 lock_timeout. Zero means
+	// stripe-go's default (2); negative means never.
+	MaxNetworkRetries int
+
+	// RateLimit is the platform's budget of requests per second across all
+	// endpoints, and RateBurst its bucket size. Zero means DefaultRate and
+	// DefaultBurst for the key's mode; rate.Inf turns the limiter off.
+	RateLimit rate.Limit
+	RateBurst int
+
+	// EndpointRateLimit and EndpointBurst bound each endpoint (method and
+	// path with ids elided) on its own. Zero means DefaultEndpointRate and
+	// DefaultEndpointBurst; rate.Inf turns them off.
+	EndpointRateLimit rate.Limit
+	EndpointBurst     int
+
+	// RateLimitRetries is how many times a request Stripe's rate limiter
+	// refused (429 with Stripe-Rate-Limited-Reason) is sent again, after
+	// exponential backoff with jitter from 0.5 s up to 5 s. Zero means 3;
+	// negative means never.
+	RateLimitRetries int
+
+	// Logger receives a debug line per HTTP attempt; nil means slog.Default.
+	Logger *slog.Logger
+
+	// NowFunc and SleepFunc are the limiter's clock, for tests; nil means
+	// time.Now and a timer that stops when ctx is done.
+	NowFunc   func() time.Time
+	SleepFunc func(ctx context.Context, d time.Duration) error
+}
+
+// Stripe's documented rate limits, in requests per second, per account
+// (https://docs.stripe.com/rate-limits): 100 operations globally in live
+// mode, 25 in a sandbox (test mode), and 25 per endpoint unless an endpoint
+// says otherwise (Files and Search: 20). Every endpoint's requests also
+// count against the global limit.
+const (
+	StripeLiveModeLimit = 100
+	StripeTestModeLimit = 25
+	StripeEndpointLimit = 25
+)
+
+// DefaultRate returns the default global budget for a mode: 80 % of Stripe's
+// limit, leaving room for the platform's other uses of the same account (its
+// Dashboard, other integrations) and for the difference between this token
+// bucket and Stripe's. DefaultBurst is a tenth of Stripe's limit, so that no
+// one-second window holds more than 90 % of it.
+func DefaultRate(livemode bool) rate.Limit {
+	if livemode {
+		return StripeLiveModeLimit * 8 / 10
+	}
+	return StripeTestModeLimit * 8 / 10
+}
+
+// DefaultBurst returns the default global bucket size for a mode.
+func DefaultBurst(livemode bool) int {
+	if livemode {
+		return StripeLiveModeLimit / 10
+	}
+	return StripeTestModeLimit / 10
+}
+
+// Defaults per endpoint, chosen as for the global budget. Stripe's endpoint
+// limit is what bounds a bulk run of PaymentIntent creations in live mode,
+// well before the global one.
+const (
+	DefaultEndpointRate  rate.Limit = StripeEndpointLimit * 8 / 10
+	DefaultEndpointBurst            = StripeEndpointLimit / 10
+)
+
+const defaultRateLimitRetries = 3
+
+// Client is one platform's connection to Stripe. It is safe for concurrent
+// use.
+type Client struct {
+	sc       *stripe.Client
+	backends *stripe.Backends
+	livemode bool
+}
+
+// New returns a Client for the platform whose key cfg holds. It returns an
+// error naming the field when cfg is unusable; the error never contains the
+// key.
+func New(cfg Config) (*Client, error) {
+	livemode, err := keyMode(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIBase != "" {
+		u, err := url.Parse(cfg.APIBase)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("stripeapi: APIBase must be an http or https URL")
+		}
+	}
+	if cfg.RateLimit < 0 || cfg.EndpointRateLimit < 0 || cfg.RateBurst < 0 || cfg.EndpointBurst < 0 {
+		return nil, errors.New("stripeapi: rate limits and bursts must not be negative")
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRate(livemode)
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = DefaultBurst(livemode)
+	}
+	if cfg.EndpointRateLimit == 0 {
+		cfg.EndpointRateLimit = DefaultEndpointRate
+	}
+	if cfg.EndpointBurst == 0 {
+		cfg.EndpointBurst = DefaultEndpointBurst
+	}
+	switch {
+	case cfg.RateLimitRetries == 0:
+		cfg.RateLimitRetries = defaultRateLimitRetries
+	case cfg.RateLimitRetries < 0:
+		cfg.RateLimitRetries = 0
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	if cfg.SleepFunc == nil {
+		cfg.SleepFunc = sleep
+	}
+
+	hc := &http.Client{Timeout: 80 * time.Second}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		hc = &c
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &transport{
+		base:    base,
+		limiter: newLimiter(cfg.NowFunc, cfg.RateLimit, cfg.RateBurst, cfg.EndpointRateLimit, cfg.EndpointBurst),
+		retries: cfg.RateLimitRetries,
+		now:     cfg.NowFunc,
+		sleep:   cfg.SleepFunc,
+		logger:  cfg.Logger,
+		redact:  newRedacter(cfg.SecretKey),
+	}
+
+	retries := int64(cfg.MaxNetworkRetries)
+	switch {
+	case retries == 0:
+		retries = stripe.DefaultMaxNetworkRetries
+	case retries < 0:
+		retries = 0
+	}
+	bc := &stripe.BackendConfig{
+		HTTPClient:        hc,
+		MaxNetworkRetries: stripe.Int64(retries),
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+		EnableTelemetry:   stripe.Bool(false),
+	}
+	if cfg.APIBase != "" {
+		bc.URL = stripe.String(strings.TrimRight(cfg.APIBase, "/"))
+	}
+	backends := stripe.NewBackendsWithConfig(bc)
+	return &Client{
+		sc:       stripe.NewClient(cfg.SecretKey, stripe.WithBackends(backends)),
+		backends: backends,
+		livemode: livemode,
+	}, nil
+}
+
+// keyMode reports whether key is a live-mode key, or an error when it is not
+// a Stripe secret or restricted key.
+func keyMode(key string) (livemode bool, err error) {
+	switch {
+	case key == "":
+		return false, errors.New("stripeapi: SecretKey is required")
+	case strings.HasPrefix(key, "sk_live_"), strings.HasPrefix(key, "rk_live_"):
+		return true, nil
+	case strings.HasPrefix(key, "sk_test_"), strings.HasPrefix(key, "rk_test_"):
+		return false, nil
+	}
+	return false, errors.New("stripeapi: SecretKey must be a Stripe secret (sk_test_…, sk_live_…) or restricted (rk_…) key")
+}
+
+// Stripe returns the stripe-go client, for feature packages to call Stripe's
+// endpoints. Use OnAccount for calls on a connected account and
+// IdempotencyKey for every POST that must happen once.
+func (c *Client) Stripe() *stripe.Client { return c.sc }
+
+// Livemode reports whether the platform's key is a live-mode key.
+func (c *Client) Livemode() bool { return c.livemode }
+
+// accountSetter is every stripe-go params struct (they embed stripe.Params).
+type accountSetter interface{ SetStripeAccount(string) }
+
+// OnAccount makes params address the connected account (Stripe-Account
+// header) and returns them, so a call reads
+//
+//	sc.V1PaymentIntents.Create(ctx, stripeapi.OnAccount(&stripe.PaymentIntentCreateParams{…}, acct))
+//
+// An empty account leaves params on the platform's own account, so callers
+// can pass a merchant's account id or "" without branching. params must not
+// be nil.
+func OnAccount[P accountSetter](params P, account string) P {
+	if account != "" {
+		params.SetStripeAccount(account)
+	}
+	return params
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
