@@ -143,12 +143,64 @@ func validateResponse(method, path string, status int, body []byte) string {
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return "invalid JSON: " + err.Error()
 	}
+	if msg := visit(schema, doc); msg != "" {
+		return msg
+	}
+	return validateEventObjects(doc)
+}
+
+func visit(schema *openapi3.Schema, doc any) string {
 	if err := schema.VisitJSON(doc, openapi3.VisitAsResponse(), openapi3.MultiErrors()); err != nil {
 		var b strings.Builder
 		describe(&b, err, 0)
 		return b.String()
 	}
 	return ""
+}
+
+// validateEventObjects checks what the spec leaves open: an event's
+// data.object (a bare "object" in the event schema) against the schema its
+// "object" field names, for an event and for every event in a list.
+func validateEventObjects(doc any) string {
+	m, _ := doc.(map[string]any)
+	switch m["object"] {
+	case "list":
+		items, _ := m["data"].([]any)
+		for i, item := range items {
+			if msg := validateEventObjects(item); msg != "" {
+				return fmt.Sprintf("data[%d]: %s", i, msg)
+			}
+		}
+	case "event":
+		data, _ := m["data"].(map[string]any)
+		o, _ := data["object"].(map[string]any)
+		name, _ := o["object"].(string)
+		ref := specDoc.Components.Schemas[name]
+		if ref == nil {
+			return "event data.object of unknown type " + strconv.Quote(name)
+		}
+		if msg := visit(ref.Value, o); msg != "" {
+			return "data.object (" + name + "):" + msg
+		}
+	}
+	return ""
+}
+
+// validateEventBody checks a delivered webhook body against the spec's
+// event schema and its data.object against its own.
+func validateEventBody(tb testing.TB, body []byte) {
+	tb.Helper()
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		tb.Fatalf("webhook body is not JSON: %v", err)
+	}
+	msg := visit(specDoc.Components.Schemas["event"].Value, doc)
+	if msg == "" {
+		msg = validateEventObjects(doc)
+	}
+	if msg != "" {
+		tb.Errorf("delivered event does not match Stripe's OpenAPI spec: %s\nbody: %s", msg, truncate(body))
+	}
 }
 
 // describe lists schema errors by JSON pointer without the value dumps.

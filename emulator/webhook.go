@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -216,6 +217,9 @@ type dispatcher struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stopped bool
+	// sending counts deliveries being posted, so tests can tell when
+	// nothing due is left.
+	sending atomic.Int64
 }
 
 func newDispatcher(s *Server, client *http.Client, workers int) *dispatcher {
@@ -252,6 +256,18 @@ func (d *dispatcher) wake() {
 	case d.wakeCh <- struct{}{}:
 	default:
 	}
+}
+
+// idle reports whether no delivery is due or being sent at now.
+func (d *dispatcher) idle(now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, x := range d.queue {
+		if !x.next.After(now) {
+			return false
+		}
+	}
+	return d.sending.Load() == 0
 }
 
 func (d *dispatcher) reset() {
@@ -301,6 +317,7 @@ func (d *dispatcher) sendDue() time.Duration {
 		wait = min(wait, x.next.Sub(now))
 	}
 	d.queue = kept
+	d.sending.Add(int64(len(due)))
 	d.mu.Unlock()
 	for _, x := range due {
 		select {
@@ -311,6 +328,7 @@ func (d *dispatcher) sendDue() time.Duration {
 		d.wg.Add(1)
 		go func(x *delivery) {
 			defer d.wg.Done()
+			defer d.sending.Add(-1)
 			defer func() { <-d.sem }()
 			d.attempt(x)
 		}(x)
