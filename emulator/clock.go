@@ -35,3 +35,10 @@ func (c *clock) advance(d time.Duration) {
 	c.offset += d
 	c.mu.Unlock()
 }
+
+// advanced is how far the clock has been moved forward in total.
+func (c *clock) advanced() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset
+}

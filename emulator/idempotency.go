@@ -89,3 +89,35 @@ func (s *idempotencyStore) prune(now time.Time) {
 		}
 	}
 }
+
+// idemRecord is a stored idempotent response as a snapshot keeps it.
+type idemRecord struct {
+	Sum     [32]byte
+	Created time.Time
+	ReqID   string
+	Status  int
+	Body    []byte
+}
+
+// records copies the finished entries for a snapshot.
+func (s *idempotencyStore) records() map[string]idemRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]idemRecord, len(s.entries))
+	for k, e := range s.entries {
+		if !e.inFlight {
+			out[k] = idemRecord{e.sum, e.created, e.reqID, e.status, e.body}
+		}
+	}
+	return out
+}
+
+// restore replaces the entries with a snapshot's.
+func (s *idempotencyStore) restore(recs map[string]idemRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries = make(map[string]*idemEntry, len(recs))
+	for k, r := range recs {
+		s.entries[k] = &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: r.Status, body: r.Body}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 )
 
 func init() {
@@ -16,17 +17,20 @@ func init() {
 	}
 }
 
-// snapshotFile is what a snapshot holds: every list, in creation order.
-// Objects are rebuilt from the lists, so pointers stay shared.
+// snapshotFile is what a snapshot holds: every list, in creation order
+// (objects are rebuilt from the lists, so pointers stay shared), how far the
+// clock was advanced, and the stored idempotent responses, so a client
+// retrying across a restart still gets its first response.
 type snapshotFile struct {
 	Lists  map[listKey][]object
-	Offset int64
+	Offset time.Duration
+	Idem   map[string]idemRecord
 }
 
 // saveSnapshot writes the state atomically (temp file, then rename).
 func (s *Server) saveSnapshot(path string) error {
 	s.mu.Lock()
-	snap := snapshotFile{Lists: s.st.Lists}
+	snap := snapshotFile{Lists: s.st.Lists, Offset: s.clock.advanced(), Idem: s.idem.records()}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-snapshot-*")
 	if err != nil {
 		s.mu.Unlock()
@@ -73,5 +77,7 @@ func (s *Server) loadSnapshot(path string) error {
 	s.mu.Lock()
 	s.st = st
 	s.mu.Unlock()
+	s.clock.advance(snap.Offset - s.clock.advanced())
+	s.idem.restore(snap.Idem)
 	return nil
 }
