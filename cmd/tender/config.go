@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -19,52 +21,80 @@ type setting struct {
 	flag, env, def, help string
 	// check validates a value; its error says what is accepted.
 	check func(string) error
+	// redact, if set, returns what may be printed of a value: settings that
+	// carry credentials never echo them, not even in an error.
+	redact func(string) string
 }
 
 var (
-	setAddr = setting{"addr", "TENDER_ADDR", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)", checkAddr}
-	setDB   = setting{"database", "TENDER_DATABASE_URL", "sqlite:tender.db",
-		"database: sqlite:PATH (or a bare path) or postgres://user@host/db", checkDatabaseURL}
-	setDBConns  = setting{"db-max-conns", "TENDER_DB_MAX_CONNS", "20", "PostgreSQL connection pool size (1–1000; SQLite always uses 1)", checkInt(1, 1000)}
-	setWorkers  = setting{"workers", "TENDER_WORKERS", "10", "background jobs run at once (1–1000)", checkInt(1, 1000)}
-	setPoll     = setting{"job-poll-interval", "TENDER_JOB_POLL_INTERVAL", "500ms", "how often idle workers look for jobs (10ms–1m)", checkDuration(10*time.Millisecond, time.Minute)}
-	setShutdown = setting{"shutdown-timeout", "TENDER_SHUTDOWN_TIMEOUT", "30s", "time to drain requests and jobs on SIGINT/SIGTERM (1s–10m)", checkDuration(time.Second, 10*time.Minute)}
-	setLogLevel = setting{"log-level", "TENDER_LOG_LEVEL", "info", "debug, info, warn or error", checkOneOf("debug", "info", "warn", "error")}
-	setLogFmt   = setting{"log-format", "TENDER_LOG_FORMAT", "text", "text or json", checkOneOf("text", "json")}
-	setPlatform = setting{"platform-name", "TENDER_PLATFORM_NAME", "Default platform", "name of the default platform, when it is first created", checkNonEmpty}
+	setAddr = setting{flag: "addr", env: "TENDER_ADDR", def: "127.0.0.1:8080",
+		help: "address to listen on (host:port; port 0 picks a free one)", check: checkAddr}
+	setDB = setting{flag: "database", env: "TENDER_DATABASE_URL", def: "sqlite:tender.db",
+		help: "database: sqlite:PATH (or a bare path) or postgres://user@host/db", check: checkDatabaseURL, redact: redactURL}
+	setDBConns = setting{flag: "db-max-conns", env: "TENDER_DB_MAX_CONNS", def: "20",
+		help: "PostgreSQL connection pool size (1–1000; SQLite always uses 1)", check: checkInt(1, 1000)}
+	setWorkers = setting{flag: "workers", env: "TENDER_WORKERS", def: "10",
+		help: "background jobs run at once (1–1000)", check: checkInt(1, 1000)}
+	setPoll = setting{flag: "job-poll-interval", env: "TENDER_JOB_POLL_INTERVAL", def: "500ms",
+		help: "how often idle workers look for jobs (10ms–1m)", check: checkDuration(10*time.Millisecond, time.Minute)}
+	setShutdown = setting{flag: "shutdown-timeout", env: "TENDER_SHUTDOWN_TIMEOUT", def: "30s",
+		help: "time to drain requests and jobs on SIGINT/SIGTERM (1s–10m)", check: checkDuration(time.Second, 10*time.Minute)}
+	setLogLevel = setting{flag: "log-level", env: "TENDER_LOG_LEVEL", def: "info",
+		help: "debug, info, warn or error", check: checkOneOf("debug", "info", "warn", "error")}
+	setLogFmt = setting{flag: "log-format", env: "TENDER_LOG_FORMAT", def: "text",
+		help: "text or json", check: checkOneOf("text", "json")}
+	setPlatform = setting{flag: "platform-name", env: "TENDER_PLATFORM_NAME", def: "Default platform",
+		help: "name of the default platform, when it is first created", check: checkNonEmpty}
 )
 
+// settingsFor lists the settings a command reads, in the order help shows
+// them.
 func settingsFor(cmd string) []setting {
 	switch cmd {
 	case "serve":
 		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform}
+	case "apikey":
+		return []setting{setDB, setPlatform, setLogLevel, setLogFmt}
 	default:
 		return []setting{setDB, setLogLevel, setLogFmt}
 	}
 }
 
-// config holds validated settings by flag name.
-type config map[string]string
+// config holds a command's validated settings.
+type config struct {
+	values map[string]string // by flag name
+	source map[string]string // "--flag", the variable's name, or "default"
+}
+
+// errHelp is returned by loadConfig when -h or --help was given and help
+// has been printed: the command should stop without error.
+var errHelp = errors.New("help requested")
 
 // loadConfig parses args against the command's settings: a flag wins over
 // its environment variable, which wins over the default. Every value is
 // validated; the first bad one is a usage error naming the flag or the
-// variable and what it accepts.
-func loadConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
+// variable and what it accepts. -h prints the settings to stdout and
+// returns errHelp.
+func loadConfig(cmd string, args []string, getenv func(string) string, stdout io.Writer) (config, []string, error) {
 	settings := settingsFor(cmd)
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, "Settings for 'tender %s':\n\n%s", cmd, settingsHelp(settings)) }
+	// The flag package would print its error and the whole help to stderr;
+	// tender prints one line instead (main), and help only when asked.
+	fs.SetOutput(io.Discard)
 	flags := map[string]*string{}
 	for _, s := range settings {
 		flags[s.flag] = fs.String(s.flag, "", s.help)
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, usagef("%v", err)
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(stdout, commandHelp(cmd))
+			return config{}, nil, errHelp
+		}
+		return config{}, nil, usagef("%v (run 'tender help %s' for its settings)", err, cmd)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	cfg := config{}
+	cfg := config{values: map[string]string{}, source: map[string]string{}}
 	for _, s := range settings {
 		v, source := s.def, "default"
 		if e := getenv(s.env); e != "" {
@@ -74,11 +104,19 @@ func loadConfig(cmd string, args []string, getenv func(string) string, stderr io
 			v, source = *flags[s.flag], "--"+s.flag
 		}
 		if err := s.check(v); err != nil {
-			return nil, nil, usagef("invalid %s=%q: %v", source, v, err)
+			return config{}, nil, usagef("invalid %s=%s: %v", source, s.show(v), err)
 		}
-		cfg[s.flag] = v
+		cfg.values[s.flag], cfg.source[s.flag] = v, source
 	}
 	return cfg, fs.Args(), nil
+}
+
+// show returns a value as it may appear in messages.
+func (s setting) show(v string) string {
+	if s.redact != nil {
+		v = s.redact(v)
+	}
+	return strconv.Quote(v)
 }
 
 func settingsHelp(settings []setting) string {
@@ -89,21 +127,27 @@ func settingsHelp(settings []setting) string {
 	return b.String()
 }
 
-func (c config) int(name string) int {
-	n, _ := strconv.Atoi(c[name]) // validated by loadConfig
+func (c config) str(s setting) string { return c.values[s.flag] }
+
+func (c config) int(s setting) int {
+	n, _ := strconv.Atoi(c.values[s.flag]) // validated by loadConfig
 	return n
 }
 
-func (c config) duration(name string) time.Duration {
-	d, _ := time.ParseDuration(c[name]) // validated by loadConfig
+func (c config) duration(s setting) time.Duration {
+	d, _ := time.ParseDuration(c.values[s.flag]) // validated by loadConfig
 	return d
 }
 
+// from names where a setting's value came from, for messages: "--flag",
+// the environment variable, or "default".
+func (c config) from(s setting) string { return c.source[s.flag] }
+
 func (c config) logger(w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(c[setLogLevel.flag]))
+	_ = level.UnmarshalText([]byte(c.str(setLogLevel)))
 	opts := &slog.HandlerOptions{Level: level}
-	if c[setLogFmt.flag] == "json" {
+	if c.str(setLogFmt) == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
@@ -122,11 +166,32 @@ func checkAddr(v string) error {
 }
 
 func checkDatabaseURL(v string) error {
-	_, _, err := store.ParseURL(v)
+	const want = "want sqlite:PATH, a file path, or postgres://…"
+	dialect, target, err := store.ParseURL(v)
 	if err != nil {
-		return fmt.Errorf("%v; want sqlite:PATH, a file path, or postgres://…", err)
+		// ParseURL's message may quote the URL; this one must not, as it
+		// may hold a password.
+		return fmt.Errorf("not a database URL; %s", want)
+	}
+	if dialect == store.SQLite && target == "" {
+		return fmt.Errorf("empty SQLite path; %s", want)
 	}
 	return nil
+}
+
+// redactURL hides a URL's password.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err == nil && u.User == nil:
+		return v
+	case err == nil:
+		return u.Redacted()
+	case strings.Contains(v, "@"):
+		return "(unparseable URL, hidden as it may hold a password)"
+	default:
+		return v
+	}
 }
 
 func checkInt(lo, hi int) func(string) error {

@@ -10,15 +10,17 @@ import (
 	"github.com/tenderpay/tender/internal/store"
 )
 
+const migrateUsage = "usage: tender migrate [settings] up|status"
+
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, rest, err := loadConfig("migrate", args, getenv, stderr)
+	cfg, rest, err := loadConfig("migrate", args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status") {
-		return usagef("usage: tender migrate up|status")
+		return usagef("%s", migrateUsage)
 	}
-	db, err := store.Open(ctx, cfg[setDB.flag], store.Options{MaxConns: 2})
+	db, err := store.Open(ctx, cfg.str(setDB), store.Options{MaxConns: 2})
 	if err != nil {
 		return err
 	}

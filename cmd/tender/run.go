@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
 	"strings"
+
+	"github.com/tenderpay/tender/internal/errs"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise
@@ -43,22 +46,65 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return usagef("no command given")
 	}
 	cmd, rest := args[0], args[1:]
+	var err error
 	switch cmd {
 	case "serve":
-		return runServe(ctx, rest, getenv, stdout, stderr)
+		err = runServe(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
-		return runMigrate(ctx, rest, getenv, stdout, stderr)
+		err = runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
-		return runAPIKey(ctx, rest, getenv, stdout, stderr)
+		err = runAPIKey(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "tender", buildVersion())
-		return nil
 	case "help", "-h", "--help":
-		return runHelp(rest, stdout)
+		err = runHelp(rest, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
-		return usagef("unknown command %q", cmd)
+		err = usagef("unknown command %q", cmd)
 	}
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return cliError(err)
+}
+
+// cliError is the command line's one mapping of Tender's error model (package
+// errs): bad input is a usage error, in the service's words; other coded
+// errors show their message. Anything else, internal errors included, is
+// shown as it is: on the command line the reader is the operator, who needs
+// the cause.
+func cliError(err error) error {
+	e, ok := err.(*errs.Error) // a wrapped one has context worth keeping
+	switch {
+	case !ok || e.Code == errs.Internal:
+		return err
+	case e.Code == errs.Invalid:
+		return &usageError{msg: e.Message}
+	default:
+		return errors.New(e.Message)
+	}
+}
+
+// commandUsage describes the commands that have their own help.
+var commandUsage = map[string]string{
+	"serve": `usage: tender serve [settings]
+
+Runs the JSON API, hosted pages and background jobs until SIGINT or SIGTERM,
+then drains requests and jobs. The database is migrated at start. On a new
+database the default platform and its first API key are created, and the key
+is printed once.`,
+	"migrate": migrateUsage + `
+
+up applies every pending migration (serve does this too); status lists them.`,
+	"apikey": apikeyUsage + `
+
+Manages the default platform's API keys. create prints the secret on stdout,
+once; list and revoke need the platform to exist (serve or create makes it).`,
+}
+
+// commandHelp is the help of one command: what it does and its settings.
+func commandHelp(cmd string) string {
+	return commandUsage[cmd] + "\n\nSettings (a flag wins over its environment variable):\n\n" + settingsHelp(settingsFor(cmd))
 }
 
 func runHelp(args []string, stdout io.Writer) error {
@@ -66,12 +112,11 @@ func runHelp(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	switch args[0] {
-	case "serve", "migrate", "apikey":
-		fmt.Fprintf(stdout, "Settings for 'tender %s':\n\n%s", args[0], settingsHelp(settingsFor(args[0])))
+	if _, ok := commandUsage[args[0]]; ok {
+		io.WriteString(stdout, commandHelp(args[0]))
 		return nil
 	}
-	return usagef("no help for %q", args[0])
+	return usagef("no help for %q; commands: serve, migrate, apikey, version, help", args[0])
 }
 
 func buildVersion() string {

@@ -16,7 +16,7 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, rest, err := loadConfig("serve", args, getenv, stderr)
+	cfg, rest, err := loadConfig("serve", args, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -26,27 +26,27 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger := cfg.logger(stderr)
 
 	// Listen first: a port in use should fail before anything is written.
-	ln, err := net.Listen("tcp", cfg[setAddr.flag])
+	ln, err := net.Listen("tcp", cfg.str(setAddr))
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("cannot listen on %s: the address is already in use (set --addr or TENDER_ADDR)", cfg[setAddr.flag])
+			return fmt.Errorf("cannot listen on %s: the address is already in use (set --addr or TENDER_ADDR)", cfg.str(setAddr))
 		}
-		return fmt.Errorf("cannot listen on %s: %v", cfg[setAddr.flag], err)
+		return fmt.Errorf("cannot listen on %s: %v", cfg.str(setAddr), err)
 	}
 	defer ln.Close()
 
 	a, err := app.Open(ctx, app.Config{
-		DatabaseURL:  cfg[setDB.flag],
-		DBMaxConns:   cfg.int(setDBConns.flag),
-		Workers:      cfg.int(setWorkers.flag),
-		PollInterval: cfg.duration(setPoll.flag),
+		DatabaseURL:  cfg.str(setDB),
+		DBMaxConns:   cfg.int(setDBConns),
+		Workers:      cfg.int(setWorkers),
+		PollInterval: cfg.duration(setPoll),
 		Logger:       logger,
 		Version:      buildVersion(),
 	})
 	if err != nil {
 		return err
 	}
-	shutdownTimeout := cfg.duration(setShutdown.flag)
+	shutdownTimeout := cfg.duration(setShutdown)
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
@@ -55,7 +55,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
-	plat, _, secret, err := a.Platforms.EnsureDefault(ctx, cfg[setPlatform.flag])
+	plat, _, secret, err := a.Platforms.EnsureDefault(ctx, cfg.str(setPlatform))
 	if err != nil {
 		return fmt.Errorf("default platform: %w", err)
 	}

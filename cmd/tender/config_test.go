@@ -1,0 +1,133 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// badValues has, for every setting, a value it refuses and words of what it
+// accepts that the error must contain.
+var badValues = map[string]struct{ value, accepts string }{
+	"TENDER_ADDR":              {"localhost", "host:port"},
+	"TENDER_DATABASE_URL":      {"mysql://u:hunter2@db/x", "sqlite:PATH"},
+	"TENDER_DB_MAX_CONNS":      {"0", "integer from 1 to 1000"},
+	"TENDER_WORKERS":           {"many", "integer from 1 to 1000"},
+	"TENDER_JOB_POLL_INTERVAL": {"1ms", "duration from 10ms to 1m0s"},
+	"TENDER_SHUTDOWN_TIMEOUT":  {"forever", "duration from 1s to 10m0s"},
+	"TENDER_LOG_LEVEL":         {"verbose", "debug, info, warn, error"},
+	"TENDER_LOG_FORMAT":        {"xml", "text, json"},
+	"TENDER_PLATFORM_NAME":     {"  ", "must not be empty"},
+}
+
+// secretValues are parts of bad values that must never be printed.
+var secretValues = []string{"hunter2"}
+
+// TestConfigRejectsBadValues sets each setting of each command to a bad
+// value, by environment variable and by flag, and checks that tender stops
+// with a usage error (exit status 2) that names the variable or flag and
+// says what it accepts.
+func TestConfigRejectsBadValues(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"serve", "migrate", "apikey"} {
+		for _, s := range settingsFor(cmd) {
+			bad, ok := badValues[s.env]
+			if !ok {
+				t.Errorf("badValues has no entry for %s: add one", s.env)
+				continue
+			}
+			// Arguments that would be valid, so only the setting is at fault.
+			tail := map[string][]string{"migrate": {"status"}, "apikey": {"list"}}[cmd]
+			for _, by := range []string{"env", "flag"} {
+				t.Run(cmd+"/"+by+"/"+s.flag, func(t *testing.T) {
+					t.Parallel()
+					// Other settings point nowhere harmful in case
+					// validation wrongly passes.
+					env := []string{"TENDER_ADDR", "127.0.0.1:0", "TENDER_DATABASE_URL", "sqlite:" + t.TempDir() + "/t.db"}
+					args := []string{cmd}
+					name := "--" + s.flag
+					if by == "env" {
+						env = append(env, s.env, bad.value)
+						name = s.env
+					} else {
+						args = append(args, "--"+s.flag+"="+bad.value)
+					}
+					args = append(args, tail...)
+					_, _, err := runCmd(t, envOf(env...), args...)
+					if !isUsage(err) {
+						t.Fatalf("%s=%q: got %v, want a usage error", name, bad.value, err)
+					}
+					msg := err.Error()
+					if !strings.Contains(msg, name+"=") || !strings.Contains(msg, bad.accepts) {
+						t.Errorf("%s=%q: error %q should name %s and say %q", name, bad.value, msg, name, bad.accepts)
+					}
+					for _, secret := range secretValues {
+						if strings.Contains(msg, secret) {
+							t.Errorf("error %q shows the secret %q", msg, secret)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestConfigPrecedence: a flag wins over its variable, which wins over the
+// default.
+func TestConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	getenv := envOf("TENDER_WORKERS", "7", "TENDER_LOG_LEVEL", "warn")
+	cfg, rest, err := loadConfig("serve", []string{"--workers", "3", "extra"}, getenv, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.int(setWorkers) != 3 || cfg.from(setWorkers) != "--workers" {
+		t.Errorf("workers = %d from %s, want 3 from --workers", cfg.int(setWorkers), cfg.from(setWorkers))
+	}
+	if cfg.str(setLogLevel) != "warn" || cfg.from(setLogLevel) != "TENDER_LOG_LEVEL" {
+		t.Errorf("log level = %s from %s, want warn from TENDER_LOG_LEVEL", cfg.str(setLogLevel), cfg.from(setLogLevel))
+	}
+	if cfg.duration(setPoll).String() != "500ms" || cfg.from(setPoll) != "default" {
+		t.Errorf("poll interval = %v from %s, want the default 500ms", cfg.duration(setPoll), cfg.from(setPoll))
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Errorf("rest = %q", rest)
+	}
+}
+
+// TestUsageErrors covers calls that are wrong in themselves.
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"serve", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve", "extra"}, "serve takes no arguments"},
+		{[]string{"migrate"}, "tender migrate [settings] up|status"},
+		{[]string{"migrate", "down"}, "tender migrate [settings] up|status"},
+		{[]string{"apikey"}, "tender apikey [settings] create"},
+		{[]string{"apikey", "rotate"}, `unknown apikey command "rotate"`},
+		{[]string{"apikey", "create", "--mode", "prod"}, `invalid --mode="prod": want test or live`},
+		{[]string{"apikey", "create", "--nom", "x"}, "flag provided but not defined: -nom"},
+		{[]string{"apikey", "revoke"}, "takes one KEY_ID"},
+		{[]string{"apikey", "list", "x"}, "takes no arguments"},
+		{[]string{"help", "frobnicate"}, `no help for "frobnicate"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			// A database that would be created if the checks came too late.
+			dbPath := t.TempDir() + "/t.db"
+			_, _, err := runCmd(t, envOf("TENDER_DATABASE_URL", "sqlite:"+dbPath), tt.args...)
+			if !isUsage(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("tender %q = %v, want a usage error containing %q", tt.args, err, tt.want)
+			}
+			if _, statErr := os.Stat(dbPath); statErr == nil {
+				t.Errorf("the database was created before the arguments were checked")
+			}
+		})
+	}
+}
