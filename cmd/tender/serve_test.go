@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/storetest"
+)
+
+var (
+	listeningRe = regexp.MustCompile(`listening on\s+(http://\S+)`)
+	secretRe    = regexp.MustCompile(`\btk_test_[0-9A-Za-z]{32}\b`)
+)
+
+// TestServe runs `tender serve` as an operator would, on each database:
+// it prints where it listens and a first key, answers the API, and stops
+// cleanly when its context ends (SIGINT/SIGTERM in main).
+func TestServe(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "t.db")
+		testServe(t, "sqlite:"+path)
+		// Closed cleanly: SQLite folds the write-ahead log back into the
+		// database and removes it when the last connection closes.
+		if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+			t.Errorf("%s-wal still exists after serve stopped (err %v): the database was not closed", path, err)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testServe(t, storetest.PostgresSchemaURL(t, storetest.PostgresURL(t)))
+	})
+}
+
+func testServe(t *testing.T, dbURL string) {
+	getenv := envOf("TENDER_DATABASE_URL", dbURL)
+	bg := start(t, getenv, "serve", "--addr", "127.0.0.1:0")
+	base := bg.waitFor(t, listeningRe)[1]
+	key := secretRe.FindString(bg.stdout.String())
+	if key == "" {
+		t.Fatalf("no first API key in the banner:\n%s", bg.stdout.String())
+	}
+
+	if status, _, body := request(t, "GET", base+"/healthz", "", ""); status != 200 {
+		t.Errorf("GET /healthz = %d %s", status, body)
+	}
+	if status, _, body := request(t, "GET", base+"/readyz", "", ""); status != 200 {
+		t.Errorf("GET /readyz = %d %s", status, body)
+	}
+	if status, _, body := request(t, "GET", base+"/v1/platform", "", ""); status != 401 {
+		t.Errorf("GET /v1/platform without a key = %d %s, want 401", status, body)
+	}
+
+	const update = `{"name":"Renamed platform","default_currency":"eur"}`
+	status1, h1, body1 := request(t, "POST", base+"/v1/platform", key, update, "Idempotency-Key", "e2e-rename")
+	if status1 != 200 {
+		t.Fatalf("POST /v1/platform = %d %s", status1, body1)
+	}
+	if h1.Get("Idempotent-Replayed") != "" {
+		t.Errorf("first POST has Idempotent-Replayed: %q", h1.Get("Idempotent-Replayed"))
+	}
+	var p struct{ ID, Name string }
+	if err := json.Unmarshal([]byte(body1), &p); err != nil || p.Name != "Renamed platform" {
+		t.Fatalf("POST /v1/platform body %s (err %v)", body1, err)
+	}
+	status2, h2, body2 := request(t, "POST", base+"/v1/platform", key, update, "Idempotency-Key", "e2e-rename")
+	if status2 != 200 || h2.Get("Idempotent-Replayed") != "true" || body2 != body1 {
+		t.Errorf("replayed POST = %d, Idempotent-Replayed %q, body\n%s\nwant 200, true, body\n%s", status2, h2.Get("Idempotent-Replayed"), body2, body1)
+	}
+
+	if err := bg.stop(t); err != nil {
+		t.Fatalf("serve returned %v after cancellation, want nil\nstderr:\n%s", err, bg.stderr.String())
+	}
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second); err == nil {
+		t.Errorf("%s still accepts connections after serve returned", base)
+	}
+
+	// The database was left usable and holds what the API wrote.
+	db, err := store.Open(context.Background(), dbURL, store.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatalf("reopen %s: %v", dbURL, err)
+	}
+	got, err := platform.NewService(db, nil).Get(context.Background(), p.ID)
+	if err != nil || got.Name != "Renamed platform" || got.Settings.DefaultCurrency != "eur" {
+		t.Errorf("platform after restart = %+v, %v; want the renamed one", got, err)
+	}
+	db.Close()
+
+	// A second start finds the platform and prints no new key.
+	bg2 := start(t, getenv, "serve", "--addr", "127.0.0.1:0")
+	bg2.waitFor(t, listeningRe)
+	if k := secretRe.FindString(bg2.stdout.String()); k != "" {
+		t.Errorf("second start printed a key again:\n%s", bg2.stdout.String())
+	}
+	if err := bg2.stop(t); err != nil {
+		t.Errorf("second serve returned %v", err)
+	}
+}
