@@ -1,23 +1,131 @@
 // Package emulator serves a stateful, Connect-aware imitation of Stripe's API
 // in test mode, faithful enough that the official stripe-go client (v85, API
-// version 2026-03-25.dahlia) cannot tell it from Stripe.
+// version 2026-03-25.dahlia) cannot tell it from Stripe. Its responses are
+// checked against Stripe's published OpenAPI spec in this package's tests.
 //
-// A Server is an http.Handler. Create one with New, point a stripe-go backend
-// at it and use the platform's secret key:
+// # Using it from another project's tests
+//
+// A Server is an http.Handler. Create one with New, serve it, point a
+// stripe-go backend at it and use the platform's secret key:
 //
 //	srv := emulator.New(emulator.Options{})
-//	defer srv.Close()
 //	ts := httptest.NewServer(srv)
+//	t.Cleanup(func() { ts.Close(); srv.Close() })
 //	sc := stripe.NewClient(emulator.DefaultSecretKey, stripe.WithBackends(
 //		stripe.NewBackendsWithConfig(&stripe.BackendConfig{URL: stripe.String(ts.URL)})))
+//	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{
+//		Amount: stripe.Int64(1000), Currency: stripe.String("usd"),
+//		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)})
 //
-// State lives in memory, in compact structs per resource; JSON is rendered on
-// demand. One mutex guards all state: requests are short, and a single lock
-// keeps every multi-object change (a charge, its balance transactions, its
-// transfer and its events) atomic without further thought.
+// Give Options.NowFunc a fixed time and move it with Server.Advance instead
+// of sleeping; give it time.Now when webhooks must pass stripe-go's
+// webhook.ConstructEvent, which checks signatures against the real time.
 //
-// Control endpoints under /_emulator/ reset data, advance the clock, complete
-// authentication challenges and change fault injection at run time.
+// # Wire format
+//
+// Requests are form-encoded as stripe-go sends them: nested a[b][c], arrays
+// as x[0] or x[], "key=" to clear a value (metadata= clears all metadata,
+// metadata[k]= one key); GET and DELETE take their parameters in the query.
+// Every response carries a Request-Id. Secret keys (sk_test_…, as Bearer
+// token or Basic user name) map to their platform account; any other key is
+// a 401. Stripe-Account: acct_… addresses one of the platform's connected
+// accounts. Objects belong to one account and are invisible (404) from any
+// other. Errors have Stripe's shape (type, code, decline_code, param,
+// message, payment_intent, …): an unknown parameter or a missing required
+// one is a 400 naming it, an unknown id a 404 resource_missing, a decline a
+// 402 card_error.
+//
+// # Resources
+//
+//   - Accounts: create (type standard, express or custom; a new account
+//     can take charges at once), retrieve, list; GET /v1/account.
+//   - Customers: create, retrieve, update, delete, list (email, created),
+//     search (email, name, phone, metadata['k']).
+//   - PaymentMethods: create from card numbers or tok_… tokens, the
+//     pm_card_… test ids wherever a PaymentMethod is taken, retrieve,
+//     update, attach, detach, list for a customer. POST /v1/payment_methods
+//     with customer and payment_method under Stripe-Account clones a
+//     platform customer's card onto the connected account.
+//   - SetupIntents: create (with confirm), update, confirm, retrieve,
+//     cancel, list; usage on_session or off_session.
+//   - PaymentIntents: create (with confirm), update, confirm, capture
+//     (amount_to_capture), cancel, retrieve, list, search; automatic and
+//     manual capture, off_session, application_fee_amount,
+//     transfer_data[destination|amount], on_behalf_of, transfer_group,
+//     latest_charge, amount_received, last_payment_error.
+//   - Charges (made by PaymentIntents): retrieve, list, with their
+//     balance_transaction, application_fee and transfer.
+//   - Refunds: create for a PaymentIntent or charge, partial,
+//     refund_application_fee, reverse_transfer; retrieve, update, list.
+//   - Transfers (with source_transaction or from the available balance),
+//     their reversals, application fees and their refunds, the balance and
+//     balance transactions (GET /v1/balance_transactions and
+//     /v1/balance/history). Stripe's fee is Options.Fees; funds become
+//     available Options.AvailableAfter later, at the start of a UTC day.
+//   - Events: retrieve, list (type with a "prefix.*" wildcard, types,
+//     created), one for every state change Stripe has an event type for.
+//   - Webhook endpoints: create, retrieve, update, delete, list. Deliveries
+//     are signed as Stripe signs (Stripe-Signature: t=…,v1=…, HMAC-SHA256
+//     over "t.body", see Sign), carry api_version APIVersion, and are
+//     retried with growing waits on the emulator clock (1 min, 5 min,
+//     30 min, … about three days) until the endpoint answers 2xx.
+//     Endpoints created with connect=true receive the platform's connected
+//     accounts' events, with "account" set.
+//
+// expand[] works on every request, nested with dots and with "data." inside
+// lists, at most four levels. Lists take limit (1–100, default 10),
+// starting_after and ending_before, and answer newest first with has_more
+// and url.
+//
+// # Test cards
+//
+// One table, testCards in cards.go, holds every test card with the page of
+// https://docs.stripe.com/testing it comes from: 4242424242424242 succeeds;
+// the declines (…0002 generic_decline, …9995 insufficient_funds, …9987
+// lost_card, …9979 stolen_card, …0069 expired_card, …0127 incorrect_cvc,
+// …0119 processing_error) cannot be attached and decline every payment;
+// 4000000000000341 attaches but its charges decline; 4000002500003155
+// needs authentication unless set up off-session; 4000002760003184 and
+// 4000000000003220 always need it (off-session: authentication_required);
+// 4000003800000446 needs it on-session only; 4000008260003178 declines
+// insufficient_funds even after authentication; 4000000000000077 puts
+// funds straight into the available balance. A PaymentIntent or
+// SetupIntent in requires_action is completed or failed by
+// POST /_emulator/authenticate/{id} with outcome=complete or outcome=fail
+// (a browser form post is redirected to the return_url).
+//
+// # Idempotency
+//
+// A POST with an Idempotency-Key stores its first response (a 500 too, with
+// Stripe-Should-Retry: false) and replays it with Idempotent-Replayed: true;
+// the same key with other parameters is a 400 idempotency_error; while the
+// first request runs, the key is a 409 idempotency_key_in_use; a request
+// that failed validation stores nothing; keys expire after 24 hours of
+// emulator time. Keys are per platform and account.
+//
+// # Control API and faults
+//
+// Under /_emulator/, without a key: DELETE /_emulator/data resets all data
+// but the platforms; GET /_emulator/clock and POST /_emulator/clock/advance
+// (seconds=N or duration=48h) read and move the clock; GET and POST
+// /_emulator/faults read and replace the fault configuration (JSON, as
+// Faults); POST /_emulator/platforms adds a platform. Faults (Options.Faults
+// or Server.SetFaults) add latency, answer a share of requests with a 500
+// api_error, rate-limit with a token bucket on the emulator clock
+// (RateLimitTestMode and RateLimitLiveMode are Stripe's 25 and 100
+// requests per second; excess requests get a 429 with
+// Stripe-Rate-Limited-Reason: global-rate), and drop the connection of a
+// share of POSTs after their effect is committed, so a client retrying with
+// the same key gets the stored response and makes one object, not two.
+// Every random choice comes from Options.Seed, so a run is replayable.
+//
+// Options.SnapshotFile keeps the data, the clock and stored idempotent
+// responses across restarts: New loads it and Close writes it.
+//
+// State lives in memory, in compact structs per resource; JSON is rendered
+// on demand. One mutex guards all state: requests are short, and a single
+// lock keeps every multi-object change (a charge, its balance
+// transactions, its transfer and its events) atomic.
 package emulator
 
 import (
