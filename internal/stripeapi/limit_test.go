@@ -9,14 +9,9 @@ import (
 	"github.com/tenderpay/tender/internal/stripeapi"
 )
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
 func TestLimiterSpacesRequests(t *testing.T) {
 	t.Parallel()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := newFakeClock()
 	l := stripeapi.NewLimiter(clk.now, 5, 1, rate.Inf, 1)
 	// Six requests at the same instant: the first goes at once, the others
 	// one every 200 ms.
@@ -27,7 +22,7 @@ func TestLimiterSpacesRequests(t *testing.T) {
 		}
 	}
 	// Two seconds later the bucket holds one token again (burst 1).
-	clk.t = clk.t.Add(2 * time.Second)
+	clk.advance(2 * time.Second)
 	if d, _ := l.Reserve("GET /v1/customers"); d != 0 {
 		t.Fatalf("after refill, wait %v", d)
 	}
@@ -38,7 +33,7 @@ func TestLimiterSpacesRequests(t *testing.T) {
 
 func TestLimiterEndpointBuckets(t *testing.T) {
 	t.Parallel()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := newFakeClock()
 	l := stripeapi.NewLimiter(clk.now, rate.Inf, 1, 2, 1)
 	// Each endpoint has its own bucket of 2/s; different endpoints do not wait
 	// on each other.
@@ -60,7 +55,7 @@ func TestLimiterEndpointBuckets(t *testing.T) {
 
 func TestLimiterCancelGivesTokensBack(t *testing.T) {
 	t.Parallel()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := newFakeClock()
 	l := stripeapi.NewLimiter(clk.now, 1, 1, rate.Inf, 1)
 	if d, _ := l.Reserve("GET /v1/balance"); d != 0 {
 		t.Fatalf("first waits %v", d)
