@@ -157,13 +157,13 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
 		out, _ := mustRun(t, none, args...)
-		for _, cmd := range []string{"serve", "migrate", "apikey", "version"} {
+		for _, cmd := range []string{"serve", "emulator", "migrate", "apikey", "version"} {
 			if !strings.Contains(out, "tender "+cmd) {
 				t.Errorf("tender %s does not mention 'tender %s':\n%s", args[0], cmd, out)
 			}
 		}
 	}
-	for _, cmd := range []string{"serve", "migrate", "apikey"} {
+	for _, cmd := range []string{"serve", "emulator", "migrate", "apikey"} {
 		want := []string{"usage:", "tender " + cmd + " [settings]"}
 		for _, s := range settingsFor(cmd) {
 			want = append(want, "--"+s.flag, s.env)

@@ -38,7 +38,7 @@ var (
 	setPoll = setting{flag: "job-poll-interval", env: "TENDER_JOB_POLL_INTERVAL", def: "500ms",
 		help: "how often idle workers look for jobs (10ms–1m)", check: checkDuration(10*time.Millisecond, time.Minute)}
 	setShutdown = setting{flag: "shutdown-timeout", env: "TENDER_SHUTDOWN_TIMEOUT", def: "30s",
-		help: "time to drain requests and jobs on SIGINT/SIGTERM (1s–10m)", check: checkDuration(time.Second, 10*time.Minute)}
+		help: "time to finish requests and jobs in progress on SIGINT/SIGTERM (1s–10m)", check: checkDuration(time.Second, 10*time.Minute)}
 	setLogLevel = setting{flag: "log-level", env: "TENDER_LOG_LEVEL", def: "info",
 		help: "debug, info, warn or error", check: checkOneOf("debug", "info", "warn", "error")}
 	setLogFmt = setting{flag: "log-format", env: "TENDER_LOG_FORMAT", def: "text",
@@ -53,6 +53,9 @@ func settingsFor(cmd string) []setting {
 	switch cmd {
 	case "serve":
 		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform}
+	case "emulator":
+		return []setting{setEmuAddr, setEmuSeed, setEmuSnapshot, setEmuLatency, setEmuJitter, setEmuErrorRate, setEmuRateLimit, setEmuLostRate,
+			setShutdown, setLogLevel, setLogFmt}
 	case "apikey":
 		return []setting{setDB, setPlatform, setLogLevel, setLogFmt}
 	default:
@@ -122,7 +125,7 @@ func (s setting) show(v string) string {
 func settingsHelp(settings []setting) string {
 	var b strings.Builder
 	for _, s := range settings {
-		fmt.Fprintf(&b, "  --%-20s %-26s %s (default %q)\n", s.flag, s.env, s.help, s.def)
+		fmt.Fprintf(&b, "  --%s, %s (default %q)\n        %s\n", s.flag, s.env, s.def, s.help)
 	}
 	return b.String()
 }

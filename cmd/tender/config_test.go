@@ -18,6 +18,15 @@ var badValues = map[string]struct{ value, accepts string }{
 	"TENDER_LOG_LEVEL":         {"verbose", "debug, info, warn, error"},
 	"TENDER_LOG_FORMAT":        {"xml", "text, json"},
 	"TENDER_PLATFORM_NAME":     {"  ", "must not be empty"},
+
+	"TENDER_EMULATOR_ADDR":               {"127.0.0.1:99999", "port from 0 to 65535"},
+	"TENDER_EMULATOR_SEED":               {"0", "integer from 1 to 18446744073709551615"},
+	"TENDER_EMULATOR_SNAPSHOT":           {"/nonexistent-dir/emulator.snapshot", "existing directory"},
+	"TENDER_EMULATOR_LATENCY":            {"-1s", "duration from 0s to 1m0s"},
+	"TENDER_EMULATOR_LATENCY_JITTER":     {"2m", "duration from 0s to 1m0s"},
+	"TENDER_EMULATOR_ERROR_RATE":         {"NaN", "fraction from 0 to 1"},
+	"TENDER_EMULATOR_RATE_LIMIT":         {"fast", "off, test (25/s), live (100/s)"},
+	"TENDER_EMULATOR_LOST_RESPONSE_RATE": {"1.5", "fraction from 0 to 1"},
 }
 
 // secretValues are parts of bad values that must never be printed.
@@ -29,7 +38,7 @@ var secretValues = []string{"hunter2"}
 // says what it accepts.
 func TestConfigRejectsBadValues(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range []string{"serve", "migrate", "apikey"} {
+	for _, cmd := range []string{"serve", "emulator", "migrate", "apikey"} {
 		for _, s := range settingsFor(cmd) {
 			bad, ok := badValues[s.env]
 			if !ok {
@@ -43,7 +52,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 					t.Parallel()
 					// Other settings point nowhere harmful in case
 					// validation wrongly passes.
-					env := []string{"TENDER_ADDR", "127.0.0.1:0", "TENDER_DATABASE_URL", "sqlite:" + t.TempDir() + "/t.db"}
+					env := []string{"TENDER_ADDR", "127.0.0.1:0", "TENDER_EMULATOR_ADDR", "127.0.0.1:0", "TENDER_DATABASE_URL", "sqlite:" + t.TempDir() + "/t.db"}
 					args := []string{cmd}
 					name := "--" + s.flag
 					if by == "env" {
@@ -106,6 +115,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"serve", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"serve", "extra"}, "serve takes no arguments"},
+		{[]string{"emulator", "extra"}, "emulator takes no arguments"},
 		{[]string{"migrate"}, "tender migrate [settings] up|status"},
 		{[]string{"migrate", "down"}, "tender migrate [settings] up|status"},
 		{[]string{"apikey"}, "tender apikey [settings] create"},

@@ -19,6 +19,7 @@ const usage = `Tender: payments for marketplaces on Stripe Connect.
 
 Usage:
   tender serve              run the API, hosted pages and background jobs
+  tender emulator           run the Stripe emulator alone (127.0.0.1:12111)
   tender migrate up|status  apply or list database migrations
   tender apikey create|list|revoke
                             manage the default platform's API keys
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		err = runServe(ctx, rest, getenv, stdout, stderr)
+	case "emulator":
+		err = runEmulator(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
@@ -93,6 +96,12 @@ Runs the JSON API, hosted pages and background jobs until SIGINT or SIGTERM,
 then drains requests and jobs. The database is migrated at start. On a new
 database the default platform and its first API key are created, and the key
 is printed once.`,
+	"emulator": emulatorUsage + `
+
+Runs Tender's Stripe emulator on its own, as a local Stripe in test mode for
+stripe-go, Stripe.js pages or another Tender: stateful, Connect-aware, with
+fault injection. It prints its URL and keys. On SIGINT or SIGTERM it drains
+requests and writes its snapshot, if one is set.`,
 	"migrate": migrateUsage + `
 
 up applies every pending migration (serve does this too); status lists them.`,
@@ -116,7 +125,7 @@ func runHelp(args []string, stdout io.Writer) error {
 		io.WriteString(stdout, commandHelp(args[0]))
 		return nil
 	}
-	return usagef("no help for %q; commands: serve, migrate, apikey, version, help", args[0])
+	return usagef("no help for %q; commands: serve, emulator, migrate, apikey, version, help", args[0])
 }
 
 func buildVersion() string {

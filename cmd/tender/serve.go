@@ -26,12 +26,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger := cfg.logger(stderr)
 
 	// Listen first: a port in use should fail before anything is written.
-	ln, err := net.Listen("tcp", cfg.str(setAddr))
+	ln, err := listen(cfg, setAddr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("cannot listen on %s: the address is already in use (set --addr or TENDER_ADDR)", cfg.str(setAddr))
-		}
-		return fmt.Errorf("cannot listen on %s: %v", cfg.str(setAddr), err)
+		return err
 	}
 	defer ln.Close()
 
@@ -66,14 +63,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("start jobs: %w", err)
 	}
 
-	srv := &http.Server{
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(a.Handler, logger)
+	srv.WriteTimeout = 60 * time.Second
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -107,4 +98,31 @@ func printBanner(w io.Writer, base string, a *app.App, platformName, platformID,
 		fmt.Fprintf(&b, "Try: curl -H 'Authorization: Bearer %s' %s/v1/platform\n", secret, base)
 	}
 	io.WriteString(w, b.String())
+}
+
+// listen listens on the address setting s, with an error that says which
+// setting to change when the address is taken.
+func listen(cfg config, s setting) (net.Listener, error) {
+	addr := cfg.str(s)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("cannot listen on %s: the address is already in use (set --%s or %s)", addr, s.flag, s.env)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
+}
+
+// newHTTPServer is the HTTP server every tender listener uses. It sets no
+// write timeout: the emulator's injected latency and slow clients are
+// bounded by the request's context and ReadHeaderTimeout instead.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
