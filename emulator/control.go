@@ -70,6 +70,7 @@ func (s *Server) handleFaultsSet(w http.ResponseWriter, r *http.Request) {
 		LatencyJitter    jsonDuration `json:"latency_jitter"`
 		ErrorRate        float64      `json:"error_rate"`
 		RateLimit        int          `json:"rate_limit"`
+		EndpointRate     int          `json:"endpoint_rate_limit"`
 		LostResponseRate float64      `json:"lost_response_rate"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
@@ -77,7 +78,8 @@ func (s *Server) handleFaultsSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := Faults{Latency: time.Duration(in.Latency), LatencyJitter: time.Duration(in.LatencyJitter),
-		ErrorRate: in.ErrorRate, RateLimit: in.RateLimit, LostResponseRate: in.LostResponseRate}
+		ErrorRate: in.ErrorRate, RateLimit: in.RateLimit, EndpointRateLimit: in.EndpointRate,
+		LostResponseRate: in.LostResponseRate}
 	if err := f.Validate(); err != nil {
 		controlError(w, http.StatusBadRequest, err.Error())
 		return

@@ -114,7 +114,8 @@
 // api_error, rate-limit with a token bucket on the emulator clock
 // (RateLimitTestMode and RateLimitLiveMode are Stripe's 25 and 100
 // requests per second; excess requests get a 429 with
-// Stripe-Rate-Limited-Reason: global-rate), and drop the connection of a
+// Stripe-Rate-Limited-Reason: global-rate, or endpoint-rate from the
+// per-endpoint bucket, Faults.EndpointRateLimit), and drop the connection of a
 // share of POSTs after their effect is committed, so a client retrying with
 // the same key gets the stored response and makes one object, not two.
 // Every random choice comes from Options.Seed, so a run is replayable.

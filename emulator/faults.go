@@ -33,6 +33,12 @@ type Faults struct {
 	// a 429 rate_limit with Stripe-Rate-Limited-Reason: global-rate. See
 	// RateLimitTestMode and RateLimitLiveMode.
 	RateLimit int `json:"rate_limit"`
+	// EndpointRateLimit, when positive, is a bucket of that many requests
+	// per second for each endpoint (route pattern), checked before the
+	// global one, as Stripe limits each endpoint (25/s by default) within
+	// the global limit; excess requests get Stripe-Rate-Limited-Reason:
+	// endpoint-rate.
+	EndpointRateLimit int `json:"endpoint_rate_limit"`
 	// LostResponseRate is the fraction (0–1) of POST requests whose effect
 	// is committed (and stored under their Idempotency-Key) but whose
 	// connection is then dropped without a response. Replays are never lost,
@@ -41,9 +47,16 @@ type Faults struct {
 }
 
 type faultInjector struct {
-	mu     sync.Mutex
-	cfg    Faults
-	rng    *rand.Rand
+	mu        sync.Mutex
+	cfg       Faults
+	rng       *rand.Rand
+	global    bucket
+	endpoints map[string]*bucket // by route pattern
+}
+
+// bucket is a token bucket that fills at rate tokens a second of emulator
+// time, up to rate tokens.
+type bucket struct {
 	tokens float64
 	last   time.Time
 }
@@ -58,8 +71,8 @@ func (fi *faultInjector) set(f Faults) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	fi.cfg = f
-	fi.tokens = float64(f.RateLimit)
-	fi.last = time.Time{}
+	fi.global = bucket{tokens: float64(f.RateLimit)}
+	fi.endpoints = map[string]*bucket{}
 }
 
 func (fi *faultInjector) get() Faults {
@@ -75,9 +88,10 @@ func (s *Server) SetFaults(f Faults) { s.faults.set(f) }
 func (s *Server) Faults() Faults { return s.faults.get() }
 
 // decide draws the random choices for one request under the lock. The
-// token bucket fills on the emulator clock, so a test that advances the
-// clock (or does not) sees the same 429s on every run.
-func (fi *faultInjector) decide(now time.Time) (delay time.Duration, limited, fail bool) {
+// token buckets fill on the emulator clock, so a test that advances the
+// clock (or does not) sees the same 429s on every run. reason is the
+// Stripe-Rate-Limited-Reason of a 429, empty when the request may pass.
+func (fi *faultInjector) decide(now time.Time, route string) (delay time.Duration, reason string, fail bool) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	c := fi.cfg
@@ -85,26 +99,34 @@ func (fi *faultInjector) decide(now time.Time) (delay time.Duration, limited, fa
 	if c.LatencyJitter > 0 {
 		delay += time.Duration(fi.rng.Int64N(int64(c.LatencyJitter)))
 	}
-	if c.RateLimit > 0 {
-		limited = !fi.take(now, float64(c.RateLimit))
+	if c.EndpointRateLimit > 0 {
+		b := fi.endpoints[route]
+		if b == nil {
+			b = &bucket{tokens: float64(c.EndpointRateLimit)}
+			fi.endpoints[route] = b
+		}
+		if !b.take(now, float64(c.EndpointRateLimit)) {
+			return delay, "endpoint-rate", false
+		}
 	}
-	if !limited && c.ErrorRate > 0 && fi.rng.Float64() < c.ErrorRate {
-		fail = true
+	if c.RateLimit > 0 && !fi.global.take(now, float64(c.RateLimit)) {
+		return delay, "global-rate", false
 	}
-	return delay, limited, fail
+	fail = c.ErrorRate > 0 && fi.rng.Float64() < c.ErrorRate
+	return delay, "", fail
 }
 
 // take refills the bucket for the time since the last request and takes
 // one token, reporting whether there was one.
-func (fi *faultInjector) take(now time.Time, rate float64) bool {
-	if !fi.last.IsZero() && now.After(fi.last) {
-		fi.tokens = min(rate, fi.tokens+now.Sub(fi.last).Seconds()*rate)
+func (b *bucket) take(now time.Time, rate float64) bool {
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
 	}
-	fi.last = now
-	if fi.tokens < 1 {
+	b.last = now
+	if b.tokens < 1 {
 		return false
 	}
-	fi.tokens--
+	b.tokens--
 	return true
 }
 
@@ -112,16 +134,16 @@ func (fi *faultInjector) take(now time.Time, rate float64) bool {
 // already answered the request (a 429, or the client went away during the
 // latency), and whether the request is to fail with an injected 500.
 func (fi *faultInjector) beforeRequest(w http.ResponseWriter, r *http.Request, now time.Time) (fail, answered bool) {
-	delay, limited, fail := fi.decide(now)
+	delay, reason, fail := fi.decide(now, r.Pattern)
 	if delay > 0 && !sleepCtx(r.Context(), delay) {
 		return false, true
 	}
-	if !limited {
+	if reason == "" {
 		return fail, false
 	}
 	e := &Error{Status: http.StatusTooManyRequests, Type: ErrorTypeInvalidRequest, Code: "rate_limit",
 		Message: "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}
-	w.Header().Set("Stripe-Rate-Limited-Reason", "global-rate")
+	w.Header().Set("Stripe-Rate-Limited-Reason", reason)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(appendJSON(nil, obj{{"error", e.render(nil)}}))
@@ -175,6 +197,8 @@ func (f Faults) Validate() error {
 		return fmt.Errorf("lost_response_rate must be between 0 and 1")
 	case f.RateLimit < 0:
 		return fmt.Errorf("rate_limit must be 0 (off) or a positive number of requests per second")
+	case f.EndpointRateLimit < 0:
+		return fmt.Errorf("endpoint_rate_limit must be 0 (off) or a positive number of requests per second")
 	}
 	return nil
 }

@@ -71,6 +71,24 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestEndpointRateLimit: each endpoint has its own bucket.
+func TestEndpointRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Faults.EndpointRateLimit = 2 })
+	for i := 0; i < 2; i++ {
+		if status, _, _ := e.raw("GET", "/v1/balance", "", nil); status != 200 {
+			t.Fatalf("request %d: %d", i, status)
+		}
+	}
+	status, hdr, _ := e.raw("GET", "/v1/balance", "", nil)
+	if status != 429 || hdr.Get("Stripe-Rate-Limited-Reason") != "endpoint-rate" {
+		t.Fatalf("third request: %d %v", status, hdr)
+	}
+	if status, _, _ := e.raw("GET", "/v1/customers", "", nil); status != 200 {
+		t.Fatalf("another endpoint was limited: %d", status)
+	}
+}
+
 // TestLostResponseRetriedOnce: the effect is committed and the connection
 // dropped; stripe-go retries with the same key and gets the stored result,
 // so there is one customer, not two.
