@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,9 +19,20 @@ func (e *env) authenticate(id, outcome string) {
 	if err != nil {
 		e.tb.Fatalf("authenticate: %v", err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		e.tb.Fatalf("authenticate %s: %d", id, resp.StatusCode)
+	}
+	// The control endpoint answers with the intent: it too must be Stripe's.
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		e.tb.Fatalf("authenticate %s: %v", id, err)
+	}
+	name, _ := doc["object"].(string)
+	if ref := specDoc.Components.Schemas[name]; ref == nil {
+		e.tb.Fatalf("authenticate answered a %q", name)
+	} else if msg := visit(ref.Value, doc); msg != "" {
+		e.tb.Errorf("authenticated %s does not match Stripe's OpenAPI spec: %s", name, msg)
 	}
 }
 
