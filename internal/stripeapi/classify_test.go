@@ -243,7 +243,7 @@ func TestClassify(t *testing.T) {
 }
 
 // TestClassifyRedactsKeys checks that no string derived from an error that
-// carries a secret key shows the key.
+// carries a secret key or an intent's client secret shows it.
 func TestClassifyRedactsKeys(t *testing.T) {
 	t.Parallel()
 	const key = "sk_live_51AbCdEfGhIjKlMnOpQrStUv"
@@ -251,10 +251,14 @@ func TestClassifyRedactsKeys(t *testing.T) {
 		&stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeInvalidRequest, Code: "amount_too_small", Msg: "something about " + key},
 		&stripe.Error{HTTPStatusCode: 401, Type: stripe.ErrorTypeInvalidRequest, Msg: "Invalid API Key provided: " + key},
 		fmt.Errorf("dial with rk_test_%s: %w", "Zz9_restricted", io.EOF),
+		&stripe.Error{HTTPStatusCode: 402, Type: stripe.ErrorTypeCard, Code: "card_declined",
+			PaymentIntent: &stripe.PaymentIntent{ID: "pi_1", ClientSecret: "pi_1_secret_Zz9_restricted"}},
+		fmt.Errorf("confirming: %w", &stripe.Error{HTTPStatusCode: 402, Type: stripe.ErrorTypeCard, Code: "card_declined",
+			SetupIntent: &stripe.SetupIntent{ID: "seti_1", ClientSecret: "seti_1_secret_Zz9restricted"}}),
 	} {
 		o := stripeapi.Classify(err)
 		for _, s := range []string{o.Message, o.Cause.Error(), o.Err().Error(), fmt.Sprint(o.Err())} {
-			if strings.Contains(s, key) || strings.Contains(s, "Zz9_restricted") {
+			if strings.Contains(s, key) || strings.Contains(s, "Zz9_restricted") || strings.Contains(s, "Zz9restricted") {
 				t.Errorf("key in %q", s)
 			}
 		}

@@ -62,6 +62,29 @@ type Config struct {
 	SleepFunc func(ctx context.Context, d time.Duration) error
 }
 
+// String describes the Config without its secret key, so that printing or
+// logging a Config cannot leak it.
+func (c Config) String() string {
+	return fmt.Sprintf("stripeapi.Config{SecretKey: %s, APIBase: %q, RateLimit: %v, EndpointRateLimit: %v}",
+		maskKey(c.SecretKey), c.APIBase, c.RateLimit, c.EndpointRateLimit)
+}
+
+// maskKey keeps only a key's kind and mode.
+func maskKey(key string) string {
+	for _, p := range []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_"} {
+		if strings.HasPrefix(key, p) {
+			return p + "[REDACTED]"
+		}
+	}
+	if key == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+// LogValue implements slog.LogValuer, for the same reason as String.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // Stripe's documented rate limits, in requests per second, per account
 // (https://docs.stripe.com/rate-limits): 100 operations globally in live
 // mode, 25 in a sandbox (test mode), and 25 per endpoint unless an endpoint

@@ -34,6 +34,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			t.Errorf("error shows the key: %v", err)
 		}
 	}
+	cfg := stripeapi.Config{SecretKey: "sk_live_51AbCdEfGh", APIBase: "http://127.0.0.1:1"}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), cfg.LogValue().String()} {
+		if strings.Contains(s, "51AbCdEfGh") {
+			t.Errorf("Config prints its key: %s", s)
+		}
+	}
 	for key, live := range map[string]bool{"sk_test_x": false, "rk_test_x": false, "sk_live_x": true, "rk_live_x": true} {
 		c, err := stripeapi.New(stripeapi.Config{SecretKey: key})
 		must(t, err, key)
@@ -111,6 +117,10 @@ func TestPaymentIntentDeclined(t *testing.T) {
 	}
 	if !strings.HasPrefix(o.PaymentIntentID, "pi_") || o.PaymentIntentStatus != "requires_payment_method" || o.RequestID == "" || o.Message == "" {
 		t.Fatalf("decline details %+v", o)
+	}
+	if got := o.Cause.Error(); !strings.HasPrefix(got, "stripe: 402 type=card_error code=card_declined decline_code=generic_decline request_id=req_") ||
+		strings.Contains(got, "_secret_") {
+		t.Fatalf("cause reads %q", got)
 	}
 	if pi != nil && pi.ID != "" {
 		t.Fatalf("stripe-go returned a payment intent with the error: %s", pi.ID)
