@@ -145,7 +145,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.APIBase != "" {
 		u, err := url.Parse(cfg.APIBase)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("stripeapi: APIBase must be an http or https URL")
+			return nil, errors.New("stripeapi: APIBase must be an http or https URL")
 		}
 	}
 	if cfg.RateLimit < 0 || cfg.EndpointRateLimit < 0 || cfg.RateBurst < 0 || cfg.EndpointBurst < 0 {

@@ -40,5 +40,6 @@
 //     keys are redacted from every error string this package produces.
 //     stripe-go's own logger is silenced, since it would log error bodies.
 //
-// Make one Client per platform and keep it: the rate limiter lives in it.
+// Make one Client per platform and keep it, since the rate limiter lives in
+// it: a Pool does that, keyed by platform id.
 package stripeapi
