@@ -116,30 +116,67 @@ func (st *state) balances(acct string) (avail, pending map[string]int64) {
 	return avail, pending
 }
 
-func handleBalanceRetrieve(c *call) (any, *Error) {
-	c.p.ignore("expand")
-	if err := c.p.finish(); err != nil {
-		return nil, err
+// Balance is an account's balance at one moment: what GET /v1/balance
+// answers and what a balance.available event carries. It is computed from
+// the balance transactions, never stored.
+type Balance struct {
+	Meta
+	Available map[string]int64
+	Pending   map[string]int64
+}
+
+func (b *Balance) render(st *state) obj {
+	cur := make([]string, 0, len(b.Available))
+	for k := range b.Available {
+		cur = append(cur, k)
 	}
-	avail, pending := c.st.balances(c.acct)
-	if len(avail) == 0 {
-		if a, ok := c.st.Objects[c.acct].(*Account); ok {
-			avail[a.DefaultCurrency] = 0
-		}
-	}
+	sort.Strings(cur)
 	amounts := func(m map[string]int64) []any {
-		cur := make([]string, 0, len(avail))
-		for k := range avail {
-			cur = append(cur, k)
-		}
-		sort.Strings(cur)
 		out := []any{}
 		for _, k := range cur {
 			out = append(out, obj{{"amount", m[k]}, {"currency", k}, {"source_types", obj{{"card", m[k]}}}})
 		}
 		return out
 	}
-	return obj{{"object", "balance"}, {"available", amounts(avail)}, {"livemode", false}, {"pending", amounts(pending)}}, nil
+	return obj{{"object", "balance"}, {"available", amounts(b.Available)}, {"livemode", false}, {"pending", amounts(b.Pending)}}
+}
+
+// balanceOf is acct's balance now; an account without transactions shows
+// zero in its default currency.
+func (st *state) balanceOf(acct string) *Balance {
+	avail, pending := st.balances(acct)
+	if len(avail) == 0 {
+		if a, ok := st.Objects[acct].(*Account); ok {
+			avail[a.DefaultCurrency] = 0
+		}
+	}
+	return &Balance{Meta: Meta{Acct: acct, Created: st.now()}, Available: avail, Pending: pending}
+}
+
+// fundsAvailableSince lists, sorted, the accounts some of whose funds
+// became available after from and by now.
+func (st *state) fundsAvailableSince(from, now int64) []string {
+	var out []string
+	for k, l := range st.Lists {
+		if k.Kind != "balance_transaction" {
+			continue
+		}
+		for _, o := range l {
+			if bt := o.(*BalanceTransaction); bt.AvailableOn > from && bt.AvailableOn <= now {
+				out = append(out, k.Acct)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func handleBalanceRetrieve(c *call) (any, *Error) {
+	if err := c.p.finish(); err != nil {
+		return nil, err
+	}
+	return c.st.balanceOf(c.acct), nil
 }
 
 func handleBalanceTransactionRetrieve(c *call) (any, *Error) {

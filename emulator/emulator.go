@@ -63,7 +63,8 @@
 //     /v1/balance/history). Stripe's fee is Options.Fees; funds become
 //     available Options.AvailableAfter later, at the start of a UTC day.
 //   - Events: retrieve, list (type with a "prefix.*" wildcard, types,
-//     created), one for every state change Stripe has an event type for.
+//     created), one for every state change Stripe has an event type for,
+//     and balance.available when Server.Advance makes funds available.
 //   - Webhook endpoints: create, retrieve, update, delete, list. Deliveries
 //     are signed as Stripe signs (Stripe-Signature: t=…,v1=…, HMAC-SHA256
 //     over "t.body", see Sign), carry api_version APIVersion, and are
@@ -355,12 +356,29 @@ func (s *Server) Platforms() map[string]string {
 func (s *Server) Now() time.Time { return s.clock.now() }
 
 // Advance moves the emulator clock forward by d: pending funds whose
-// available_on has passed become available, idempotency keys older than 24 h
-// expire and due webhook retries are sent.
+// available_on has passed become available (with a balance.available event
+// for each account concerned), idempotency keys older than 24 h expire and
+// due webhook retries are sent. A clock that runs on by itself makes funds
+// available too, but only Advance announces it with an event.
 func (s *Server) Advance(d time.Duration) {
+	from := s.clock.now().Unix()
 	s.clock.advance(d)
 	s.idem.prune(s.clock.now())
+	s.emitAvailable(from)
 	s.hooks.wake()
+}
+
+// emitAvailable sends balance.available, with the balance, to each account
+// some of whose funds became available since from.
+func (s *Server) emitAvailable(from int64) {
+	s.mu.Lock()
+	c := s.systemCall(nil, "")
+	for _, acct := range s.st.fundsAvailableSince(from, c.now) {
+		c.emit("balance.available", s.st.balanceOf(acct))
+	}
+	deliveries := c.commitEvents()
+	s.mu.Unlock()
+	s.hooks.enqueue(deliveries)
 }
 
 // Reset deletes all objects, events and idempotency keys but keeps the

@@ -352,4 +352,12 @@ func TestFundsBecomeAvailable(t *testing.T) {
 	if bal.Available[0].Amount != 12000-fee(2000)-fee(10000) || bal.Pending[0].Amount != 0 {
 		t.Fatalf("after: available %d pending %d", bal.Available[0].Amount, bal.Pending[0].Amount)
 	}
+	evs := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("balance.available")}).All(ctx()))
+	if len(evs) != 1 || evs[0].Data.Object["object"] != "balance" {
+		t.Fatalf("balance.available events: %d", len(evs))
+	}
+	e.srv.Advance(72 * time.Hour)
+	if n := len(all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("balance.available")}).All(ctx()))); n != 1 {
+		t.Fatalf("balance.available sent again with nothing new: %d", n)
+	}
 }

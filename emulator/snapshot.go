@@ -12,7 +12,7 @@ import (
 func init() {
 	for _, o := range []object{&Account{}, &Customer{}, &PaymentMethod{}, &SetupIntent{}, &PaymentIntent{},
 		&Charge{}, &Refund{}, &Transfer{}, &TransferReversal{}, &ApplicationFee{}, &FeeRefund{},
-		&BalanceTransaction{}, &WebhookEndpoint{}, &Event{}} {
+		&BalanceTransaction{}, &WebhookEndpoint{}, &Event{}, &Balance{}} {
 		gob.Register(o)
 	}
 }
