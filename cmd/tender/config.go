@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tenderpay/tender/internal/store"
 )
@@ -45,6 +47,12 @@ var (
 		help: "text or json", check: checkOneOf("text", "json")}
 	setPlatform = setting{flag: "platform-name", env: "TENDER_PLATFORM_NAME", def: "Default platform",
 		help: "name of the default platform, when it is first created", check: checkNonEmpty}
+	setStripeKey = setting{flag: "stripe-secret-key", env: "TENDER_STRIPE_SECRET_KEY", def: "",
+		help:  "the platform's Stripe key: sk_test_…, sk_live_…, rk_test_… or rk_live_… (prefer the variable: flags show in ps); empty runs the Stripe emulator in-process",
+		check: checkStripeKey, redact: redactStripeKey}
+	setStripeBase = setting{flag: "stripe-api-base", env: "TENDER_STRIPE_API_BASE", def: "",
+		help:  "URL of a Stripe-compatible API to use instead of https://api.stripe.com, e.g. a 'tender emulator'; needs TENDER_STRIPE_SECRET_KEY",
+		check: checkAPIBase, redact: redactURL}
 )
 
 // settingsFor lists the settings a command reads, in the order help shows
@@ -52,7 +60,8 @@ var (
 func settingsFor(cmd string) []setting {
 	switch cmd {
 	case "serve":
-		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform}
+		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform,
+			setStripeKey, setStripeBase}
 	case "emulator":
 		return []setting{setEmuAddr, setEmuSeed, setEmuSnapshot, setEmuLatency, setEmuJitter, setEmuErrorRate, setEmuRateLimit, setEmuLostRate,
 			setShutdown, setLogLevel, setLogFmt}
@@ -231,6 +240,68 @@ func checkOneOf(options ...string) func(string) error {
 func checkNonEmpty(v string) error {
 	if strings.TrimSpace(v) == "" {
 		return fmt.Errorf("must not be empty")
+	}
+	return nil
+}
+
+// stripeKeyPrefixes are the kinds of Stripe key Tender can call Stripe with.
+var stripeKeyPrefixes = []string{"sk_test_", "sk_live_", "rk_test_", "rk_live_"}
+
+func checkStripeKey(v string) error {
+	const want = "want a secret key (sk_test_…, sk_live_…) or a restricted key (rk_test_…, rk_live_…), or empty for the in-process emulator"
+	switch {
+	case v == "":
+		return nil
+	case strings.HasPrefix(v, "pk_"):
+		return fmt.Errorf("that is a publishable key; %s", want)
+	case strings.ContainsFunc(v, unicode.IsSpace):
+		return fmt.Errorf("the key contains white space; %s", want)
+	}
+	for _, p := range stripeKeyPrefixes {
+		if strings.HasPrefix(v, p) && len(v) > len(p) {
+			return nil
+		}
+	}
+	return errors.New(want)
+}
+
+// redactStripeKey shows only a key's kind, never any of its secret part.
+func redactStripeKey(v string) string {
+	for _, p := range slices.Concat(stripeKeyPrefixes, []string{"pk_test_", "pk_live_"}) {
+		if strings.HasPrefix(v, p) {
+			return p + "…"
+		}
+	}
+	if v == "" {
+		return ""
+	}
+	return "(hidden)"
+}
+
+// stripeKeyKind describes a valid key for people: "test key", "restricted
+// live key".
+func stripeKeyKind(key string) string {
+	kind := "test key"
+	if isLiveKey(key) {
+		kind = "live key"
+	}
+	if strings.HasPrefix(key, "rk_") {
+		kind = "restricted " + kind
+	}
+	return kind
+}
+
+func isLiveKey(key string) bool {
+	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
+}
+
+func checkAPIBase(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("want an http or https URL without credentials or query, e.g. http://127.0.0.1:12111, or empty for Stripe")
 	}
 	return nil
 }

@@ -71,14 +71,15 @@ func runEmulator(ctx context.Context, args []string, getenv func(string) string,
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	}
-	return stopEmulator(srv, emu, cfg.duration(setShutdown), errServe)
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.duration(setShutdown))
+	defer cancel()
+	return stopEmulator(stopCtx, srv, emu, errServe)
 }
 
-// stopEmulator drains the emulator's HTTP server within timeout, then closes
-// the emulator so that its snapshot is written even if draining failed.
-func stopEmulator(srv *http.Server, emu *emulator.Server, timeout time.Duration, errServe error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+// stopEmulator drains the emulator's HTTP server until ctx ends, then
+// closes the emulator so that its snapshot is written even if draining
+// failed. errServe is joined to what it returns.
+func stopEmulator(ctx context.Context, srv *http.Server, emu *emulator.Server, errServe error) error {
 	var errDrain, errClose error
 	if err := srv.Shutdown(ctx); err != nil {
 		errDrain = fmt.Errorf("drain emulator requests: %w", err)
@@ -122,7 +123,8 @@ func printEmulatorBanner(w io.Writer, base string, cfg config) {
 	}
 	fmt.Fprintf(&b, "  faults           %s\n", describeFaults(emulatorOptions(cfg).Faults))
 	fmt.Fprintf(&b, "  control API      %s/_emulator/ (data, clock, faults)\n", base)
-	fmt.Fprintf(&b, "\nPoint stripe-go at it with stripe.BackendConfig{URL: stripe.String(%q)}.\n", base)
+	fmt.Fprintf(&b, "\nPoint stripe-go at it with stripe.BackendConfig{URL: stripe.String(%q)},\n", base)
+	fmt.Fprintf(&b, "or Tender with %s=%s %s=%s.\n", setStripeKey.env, emulator.DefaultSecretKey, setStripeBase.env, base)
 	io.WriteString(w, b.String())
 }
 

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/app"
 )
 
@@ -23,7 +26,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if len(rest) > 0 {
 		return usagef("serve takes no arguments, got %q", rest)
 	}
+	if err := checkStripeSettings(cfg); err != nil {
+		return err
+	}
 	logger := cfg.logger(stderr)
+
+	// One deadline covers the whole shutdown, however it is reached:
+	// requests drain, then jobs finish, then the in-process emulator, which
+	// those jobs may still be calling, stops.
+	shutdownTimeout := cfg.duration(setShutdown)
+	stopCtx := sync.OnceValues(func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), shutdownTimeout)
+	})
+	defer func() {
+		_, cancel := stopCtx()
+		cancel()
+	}()
 
 	// Listen first: a port in use should fail before anything is written.
 	ln, err := listen(cfg, setAddr)
@@ -32,22 +50,45 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 
+	stripeKey, stripeBase := cfg.str(setStripeKey), cfg.str(setStripeBase)
+	var stripeDesc string
+	if stripeKey == "" {
+		emu, err := startEmulator(logger)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ctx, _ := stopCtx()
+			if err := emu.stop(ctx); err != nil {
+				logger.Error("stopping the in-process Stripe emulator", "err", err)
+			}
+		}()
+		stripeKey, stripeBase = emulator.DefaultSecretKey, emu.base
+		stripeDesc = "in-process emulator at " + emu.base
+	} else {
+		where := "api.stripe.com"
+		if stripeBase != "" {
+			where = redactURL(stripeBase)
+		}
+		stripeDesc = fmt.Sprintf("%s (%s)", where, stripeKeyKind(stripeKey))
+	}
+
 	a, err := app.Open(ctx, app.Config{
-		DatabaseURL:  cfg.str(setDB),
-		DBMaxConns:   cfg.int(setDBConns),
-		Workers:      cfg.int(setWorkers),
-		PollInterval: cfg.duration(setPoll),
-		Logger:       logger,
-		Version:      buildVersion(),
+		DatabaseURL:     cfg.str(setDB),
+		DBMaxConns:      cfg.int(setDBConns),
+		Workers:         cfg.int(setWorkers),
+		PollInterval:    cfg.duration(setPoll),
+		Logger:          logger,
+		Version:         buildVersion(),
+		StripeSecretKey: stripeKey,
+		StripeAPIBase:   stripeBase,
 	})
 	if err != nil {
 		return err
 	}
-	shutdownTimeout := cfg.duration(setShutdown)
 	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		if err := a.Stop(stopCtx); err != nil {
+		ctx, _ := stopCtx()
+		if err := a.Stop(ctx); err != nil {
 			logger.Error("stopping", "err", err)
 		}
 	}()
@@ -58,7 +99,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	// River stops on its own when its start context ends; shutdown must
 	// instead let running jobs finish, so it gets a context that is never
-	// cancelled and is stopped explicitly below.
+	// cancelled and is stopped explicitly above.
 	if err := a.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
@@ -69,7 +110,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	base := "http://" + ln.Addr().String()
-	printBanner(stdout, base, a, plat.Name, plat.ID, secret)
+	printBanner(stdout, banner{
+		base: base, dialect: string(a.DB.Dialect), location: a.DB.Location,
+		platformName: plat.Name, platformID: plat.ID, secret: secret, stripe: stripeDesc,
+	})
 
 	select {
 	case err := <-serveErr:
@@ -77,25 +121,89 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", shutdownTimeout)
-	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
+	drainCtx, _ := stopCtx()
 	if err := srv.Shutdown(drainCtx); err != nil {
 		return fmt.Errorf("drain HTTP: %w", err)
 	}
 	return nil
 }
 
-func printBanner(w io.Writer, base string, a *app.App, platformName, platformID, secret string) {
+// checkStripeSettings refuses combinations of Stripe settings that are each
+// valid alone.
+func checkStripeSettings(cfg config) error {
+	key, base := cfg.str(setStripeKey), cfg.str(setStripeBase)
+	if base != "" && key == "" {
+		return usagef("%s is set but %s is not: give the key that server accepts (a 'tender emulator' accepts %s), or unset both to run the emulator in-process",
+			cfg.from(setStripeBase), setStripeKey.env, emulator.DefaultSecretKey)
+	}
+	if isLiveKey(key) && strings.HasPrefix(base, "http:") {
+		return usagef("%s is a live key and %s=%s is not https: live keys are only sent over https",
+			cfg.from(setStripeKey), cfg.from(setStripeBase), setStripeBase.show(base))
+	}
+	return nil
+}
+
+// inProcessEmulator is the Stripe emulator serve runs when no Stripe key is
+// configured, on a loopback port of its own so that Tender reaches it
+// through stripe-go and HTTP exactly as it would reach Stripe.
+type inProcessEmulator struct {
+	base string
+	emu  *emulator.Server
+	srv  *http.Server
+	done chan struct{}
+}
+
+func startEmulator(logger *slog.Logger) (*inProcessEmulator, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("in-process Stripe emulator: cannot listen on loopback: %v", err)
+	}
+	// Its state lives in memory and ends with the process, while Tender's
+	// database keeps the ids Stripe gave out: a fixed seed would hand out the
+	// same ids again after a restart, so every start gets a fresh one.
+	e := &inProcessEmulator{
+		base: "http://" + ln.Addr().String(),
+		emu:  emulator.New(emulator.Options{Seed: rand.Uint64()}),
+		done: make(chan struct{}),
+	}
+	e.srv = newHTTPServer(e.emu, logger)
+	go func() {
+		defer close(e.done)
+		if err := e.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("the in-process Stripe emulator stopped serving", "err", err)
+		}
+	}()
+	return e, nil
+}
+
+func (e *inProcessEmulator) stop(ctx context.Context) error {
+	err := stopEmulator(ctx, e.srv, e.emu, nil)
+	<-e.done
+	return err
+}
+
+// banner is what serve tells the operator at start.
+type banner struct {
+	base, dialect, location  string
+	platformName, platformID string
+	// secret is the first API key, when it was just created.
+	secret string
+	// stripe says which Stripe is in use; it never holds a key.
+	stripe string
+}
+
+func printBanner(w io.Writer, bn banner) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Tender %s\n", buildVersion())
-	fmt.Fprintf(&b, "  listening on  %s\n", base)
-	fmt.Fprintf(&b, "  API           %s/v1/  (OpenAPI document: %s/v1/openapi.json)\n", base, base)
-	fmt.Fprintf(&b, "  health        %s/healthz  %s/readyz\n", base, base)
-	fmt.Fprintf(&b, "  database      %s %s\n", a.DB.Dialect, a.DB.Location)
-	fmt.Fprintf(&b, "  platform      %s (%s)\n", platformName, platformID)
-	if secret != "" {
-		fmt.Fprintf(&b, "\nA first API key was created. It is shown this once; Tender keeps only its\nSHA-256 hash (table api_keys in %s):\n\n  %s\n\n", a.DB.Location, secret)
-		fmt.Fprintf(&b, "Try: curl -H 'Authorization: Bearer %s' %s/v1/platform\n", secret, base)
+	fmt.Fprintf(&b, "  listening on  %s\n", bn.base)
+	fmt.Fprintf(&b, "  API           %s/v1/  (OpenAPI document: %s/v1/openapi.json)\n", bn.base, bn.base)
+	fmt.Fprintf(&b, "  health        %s/healthz  %s/readyz\n", bn.base, bn.base)
+	fmt.Fprintf(&b, "  database      %s %s\n", bn.dialect, bn.location)
+	fmt.Fprintf(&b, "  platform      %s (%s)\n", bn.platformName, bn.platformID)
+	fmt.Fprintf(&b, "  Stripe        %s\n", bn.stripe)
+	if bn.secret != "" {
+		fmt.Fprintf(&b, "\nA first API key was created. It is shown this once; Tender keeps only its\nSHA-256 hash (table api_keys in %s):\n\n  %s\n\n", bn.location, bn.secret)
+		fmt.Fprintf(&b, "Try: curl -H 'Authorization: Bearer %s' %s/v1/platform\n", bn.secret, bn.base)
 	}
 	io.WriteString(w, b.String())
 }

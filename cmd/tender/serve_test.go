@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
@@ -19,6 +22,7 @@ import (
 var (
 	listeningRe = regexp.MustCompile(`listening on\s+(http://\S+)`)
 	secretRe    = regexp.MustCompile(`\btk_test_[0-9A-Za-z]{32}\b`)
+	inProcessRe = regexp.MustCompile(`Stripe\s+in-process emulator at (http://127\.0\.0\.1:\d+)\n`)
 )
 
 // TestServe runs `tender serve` as an operator would, on each database:
@@ -51,6 +55,14 @@ func testServe(t *testing.T, dbURL string) {
 		t.Fatalf("no first API key in the banner:\n%s", bg.stdout.String())
 	}
 
+	// With no Stripe key, a Stripe emulator runs in-process and answers
+	// stripe-go on its loopback port.
+	emuBase := bg.waitFor(t, inProcessRe)[1]
+	cu, err := stripeClient(emuBase, emulator.DefaultSecretKey).V1Customers.Create(context.Background(), &stripe.CustomerCreateParams{})
+	if err != nil || !strings.HasPrefix(cu.ID, "cus_") {
+		t.Errorf("in-process emulator: create customer = %v, %v", cu, err)
+	}
+
 	if status, _, body := request(t, "GET", base+"/healthz", "", ""); status != 200 {
 		t.Errorf("GET /healthz = %d %s", status, body)
 	}
@@ -81,8 +93,10 @@ func testServe(t *testing.T, dbURL string) {
 	if err := bg.stop(t); err != nil {
 		t.Fatalf("serve returned %v after cancellation, want nil\nstderr:\n%s", err, bg.stderr.String())
 	}
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second); err == nil {
-		t.Errorf("%s still accepts connections after serve returned", base)
+	for _, u := range []string{base, emuBase} {
+		if _, err := net.DialTimeout("tcp", strings.TrimPrefix(u, "http://"), 5*time.Second); err == nil {
+			t.Errorf("%s still accepts connections after serve returned", u)
+		}
 	}
 
 	// The database was left usable and holds what the API wrote.
@@ -104,5 +118,38 @@ func testServe(t *testing.T, dbURL string) {
 	}
 	if err := bg2.stop(t); err != nil {
 		t.Errorf("second serve returned %v", err)
+	}
+}
+
+// TestServeWithStripeKey: with a key, serve runs no emulator and says which
+// Stripe it uses, never the key.
+func TestServeWithStripeKey(t *testing.T) {
+	t.Parallel()
+	const secretPart = "51TopSecretKeyMaterial"
+	tests := []struct{ key, base, want string }{
+		{"sk_live_" + secretPart, "", "Stripe        api.stripe.com (live key)\n"},
+		{"rk_test_" + secretPart, "", "Stripe        api.stripe.com (restricted test key)\n"},
+		{"sk_test_" + secretPart, "http://127.0.0.1:12111", "Stripe        http://127.0.0.1:12111 (test key)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			bg := start(t, envOf(
+				"TENDER_DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "t.db"),
+				"TENDER_STRIPE_SECRET_KEY", tt.key,
+				"TENDER_STRIPE_API_BASE", tt.base,
+			), "serve", "--addr", "127.0.0.1:0")
+			bg.waitFor(t, listeningRe)
+			if err := bg.stop(t); err != nil {
+				t.Fatalf("serve returned %v", err)
+			}
+			out := bg.stdout.String()
+			if !strings.Contains(out, tt.want) || strings.Contains(out, "emulator") {
+				t.Errorf("banner should say %q and mention no emulator:\n%s", tt.want, out)
+			}
+			if strings.Contains(out+bg.stderr.String(), secretPart) {
+				t.Errorf("the Stripe key was printed:\n%s\n%s", out, bg.stderr.String())
+			}
+		})
 	}
 }

@@ -32,6 +32,18 @@ type Config struct {
 	Version      string
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+
+	// Which Stripe Tender talks to is decided in cmd/tender alone and
+	// handed over here. Nothing in App calls Stripe yet.
+
+	// StripeSecretKey is the platform's secret (sk_test_…, sk_live_…) or
+	// restricted (rk_test_…, rk_live_…) key. cmd/tender sets the emulator's
+	// key when it runs the emulator in-process.
+	StripeSecretKey string
+	// StripeAPIBase is the base URL of Stripe's API; empty means Stripe
+	// itself (https://api.stripe.com). cmd/tender sets it to the in-process
+	// emulator's loopback URL, or to TENDER_STRIPE_API_BASE.
+	StripeAPIBase string
 }
 
 // App is a running Tender.
