@@ -137,18 +137,6 @@ func (bg *background) stop(tb testing.TB) error {
 	}
 }
 
-// wait returns what run returned once the command exits by itself.
-func (bg *background) wait(tb testing.TB) error {
-	tb.Helper()
-	select {
-	case <-bg.done:
-		return bg.err
-	case <-time.After(startDeadline):
-		tb.Fatalf("tender did not exit within %v\nstdout:\n%s\nstderr:\n%s", startDeadline, bg.stdout.String(), bg.stderr.String())
-		return nil
-	}
-}
-
 // client is the HTTP client of every test: bounded in time.
 var client = &http.Client{Timeout: 20 * time.Second}
 
