@@ -121,8 +121,10 @@
 // the same key gets the stored response and makes one object, not two.
 // Every random choice comes from Options.Seed, so a run is replayable.
 //
-// Options.SnapshotFile keeps the data, the clock and stored idempotent
-// responses across restarts: New loads it and Close writes it.
+// Options.SnapshotFile keeps the data, the clock, stored idempotent
+// responses and the id generator's position across restarts: Open loads it
+// and Close writes it. A snapshot that exists but cannot be read makes Open
+// fail with a *SnapshotError (New panics) and is never overwritten.
 //
 // State lives in memory, in compact structs per resource; JSON is rendered
 // on demand. One mutex guards all state: requests are short, and a single
@@ -248,9 +250,22 @@ type Server struct {
 	executeHook func(*http.Request)
 }
 
-// New returns a running emulator. Call Close to stop webhook delivery and
-// write the snapshot file, if any.
+// New returns a running emulator, as Open does, and panics when Open fails:
+// that only happens when Options.SnapshotFile names a file that cannot be
+// loaded. Programs that read a snapshot should call Open.
 func New(opts Options) *Server {
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open returns a running emulator. Call Close to stop webhook delivery and
+// write the snapshot file, if any. When Options.SnapshotFile exists but
+// cannot be read or decoded, Open returns a *SnapshotError and leaves the
+// file untouched; a missing file is a fresh start.
+func Open(opts Options) (*Server, error) {
 	if opts.Seed == 0 {
 		opts.Seed = 1
 	}
@@ -280,14 +295,16 @@ func New(opts Options) *Server {
 	}
 	s.st = newState(opts.Seed, s.clock)
 	if opts.SnapshotFile != "" {
-		_ = s.loadSnapshot(opts.SnapshotFile) // a missing file is a fresh start
+		if err := s.loadSnapshot(opts.SnapshotFile); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range opts.Platforms {
 		s.AddPlatform(p)
 	}
 	s.hooks = newDispatcher(s, opts.WebhookClient, opts.WebhookWorkers)
 	s.mux = s.routes()
-	return s
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler. Every response, the control API's

@@ -34,17 +34,22 @@ type state struct {
 	// Events are kept in creation order across accounts.
 	Events []*Event
 	rng    *rand.Rand
+	// src is rng's source, kept so a snapshot can save and restore the
+	// generator's position and ids never repeat across restarts.
+	src *rand.PCG
 	// now is the emulator clock in unix seconds, for rendering statuses
 	// that depend on time (balance transactions).
 	now func() int64
 }
 
 func newState(seed uint64, clk *clock) *state {
+	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
 	return &state{
 		now:     func() int64 { return clk.now().Unix() },
 		Objects: map[string]object{},
 		Lists:   map[listKey][]object{},
-		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng:     rand.New(src),
+		src:     src,
 	}
 }
 

@@ -56,7 +56,12 @@ func runEmulator(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer ln.Close()
 
-	emu := emulator.New(emulatorOptions(cfg))
+	// A snapshot that cannot be read stops the start, and the file is kept:
+	// serving from empty state would overwrite it at shutdown.
+	emu, err := emulator.Open(emulatorOptions(cfg))
+	if err != nil {
+		return err
+	}
 	srv := newHTTPServer(emu, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -120,3 +120,25 @@ func TestEmulatorPortInUse(t *testing.T) {
 		t.Errorf("emulator on a taken port = %v, want an error naming TENDER_EMULATOR_ADDR", err)
 	}
 }
+
+// TestEmulatorCorruptSnapshot: a snapshot that cannot be read stops the
+// emulator with one line naming the file (exit status 1, not a usage
+// error), and the file is left as it was rather than overwritten.
+func TestEmulatorCorruptSnapshot(t *testing.T) {
+	t.Parallel()
+	snapshot := filepath.Join(t.TempDir(), "emulator.snapshot")
+	junk := []byte("not a snapshot")
+	if err := os.WriteFile(snapshot, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runCmd(t, envOf("TENDER_EMULATOR_SNAPSHOT", snapshot), "emulator", "--addr", "127.0.0.1:0")
+	if err == nil || isUsage(err) {
+		t.Fatalf("emulator on a corrupt snapshot = %v, want a plain error", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, snapshot) || !strings.Contains(msg, "left untouched") || strings.Contains(msg, "\n") {
+		t.Errorf("error %q: want one line naming %s and saying it was left untouched", msg, snapshot)
+	}
+	if got, _ := os.ReadFile(snapshot); string(got) != string(junk) {
+		t.Errorf("the snapshot now holds %q, want it untouched", got)
+	}
+}

@@ -161,9 +161,14 @@ func startEmulator(logger *slog.Logger) (*inProcessEmulator, error) {
 	// Its state lives in memory and ends with the process, while Tender's
 	// database keeps the ids Stripe gave out: a fixed seed would hand out the
 	// same ids again after a restart, so every start gets a fresh one.
+	emu, err := emulator.Open(emulator.Options{Seed: rand.Uint64()})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("in-process Stripe emulator: %w", err)
+	}
 	e := &inProcessEmulator{
 		base: "http://" + ln.Addr().String(),
-		emu:  emulator.New(emulator.Options{Seed: rand.Uint64()}),
+		emu:  emu,
 		done: make(chan struct{}),
 	}
 	e.srv = newHTTPServer(e.emu, logger)
