@@ -8,6 +8,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -112,6 +113,24 @@ func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
 		return false
 	}
 	return h.Handler.Enabled(ctx, l)
+}
+
+// Handle drops River's complaints that an operation was cancelled: they
+// come from stopping the client on shutdown, and an ERROR line at every
+// clean stop would teach operators to ignore errors.
+func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
+	cancelled := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && errors.Is(err, context.Canceled) {
+			cancelled = true
+			return false
+		}
+		return true
+	})
+	if cancelled && !h.Handler.Enabled(ctx, slog.LevelDebug) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h quietHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -3,6 +3,8 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -25,5 +27,20 @@ func TestQuietHandlerKeepsWarningsDropsRoutineInfo(t *testing.T) {
 		if !strings.Contains(buf.String(), "job failed") || !strings.Contains(buf.String(), "component=river") {
 			t.Errorf("level %v: warning lost or attrs dropped:\n%s", tc.level, buf.String())
 		}
+	}
+}
+
+func TestQuietHandlerDropsCancellationAtShutdown(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(quietHandler{slog.NewTextHandler(&buf, nil)})
+	logger.Error("maintenance.PeriodicJobEnqueuer: Error starting transaction", "error", context.Canceled)
+	logger.Error("wrapped", "error", fmt.Errorf("begin: %w", context.Canceled))
+	logger.Error("job failed", "error", errors.New("disk full"))
+	out := buf.String()
+	if strings.Contains(out, "Error starting transaction") || strings.Contains(out, "wrapped") {
+		t.Errorf("a cancellation was logged as an error:\n%s", out)
+	}
+	if !strings.Contains(out, "disk full") {
+		t.Errorf("a real error was dropped:\n%s", out)
 	}
 }
