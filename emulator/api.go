@@ -291,6 +291,9 @@ func (s *Server) authenticate(r *http.Request) (platform, acct string, err *Erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p, a, err := s.accessToken(r, key); p != "" || err != nil {
+		return p, a, err // a Connect OAuth access token
+	}
 	platform, ok := s.keys[key]
 	if !ok || !strings.HasPrefix(key, "sk_test_") {
 		return "", "", authError("Invalid API Key provided: " + maskKey(key))

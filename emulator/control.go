@@ -104,11 +104,13 @@ func (d *jsonDuration) UnmarshalJSON(b []byte) error {
 }
 
 // handlePlatformAdd registers a platform: account, secret_key,
-// publishable_key, name.
+// publishable_key, name, and for Connect OAuth client_id and
+// redirect_uris[].
 func (s *Server) handlePlatformAdd(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	p := Platform{AccountID: r.Form.Get("account"), SecretKey: r.Form.Get("secret_key"),
-		PublishableKey: r.Form.Get("publishable_key"), Name: r.Form.Get("name")}
+		PublishableKey: r.Form.Get("publishable_key"), Name: r.Form.Get("name"),
+		ClientID: r.Form.Get("client_id"), RedirectURIs: append(r.Form["redirect_uris[]"], r.Form["redirect_uris"]...)}
 	if p.AccountID == "" || len(p.SecretKey) < 9 || p.SecretKey[:8] != "sk_test_" {
 		controlError(w, http.StatusBadRequest, "account and secret_key (sk_test_…) are required")
 		return

@@ -37,8 +37,51 @@
 //
 // # Resources
 //
-//   - Accounts: create (type standard, express or custom; a new account
-//     can take charges at once), retrieve, list; GET /v1/account.
+//   - Accounts: create (type standard, express or custom, or controller
+//     properties: fees.payer, losses.payments, requirement_collection,
+//     stripe_dashboard.type), retrieve, update (email, business_profile,
+//     metadata, capabilities, settings.payouts.schedule), delete, list;
+//     GET /v1/account. A new account can take charges at once, unless
+//     Options.AccountsStartRestricted is set: then it starts with
+//     requirements due (charges_enabled, payouts_enabled and
+//     details_submitted false, capabilities inactive) until its account
+//     link's onboarding form is submitted. Capabilities (card_payments,
+//     transfers, …): list, retrieve, request or give up
+//     (POST /v1/accounts/{id}/capabilities/{cap} requested=true|false). A
+//     direct or on_behalf_of charge needs card_payments active, a
+//     destination charge transfers, or the PaymentIntent is refused with
+//     Stripe's error.
+//   - Account links (account_onboarding, account_update for accounts whose
+//     requirements the platform collects) open an emulator-hosted form at
+//     /_emulator/connect/onboarding/{token}; submitting it meets every
+//     requirement (account.updated with previous_attributes,
+//     capability.updated) and redirects to return_url. A link expires 300
+//     seconds after it is made and works once; otherwise it redirects to
+//     refresh_url. Login links for Express accounts that finished
+//     onboarding.
+//   - Connect OAuth on the emulator's own origin (point stripe-go's Connect
+//     backend or golang.org/x/oauth2 at it): GET /oauth/authorize and
+//     /express/oauth/authorize show a page naming the platform and scope,
+//     prefilled from stripe_user[email|business_name|country]; "Connect my
+//     account" creates an enabled Standard (or Express) account and
+//     redirects to redirect_uri with code, scope and the untouched state;
+//     "Deny" redirects with error=access_denied. client_id is the
+//     platform's Platform.ClientID (DefaultClientID for the default
+//     platform); redirect_uri must be one of Platform.RedirectURIs (the
+//     first when absent; any while none is registered); a bad client_id or
+//     redirect_uri is shown as an error page, never redirected to.
+//     POST /oauth/token (authorization_code, refresh_token) authenticates
+//     with the platform's secret key as client_secret, Bearer or Basic
+//     password; codes work once and for five minutes of emulator time.
+//     The access token acts for the platform on the connected account, as
+//     the platform's key with Stripe-Account does (read_only tokens only
+//     read). POST /oauth/deauthorize revokes the tokens and disconnects the
+//     account: Stripe-Account requests for it get a 403 account_invalid.
+//     account.application.authorized and .deauthorized reach the
+//     platform's Connect endpoints. Errors have OAuth's shape
+//     ({"error":"invalid_grant","error_description":…}; invalid_client is
+//     a 401, others 400). Codes, tokens and links are not kept in
+//     snapshots.
 //   - Customers: create, retrieve, update, delete, list (email, created),
 //     search (email, name, phone, metadata['k']).
 //   - PaymentMethods: create from card numbers or tok_… tokens, the
@@ -110,7 +153,8 @@
 // but the platforms; GET /_emulator/clock and POST /_emulator/clock/advance
 // (seconds=N or duration=48h) read and move the clock; GET and POST
 // /_emulator/faults read and replace the fault configuration (JSON, as
-// Faults); POST /_emulator/platforms adds a platform. Faults (Options.Faults
+// Faults); POST /_emulator/platforms adds a platform (account, secret_key,
+// publishable_key, name, client_id, redirect_uris[]). Faults (Options.Faults
 // or Server.SetFaults) add latency, answer a share of requests with a 500
 // api_error, rate-limit with a token bucket on the emulator clock
 // (RateLimitTestMode and RateLimitLiveMode are Stripe's 25 and 100
@@ -134,6 +178,7 @@ package emulator
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -165,6 +210,13 @@ type Platform struct {
 	Country string
 	// DefaultCurrency is the account's default currency; defaults to "usd".
 	DefaultCurrency string
+	// ClientID is the platform's Connect client id (ca_…), which its OAuth
+	// authorize links name; defaults to "ca_" and the account id's suffix.
+	ClientID string
+	// RedirectURIs are the URIs Connect OAuth may redirect to; the first is
+	// used when a request names none. While none is registered, any http(s)
+	// URI is accepted.
+	RedirectURIs []string
 }
 
 // Fee is Stripe's processing fee for one currency: Percent in basis points
@@ -213,6 +265,12 @@ type Options struct {
 	WebhookClient *http.Client
 	// WebhookWorkers bounds concurrent webhook deliveries; zero means 4.
 	WebhookWorkers int
+
+	// AccountsStartRestricted makes accounts created with POST /v1/accounts
+	// start with requirements due: charges and payouts disabled, details
+	// not submitted, capabilities inactive, until an account link's
+	// onboarding form is submitted. By default they are enabled at once.
+	AccountsStartRestricted bool
 
 	// EventRetention caps the number of stored events (oldest dropped first);
 	// zero means 1,000,000. Stripe keeps 30 days; a cap keeps memory bounded
@@ -284,6 +342,7 @@ func Open(opts Options) (*Server, error) {
 			SecretKey:      DefaultSecretKey,
 			PublishableKey: DefaultPublishableKey,
 			Name:           "Emulator Platform",
+			ClientID:       DefaultClientID,
 		}}
 	}
 	s := &Server{
@@ -337,6 +396,9 @@ func (s *Server) AddPlatform(p Platform) {
 	if p.DefaultCurrency == "" {
 		p.DefaultCurrency = "usd"
 	}
+	if p.ClientID == "" {
+		p.ClientID = "ca_" + strings.TrimPrefix(p.AccountID, "acct_")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[p.SecretKey] = p.AccountID
@@ -355,6 +417,9 @@ func (s *Server) AddPlatform(p Platform) {
 		a.Acct = p.AccountID
 		s.st.put(a)
 	}
+	pa := s.st.Objects[p.AccountID].(*Account)
+	pa.ClientID, pa.RedirectURIs = p.ClientID, append([]string(nil), p.RedirectURIs...)
+	pa.platformDefaults(s.clock.now().Unix(), s.payoutDelayDays())
 }
 
 // Platforms returns the registered platforms' secret keys mapped to their

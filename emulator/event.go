@@ -14,6 +14,8 @@ type Event struct {
 	Pending   int
 	ReqID     string
 	IdemKey   string
+	// Before is the object before an update, for previous_attributes.
+	Before object
 }
 
 func (e *Event) render(st *state) obj {
@@ -27,10 +29,14 @@ func (e *Event) render(st *state) obj {
 	} else {
 		req = obj{{"id", nil}, {"idempotency_key", nil}}
 	}
+	data := obj{{"object", e.Snapshot.render(st)}}
+	if e.Before != nil {
+		data = append(data, field{"previous_attributes", previousAttributes(e.Before.render(st), data[0].v.(obj))})
+	}
 	return append(o,
 		field{"api_version", APIVersion},
 		field{"created", e.Created},
-		field{"data", obj{{"object", e.Snapshot.render(st)}}},
+		field{"data", data},
 		field{"livemode", false},
 		field{"pending_webhooks", e.Pending},
 		field{"request", req},

@@ -237,6 +237,9 @@ func (c *call) piFields(pi *PaymentIntent) {
 
 // validatePI checks the Connect rules and references of a PaymentIntent.
 func (c *call) validatePI(pi *PaymentIntent, confirm, off bool) *Error {
+	if err := c.checkCharging(pi); err != nil {
+		return err
+	}
 	if pi.Amount < minimumAmount(pi.Currency) {
 		return invalidRequestCode("amount_too_small", "amount", "Amount must be at least %d %s", minimumAmount(pi.Currency), pi.Currency)
 	}

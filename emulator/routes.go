@@ -14,6 +14,13 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /v1/accounts", handleAccountCreate)
 	api("GET /v1/accounts", handleAccountList)
 	api("GET /v1/accounts/{id}", handleAccountRetrieve)
+	api("POST /v1/accounts/{id}", handleAccountUpdate)
+	api("DELETE /v1/accounts/{id}", handleAccountDelete)
+	api("GET /v1/accounts/{id}/capabilities", handleCapabilityList)
+	api("GET /v1/accounts/{id}/capabilities/{cap}", handleCapabilityRetrieve)
+	api("POST /v1/accounts/{id}/capabilities/{cap}", handleCapabilityUpdate)
+	api("POST /v1/accounts/{id}/login_links", handleLoginLinkCreate)
+	api("POST /v1/account_links", handleAccountLinkCreate)
 
 	api("POST /v1/customers", handleCustomerCreate)
 	api("GET /v1/customers", handleCustomerList)
@@ -90,6 +97,18 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /_emulator/faults", s.handleFaults)
 	mux.HandleFunc("POST /_emulator/faults", s.handleFaultsSet)
 	mux.HandleFunc("POST /_emulator/platforms", s.handlePlatformAdd)
+
+	// Connect OAuth, served on the emulator's origin in place of
+	// connect.stripe.com, and the pages account and login links open.
+	mux.HandleFunc("GET /oauth/authorize", s.handleOAuthAuthorize)
+	mux.HandleFunc("POST /oauth/authorize", s.handleOAuthAuthorize)
+	mux.HandleFunc("GET /express/oauth/authorize", s.handleOAuthAuthorize)
+	mux.HandleFunc("POST /express/oauth/authorize", s.handleOAuthAuthorize)
+	mux.HandleFunc("POST /oauth/token", s.handleOAuthToken)
+	mux.HandleFunc("POST /oauth/deauthorize", s.handleOAuthDeauthorize)
+	mux.HandleFunc("GET /_emulator/connect/onboarding/{token}", s.handleOnboardingPage)
+	mux.HandleFunc("POST /_emulator/connect/onboarding/{token}", s.handleOnboardingSubmit)
+	mux.HandleFunc("GET /_emulator/connect/express/{acct}/{token}", s.handleExpressDashboard)
 	mux.HandleFunc("GET /_emulator/authenticate/{id}", s.handleChallengePage)
 	mux.HandleFunc("POST /_emulator/authenticate/{id}", s.handleAuthenticate)
 

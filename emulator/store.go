@@ -40,6 +40,9 @@ type state struct {
 	// now is the emulator clock in unix seconds, for rendering statuses
 	// that depend on time (balance transactions).
 	now func() int64
+	// oauthSt holds Connect OAuth codes and tokens and account links; see
+	// state.oauth.
+	oauthSt *oauthState
 }
 
 func newState(seed uint64, clk *clock) *state {
