@@ -15,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/money"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -39,16 +40,22 @@ type Settings struct {
 
 // Service manages platforms and API keys.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db            *store.DB
+	now           func() time.Time
+	keys          *secret.Keyring
+	defaultStripe *Stripe
 }
 
 // NewService returns a Service over db. now is the clock (time.Now if nil).
-func NewService(db *store.DB, now func() time.Time) *Service {
+func NewService(db *store.DB, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	s := &Service{db: db, now: now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Create makes a new platform.

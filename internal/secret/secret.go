@@ -18,6 +18,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -45,12 +46,15 @@ var ErrCorrupt = errors.New("secret: sealed value is malformed, altered or belon
 type Keyring struct {
 	current string
 	aeads   map[string]cipher.AEAD
+	// macKeys are HMAC keys derived from each master key, by key id, for
+	// Sign and Verify.
+	macKeys map[string][]byte
 }
 
 // NewKeyring returns a keyring that seals with current and opens values
 // sealed with current or any of previous. Each key must be KeySize bytes.
 func NewKeyring(current []byte, previous ...[]byte) (*Keyring, error) {
-	k := &Keyring{aeads: map[string]cipher.AEAD{}}
+	k := &Keyring{aeads: map[string]cipher.AEAD{}, macKeys: map[string][]byte{}}
 	for i, key := range append([][]byte{current}, previous...) {
 		id, aead, err := newAEAD(key)
 		if err != nil {
@@ -60,6 +64,7 @@ func NewKeyring(current []byte, previous ...[]byte) (*Keyring, error) {
 			k.current = id
 		}
 		k.aeads[id] = aead
+		k.macKeys[id] = deriveMACKey(key)
 	}
 	return k, nil
 }
@@ -180,4 +185,40 @@ func split(sealed string) (id, body string, err error) {
 		return "", "", ErrCorrupt
 	}
 	return parts[1], parts[2], nil
+}
+
+// deriveMACKey derives the signing key from a master key, so that no key
+// serves both AES-GCM and HMAC.
+func deriveMACKey(master []byte) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("tender/secret/mac/v1"))
+	return m.Sum(nil)
+}
+
+// Sign returns a MAC of msg for purpose under the current key, as
+// "<key id>.<base64url HMAC-SHA256>". Purpose separates uses (an OAuth
+// state, a link token), so a signature made for one is never accepted for
+// another.
+func (k *Keyring) Sign(purpose string, msg []byte) string {
+	return k.current + "." + base64.RawURLEncoding.EncodeToString(mac(k.macKeys[k.current], purpose, msg))
+}
+
+// Verify reports whether sig is Sign's output for purpose and msg under
+// any key the keyring holds, in constant time.
+func (k *Keyring) Verify(purpose string, msg []byte, sig string) bool {
+	id, body, ok := strings.Cut(sig, ".")
+	key, known := k.macKeys[id]
+	if !ok || !known {
+		return false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(body)
+	return err == nil && hmac.Equal(got, mac(key, purpose, msg))
+}
+
+func mac(key []byte, purpose string, msg []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0}) // purposes cannot run into messages
+	m.Write(msg)
+	return m.Sum(nil)
 }

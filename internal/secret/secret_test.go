@@ -114,3 +114,33 @@ func TestParseKeyErrorsNameWhatIsAccepted(t *testing.T) {
 		}
 	}
 }
+
+func TestSignAndVerify(t *testing.T) {
+	oldKey, _ := secret.DecodeKey(secret.NewKey())
+	newKey, _ := secret.DecodeKey(secret.NewKey())
+	before, _ := secret.NewKeyring(oldKey)
+	after, _ := secret.NewKeyring(newKey, oldKey)
+	stranger, _ := secret.NewKeyring(newKey)
+
+	msg := []byte("plt_1|mer_1|link_1|1700000000")
+	sig := before.Sign("connect-state", msg)
+	if !before.Verify("connect-state", msg, sig) || !after.Verify("connect-state", msg, sig) {
+		t.Fatal("a signature does not verify with its key")
+	}
+	for name, ok := range map[string]bool{
+		"other purpose":    before.Verify("wallet-session", msg, sig),
+		"other message":    before.Verify("connect-state", []byte("plt_2|mer_1|link_1|1700000000"), sig),
+		"key not held":     stranger.Verify("connect-state", msg, sig),
+		"truncated":        before.Verify("connect-state", msg, sig[:len(sig)-2]),
+		"no key id":        before.Verify("connect-state", msg, sig[strings.Index(sig, ".")+1:]),
+		"empty":            before.Verify("connect-state", msg, ""),
+		"purpose into msg": before.Verify("connect-stat", append([]byte("e"), msg...), sig),
+	} {
+		if ok {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	if s2 := after.Sign("connect-state", msg); !strings.HasPrefix(s2, after.CurrentKeyID()+".") || !after.Verify("connect-state", msg, s2) {
+		t.Errorf("signature under the new key: %q", s2)
+	}
+}
