@@ -404,9 +404,6 @@ func handleAccountCreate(c *call) (any, *Error) {
 	}
 	if !hasType {
 		a.Type = typeFor(a.FeesPayer, a.LossesPayments, a.RequirementCollection, a.DashboardType)
-		if a.FeesPayer == "application" && a.Type != AccountTypeNone {
-			a.FeesPayer = "application_" + string(a.Type)
-		}
 	}
 	a.ID = c.st.newID("acct")[:21]
 	c.st.put(a)
@@ -516,7 +513,7 @@ func previousAttributes(before, after obj) obj {
 		bo, isObj := f.v.(obj)
 		ao, bothObj := now.(obj)
 		switch {
-		case isObj && bothObj && f.k != "metadata":
+		case isObj && bothObj:
 			if sub := previousAttributes(bo, ao); len(sub) > 0 {
 				out = append(out, field{f.k, sub})
 			}
