@@ -232,6 +232,33 @@ func (a *Account) settings() obj {
 	}
 }
 
+// euro lists the euro area's countries.
+var euro = []string{"AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV",
+	"MT", "NL", "PT", "SI", "SK"}
+
+// currencyOf is the usual default currency of an account in country, or
+// fallback for countries the emulator does not know.
+func currencyOf(country, fallback string) string {
+	switch country {
+	case "US":
+		return "usd"
+	case "GB":
+		return "gbp"
+	case "CA":
+		return "cad"
+	case "AU":
+		return "aud"
+	case "JP":
+		return "jpy"
+	case "CH":
+		return "chf"
+	}
+	if slices.Contains(euro, country) {
+		return "eur"
+	}
+	return fallback
+}
+
 // controllerFor gives the controller properties Stripe assigns to each
 // legacy account type.
 func controllerFor(typ AccountType) (payer, losses, collection, dashboard string) {
@@ -391,6 +418,7 @@ func handleAccountCreate(c *call) (any, *Error) {
 	c.controllerParams(a)
 	if v, ok := c.p.str("country"); ok && v != "" {
 		a.Country = strings.ToUpper(v)
+		a.DefaultCurrency = currencyOf(a.Country, a.DefaultCurrency)
 	}
 	c.accountParams(a)
 	if !hasType && !hasController {

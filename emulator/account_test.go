@@ -18,7 +18,7 @@ func TestConnectedAccounts(t *testing.T) {
 		a, err := e.sc.V1Accounts.Create(ctx(), &stripe.AccountCreateParams{Type: stripe.String(string(typ)),
 			Country: stripe.String("GB"), Email: stripe.String("shop@example.com")})
 		mustf(t, err, "create %s", typ)
-		if a.Type != typ || !a.ChargesEnabled || !a.PayoutsEnabled || a.Country != "GB" {
+		if a.Type != typ || !a.ChargesEnabled || !a.PayoutsEnabled || a.Country != "GB" || a.DefaultCurrency != "gbp" {
 			t.Fatalf("%s account %+v", typ, a)
 		}
 		got, err := e.sc.V1Accounts.GetByID(ctx(), a.ID, nil)

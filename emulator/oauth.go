@@ -257,7 +257,7 @@ func (s *Server) connectAccount(r *http.Request, req *authorizeRequest) string {
 	a.Email, a.BusinessName = r.PostForm.Get("email"), r.PostForm.Get("business_name")
 	a.Country, a.DefaultCurrency = req.platform.Country, req.platform.DefaultCurrency
 	if c := strings.ToUpper(r.PostForm.Get("country")); len(c) == 2 {
-		a.Country = c
+		a.Country, a.DefaultCurrency = c, currencyOf(c, a.DefaultCurrency)
 	}
 	a.ID = s.st.newID("acct")[:21]
 	a.PublishableKey = "pk_test_" + s.st.randString(24)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -139,7 +140,7 @@ func TestOAuthWithXOAuth2(t *testing.T) {
 	a, err := e.sc.V1Accounts.GetByID(ctx(), acct, nil)
 	mustf(t, err, "connected account")
 	if a.Type != stripe.AccountTypeStandard || !a.ChargesEnabled || !a.DetailsSubmitted || a.Email != "shop@example.com" ||
-		a.BusinessProfile.Name != "Corner Shop" || a.Country != "GB" || a.Controller.Type != "account" {
+		a.BusinessProfile.Name != "Corner Shop" || a.Country != "GB" || a.DefaultCurrency != "gbp" || a.Controller.Type != "account" {
 		t.Fatalf("account %+v", a)
 	}
 	// The access token charges on the connected account, with a fee.
@@ -380,5 +381,42 @@ func TestPlatformRegistrationThroughControlAPI(t *testing.T) {
 		"client_secret": {"sk_test_second_platform"}}, nil)
 	if status != 200 || res["stripe_user_id"] == "" {
 		t.Fatalf("second platform's exchange %d %v", status, res)
+	}
+}
+
+// TestConnectEventsSurviveRestart: the events this file's features make
+// (an application as data.object, previous_attributes from the account
+// before) are written to and read from a snapshot.
+func TestConnectEventsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	loadSpec(t)
+	file := t.TempDir() + "/emulator.snapshot"
+	base := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	start := func() *env {
+		srv, err := emulator.Open(emulator.Options{SnapshotFile: file, NowFunc: func() time.Time { return base }})
+		mustf(t, err, "open")
+		e := &env{tb: t, srv: srv, ts: httptest.NewServer(srv)}
+		e.sc = e.client(emulator.DefaultSecretKey, 0)
+		return e
+	}
+	e := start()
+	e.registerRedirects(callbackURL)
+	code := e.connectCode("snap")
+	status, tok := e.token(url.Values{"grant_type": {"authorization_code"}, "code": {code}}, bearer(emulator.DefaultSecretKey))
+	if status != 200 {
+		t.Fatalf("exchange %d %v", status, tok)
+	}
+	acct := tok["stripe_user_id"].(string)
+	_, err := e.sc.V1Accounts.Update(ctx(), acct, &stripe.AccountUpdateParams{Email: stripe.String("after@example.com")})
+	mustf(t, err, "update")
+	e.ts.Close()
+	mustf(t, e.srv.Close(), "close")
+
+	e = start()
+	defer func() { e.ts.Close(); _ = e.srv.Close() }()
+	evs := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{ListParams: stripe.ListParams{StripeAccount: stripe.String(acct)}}).All(ctx()))
+	if len(evs) != 2 || evs[0].Type != "account.updated" || evs[0].Data.PreviousAttributes["email"] != "shop@example.com" ||
+		evs[1].Type != "account.application.authorized" {
+		t.Fatalf("events after restart: %d", len(evs))
 	}
 }
