@@ -25,9 +25,9 @@ func (e *env) accountLink(acct, typ string) *stripe.AccountLink {
 	return l
 }
 
-// open requests u without following redirects and returns status,
+// fetchPage requests u without following redirects and returns status,
 // location and body.
-func open(tb testing.TB, method, u string, form url.Values) (int, string, string) {
+func fetchPage(tb testing.TB, method, u string, form url.Values) (int, string, string) {
 	tb.Helper()
 	var resp *http.Response
 	var err error
@@ -80,18 +80,18 @@ func TestRestrictedAccountOnboarding(t *testing.T) {
 	if l.ExpiresAt-l.Created != 300 || !strings.HasPrefix(l.URL, e.ts.URL+"/_emulator/connect/onboarding/") {
 		t.Fatalf("link %+v", l)
 	}
-	status, _, page := open(t, "GET", l.URL, nil)
+	status, _, page := fetchPage(t, "GET", l.URL, nil)
 	if status != 200 || !strings.Contains(page, `value="rider@example.com"`) || !strings.Contains(page, `id="submit"`) {
 		t.Fatalf("onboarding form %d\n%s", status, page)
 	}
-	if status, loc, _ := open(t, "GET", l.URL, nil); status != 302 || loc != "https://platform.example/refresh" {
+	if status, loc, _ := fetchPage(t, "GET", l.URL, nil); status != 302 || loc != "https://platform.example/refresh" {
 		t.Fatalf("second visit %d %s", status, loc)
 	}
-	status, loc, _ := open(t, "POST", l.URL, url.Values{"business_name": {"Rider Co"}, "email": {"rider@example.com"}})
+	status, loc, _ := fetchPage(t, "POST", l.URL, url.Values{"business_name": {"Rider Co"}, "email": {"rider@example.com"}})
 	if status != 303 || loc != "https://platform.example/return" {
 		t.Fatalf("submit %d %s", status, loc)
 	}
-	if status, loc, _ := open(t, "POST", l.URL, url.Values{}); status != 303 || loc != "https://platform.example/refresh" {
+	if status, loc, _ := fetchPage(t, "POST", l.URL, url.Values{}); status != 303 || loc != "https://platform.example/refresh" {
 		t.Fatalf("second submit %d %s", status, loc)
 	}
 	a, err = e.sc.V1Accounts.GetByID(ctx(), a.ID, nil)
@@ -106,13 +106,13 @@ func TestRestrictedAccountOnboarding(t *testing.T) {
 	mustf(t, err, "destination charge after onboarding")
 	ll, err := e.sc.V1LoginLinks.Create(ctx(), &stripe.LoginLinkCreateParams{Account: stripe.String(a.ID)})
 	mustf(t, err, "login link")
-	if status, _, page := open(t, "GET", ll.URL, nil); status != 200 || !strings.Contains(page, a.ID) {
+	if status, _, page := fetchPage(t, "GET", ll.URL, nil); status != 200 || !strings.Contains(page, a.ID) {
 		t.Fatalf("login link page %d %s", status, page)
 	}
 
 	expired := e.accountLink(a.ID, "account_onboarding")
 	e.srv.Advance(301 * time.Second)
-	if status, loc, _ := open(t, "GET", expired.URL, nil); status != 302 || loc != "https://platform.example/refresh" {
+	if status, loc, _ := fetchPage(t, "GET", expired.URL, nil); status != 302 || loc != "https://platform.example/refresh" {
 		t.Fatalf("expired link %d %s", status, loc)
 	}
 	_, err = e.sc.V1AccountLinks.Create(ctx(), &stripe.AccountLinkCreateParams{Account: stripe.String(a.ID), Type: stripe.String("account_update"),
@@ -169,7 +169,7 @@ func TestAccountLinkRefusals(t *testing.T) {
 			t.Fatalf("%s: accepted", name)
 		}
 	}
-	if status, _, _ := open(t, "GET", e.ts.URL+"/_emulator/connect/onboarding/nosuchtoken", nil); status != 404 {
+	if status, _, _ := fetchPage(t, "GET", e.ts.URL+"/_emulator/connect/onboarding/nosuchtoken", nil); status != 404 {
 		t.Fatalf("unknown link %d", status)
 	}
 	_, err = e.sc.V1LoginLinks.Create(ctx(), &stripe.LoginLinkCreateParams{Account: stripe.String(custom.ID)})
