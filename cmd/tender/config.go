@@ -53,7 +53,49 @@ var (
 	setStripeBase = setting{flag: "stripe-api-base", env: "TENDER_STRIPE_API_BASE", def: "",
 		help:  "URL of a Stripe-compatible API to use instead of https://api.stripe.com, e.g. a 'tender emulator'; needs TENDER_STRIPE_SECRET_KEY",
 		check: checkAPIBase, redact: redactURL}
+	setStripePK = setting{flag: "stripe-publishable-key", env: "TENDER_STRIPE_PUBLISHABLE_KEY", def: "",
+		help: "the platform's publishable key (pk_test_…, pk_live_…), for Stripe.js on hosted pages", check: checkPrefixed("pk_test_", "pk_live_"), redact: redactStripeKey}
+	setStripeClientID = setting{flag: "stripe-client-id", env: "TENDER_STRIPE_CLIENT_ID", def: "",
+		help: "the platform's Connect client id (ca_…), to connect Standard accounts through OAuth", check: checkPrefixed("ca_")}
+	setStripeWebhookSecrets = setting{flag: "stripe-webhook-secrets", env: "TENDER_STRIPE_WEBHOOK_SECRETS", def: "",
+		help: "signing secrets of Stripe's webhook endpoints (whsec_…), comma-separated", check: checkPrefixedList("whsec_"), redact: redactAll}
+	setStripeConnectBase = setting{flag: "stripe-connect-base", env: "TENDER_STRIPE_CONNECT_BASE", def: "",
+		help:  "URL of Connect OAuth instead of https://connect.stripe.com (a 'tender emulator'); defaults to TENDER_STRIPE_API_BASE when that is set",
+		check: checkAPIBase, redact: redactURL}
+	setPublicURL = setting{flag: "public-url", env: "TENDER_PUBLIC_URL", def: "",
+		help:  "the URL at which browsers reach Tender's hosted pages (links, OAuth callbacks), e.g. https://pay.example.com; empty means http://ADDR",
+		check: checkAPIBase}
 )
+
+// checkPrefixed accepts empty or a value with one of the prefixes.
+func checkPrefixed(prefixes ...string) func(string) error {
+	return func(v string) error {
+		if v == "" || (hasPrefixIn(v, prefixes) && !strings.ContainsFunc(v, unicode.IsSpace)) {
+			return nil
+		}
+		return fmt.Errorf("want a value starting with %s, or empty", strings.Join(prefixes, " or "))
+	}
+}
+
+func checkPrefixedList(prefix string) func(string) error {
+	return func(v string) error {
+		for item := range strings.SplitSeq(v, ",") {
+			if err := checkPrefixed(prefix)(strings.TrimSpace(item)); err != nil || (v != "" && strings.TrimSpace(item) == "") {
+				return fmt.Errorf("want values starting with %s, comma-separated", prefix)
+			}
+		}
+		return nil
+	}
+}
+
+func hasPrefixIn(v string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(v, p) && len(v) > len(p) {
+			return true
+		}
+	}
+	return false
+}
 
 // settingsFor lists the settings a command reads, in the order help shows
 // them.
@@ -61,7 +103,8 @@ func settingsFor(cmd string) []setting {
 	switch cmd {
 	case "serve":
 		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform,
-			setStripeKey, setStripeBase}
+			setStripeKey, setStripeBase, setStripePK, setStripeClientID, setStripeWebhookSecrets, setStripeConnectBase,
+			setMasterKey, setMasterKeyPrev, setMasterKeyFile, setPublicURL}
 	case "emulator":
 		return []setting{setEmuAddr, setEmuSeed, setEmuSnapshot, setEmuLatency, setEmuJitter, setEmuErrorRate, setEmuRateLimit, setEmuLostRate,
 			setShutdown, setLogLevel, setLogFmt}

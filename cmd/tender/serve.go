@@ -16,6 +16,8 @@ import (
 
 	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/app"
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/store"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -50,39 +52,36 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 
-	stripeKey, stripeBase := cfg.str(setStripeKey), cfg.str(setStripeBase)
-	var stripeDesc string
-	if stripeKey == "" {
-		emu, err := startEmulator(logger)
-		if err != nil {
-			return err
+	publicURL := cfg.str(setPublicURL)
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	publicURL = strings.TrimSuffix(publicURL, "/")
+
+	// The in-process emulator's address is needed before the app opens;
+	// the emulator itself starts after, so that a bad database fails first.
+	stripe := stripeFromConfig(cfg)
+	var emuLn net.Listener
+	if stripe == nil {
+		if emuLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("in-process Stripe emulator: cannot listen on loopback: %v", err)
 		}
-		defer func() {
+		defer emuLn.Close()
+		stripe = emulatorSettings("http://" + emuLn.Addr().String())
+	}
+
+	// Stopped last, after requests and jobs that may still be calling it.
+	var emu *inProcessEmulator
+	defer func() {
+		if emu != nil {
 			ctx, _ := stopCtx()
 			if err := emu.stop(ctx); err != nil {
 				logger.Error("stopping the in-process Stripe emulator", "err", err)
 			}
-		}()
-		stripeKey, stripeBase = emulator.DefaultSecretKey, emu.base
-		stripeDesc = "in-process emulator at " + emu.base
-	} else {
-		where := "api.stripe.com"
-		if stripeBase != "" {
-			where = redactURL(stripeBase)
 		}
-		stripeDesc = fmt.Sprintf("%s (%s)", where, stripeKeyKind(stripeKey))
-	}
+	}()
 
-	a, err := app.Open(ctx, app.Config{
-		DatabaseURL:     cfg.str(setDB),
-		DBMaxConns:      cfg.int(setDBConns),
-		Workers:         cfg.int(setWorkers),
-		PollInterval:    cfg.duration(setPoll),
-		Logger:          logger,
-		Version:         buildVersion(),
-		StripeSecretKey: stripeKey,
-		StripeAPIBase:   stripeBase,
-	})
+	a, keyNote, err := openApp(ctx, cfg, logger, stripe, publicURL)
 	if err != nil {
 		return err
 	}
@@ -92,6 +91,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			logger.Error("stopping", "err", err)
 		}
 	}()
+
+	stripeDesc := fmt.Sprintf("%s (%s)", "api.stripe.com", stripeKeyKind(stripe.SecretKey))
+	if stripe.APIBase != "" {
+		stripeDesc = fmt.Sprintf("%s (%s)", redactURL(stripe.APIBase), stripeKeyKind(stripe.SecretKey))
+	}
+	if emuLn != nil {
+		if emu, err = startEmulator(emuLn, logger, publicURL, cfg.str(setDB)); err != nil {
+			return err
+		}
+		stripeDesc = "in-process emulator at " + emu.base
+		if emu.snapshot != "" {
+			stripeDesc += "\n  emulator data " + emu.snapshot
+		}
+	}
 
 	plat, _, secret, err := a.Platforms.EnsureDefault(ctx, cfg.str(setPlatform))
 	if err != nil {
@@ -114,6 +127,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		base: base, dialect: string(a.DB.Dialect), location: a.DB.Location,
 		platformName: plat.Name, platformID: plat.ID, secret: secret, stripe: stripeDesc,
 	})
+	if keyNote != "" {
+		fmt.Fprintf(stdout, "\n%s\n", keyNote)
+	}
 
 	select {
 	case err := <-serveErr:
@@ -128,6 +144,57 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
+// openApp opens the database, then finds the master key (a key file is
+// made beside a SQLite database only once that database opened), migrates
+// and builds Tender. keyNote tells the operator about a new key file.
+func openApp(ctx context.Context, cfg config, logger *slog.Logger, stripe *platform.Stripe, publicURL string) (a *app.App, keyNote string, err error) {
+	db, err := store.Open(ctx, cfg.str(setDB), store.Options{MaxConns: cfg.int(setDBConns)})
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	dialect, location, _ := store.ParseURL(cfg.str(setDB))
+	keys, keyNote, err := masterKeys(cfg, dialect, location)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := app.Migrate(ctx, db); err != nil {
+		return nil, "", err
+	}
+	a, err = app.New(db, app.Config{
+		Workers: cfg.int(setWorkers), PollInterval: cfg.duration(setPoll), Logger: logger, Version: buildVersion(),
+		Stripe: stripe, MasterKeys: keys, PublicURL: publicURL,
+	})
+	return a, keyNote, err
+}
+
+// stripeFromConfig returns the default platform's Stripe settings from
+// TENDER_STRIPE_*, or nil when no key is set (the emulator then runs
+// in-process).
+func stripeFromConfig(cfg config) *platform.Stripe {
+	key := cfg.str(setStripeKey)
+	if key == "" {
+		return nil
+	}
+	st := &platform.Stripe{
+		SecretKey: key, PublishableKey: cfg.str(setStripePK), ClientID: cfg.str(setStripeClientID),
+		APIBase: cfg.str(setStripeBase), ConnectBase: cfg.str(setStripeConnectBase), Source: platform.StripeFromEnvironment,
+	}
+	if st.ConnectBase == "" {
+		st.ConnectBase = st.APIBase // an emulator serves both
+	}
+	if hooks := cfg.str(setStripeWebhookSecrets); hooks != "" {
+		for h := range strings.SplitSeq(hooks, ",") {
+			st.WebhookSecrets = append(st.WebhookSecrets, strings.TrimSpace(h))
+		}
+	}
+	return st
+}
+
 // checkStripeSettings refuses combinations of Stripe settings that are each
 // valid alone.
 func checkStripeSettings(cfg config) error {
@@ -135,6 +202,17 @@ func checkStripeSettings(cfg config) error {
 	if base != "" && key == "" {
 		return usagef("%s is set but %s is not: give the key that server accepts (a 'tender emulator' accepts %s), or unset both to run the emulator in-process",
 			cfg.from(setStripeBase), setStripeKey.env, emulator.DefaultSecretKey)
+	}
+	if key == "" {
+		for _, other := range []setting{setStripePK, setStripeClientID, setStripeWebhookSecrets, setStripeConnectBase} {
+			if cfg.str(other) != "" {
+				return usagef("%s is set but %s is not: give the key of the same Stripe account, or unset both to run the emulator in-process",
+					cfg.from(other), setStripeKey.env)
+			}
+		}
+	}
+	if pk := cfg.str(setStripePK); pk != "" && isLiveKey(key) != strings.HasPrefix(pk, "pk_live_") {
+		return usagef("%s and %s are of different modes (test and live): give keys of the same mode", cfg.from(setStripeKey), cfg.from(setStripePK))
 	}
 	if isLiveKey(key) && strings.HasPrefix(base, "http:") {
 		return usagef("%s is a live key and %s=%s is not https: live keys are only sent over https",
@@ -147,29 +225,48 @@ func checkStripeSettings(cfg config) error {
 // configured, on a loopback port of its own so that Tender reaches it
 // through stripe-go and HTTP exactly as it would reach Stripe.
 type inProcessEmulator struct {
-	base string
-	emu  *emulator.Server
-	srv  *http.Server
-	done chan struct{}
+	base     string
+	snapshot string // the file its state is kept in, if any
+	emu      *emulator.Server
+	srv      *http.Server
+	done     chan struct{}
 }
 
-func startEmulator(logger *slog.Logger) (*inProcessEmulator, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("in-process Stripe emulator: cannot listen on loopback: %v", err)
+// emulatorSettings are the default platform's Stripe settings for an
+// in-process emulator at base.
+func emulatorSettings(base string) *platform.Stripe {
+	return &platform.Stripe{
+		SecretKey: emulator.DefaultSecretKey, PublishableKey: emulator.DefaultPublishableKey, ClientID: emulator.DefaultClientID,
+		APIBase: base, ConnectBase: base, Source: platform.StripeFromEmulator,
 	}
-	// Its state lives in memory and ends with the process, while Tender's
-	// database keeps the ids Stripe gave out: a fixed seed would hand out the
+}
+
+// startEmulator starts the emulator on a loopback port, with Tender's
+// OAuth callback registered as the default platform's redirect URI. With a
+// SQLite database its state is kept in a file beside it, so that the
+// connected accounts and cards Tender's database refers to still exist
+// after a restart.
+func startEmulator(ln net.Listener, logger *slog.Logger, publicURL, databaseURL string) (*inProcessEmulator, error) {
+	// Without a snapshot its state ends with the process while Tender's
+	// database keeps the ids it gave out: a fixed seed would hand out the
 	// same ids again after a restart, so every start gets a fresh one.
-	emu, err := emulator.Open(emulator.Options{Seed: rand.Uint64()})
+	opts := emulator.Options{Seed: rand.Uint64(), Platforms: []emulator.Platform{{
+		AccountID: emulator.DefaultPlatformAccount, SecretKey: emulator.DefaultSecretKey,
+		PublishableKey: emulator.DefaultPublishableKey, Name: "Emulator Platform",
+		ClientID: emulator.DefaultClientID, RedirectURIs: []string{publicURL + app.ConnectCallbackPath},
+	}}}
+	if dialect, path, err := store.ParseURL(databaseURL); err == nil && dialect == store.SQLite && path != ":memory:" {
+		opts.SnapshotFile = path + ".stripe-emulator.json"
+	}
+	emu, err := emulator.Open(opts)
 	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("in-process Stripe emulator: %w", err)
 	}
 	e := &inProcessEmulator{
-		base: "http://" + ln.Addr().String(),
-		emu:  emu,
-		done: make(chan struct{}),
+		base:     "http://" + ln.Addr().String(),
+		snapshot: opts.SnapshotFile,
+		emu:      emu,
+		done:     make(chan struct{}),
 	}
 	e.srv = newHTTPServer(e.emu, logger)
 	go func() {

@@ -46,8 +46,16 @@ func TestServe(t *testing.T) {
 	})
 }
 
+// testMasterKey is the master key TestServe gives PostgreSQL, which has no
+// key file by default.
+const testMasterKey = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VmeJq83vEjRWeJA="
+
 func testServe(t *testing.T, dbURL string) {
-	getenv := envOf("TENDER_DATABASE_URL", dbURL)
+	env := []string{"TENDER_DATABASE_URL", dbURL}
+	if strings.HasPrefix(dbURL, "postgres") {
+		env = append(env, "TENDER_MASTER_KEY", testMasterKey)
+	}
+	getenv := envOf(env...)
 	bg := start(t, getenv, "serve", "--addr", "127.0.0.1:0")
 	base := bg.waitFor(t, listeningRe)[1]
 	key := secretRe.FindString(bg.stdout.String())
@@ -71,6 +79,10 @@ func testServe(t *testing.T, dbURL string) {
 	}
 	if status, _, body := request(t, "GET", base+"/v1/platform", "", ""); status != 401 {
 		t.Errorf("GET /v1/platform without a key = %d %s, want 401", status, body)
+	}
+	if status, _, body := request(t, "GET", base+"/v1/platform/stripe", key, ""); status != 200 ||
+		!strings.Contains(body, `"source":"emulator"`) || strings.Contains(body, emulator.DefaultSecretKey) {
+		t.Errorf("GET /v1/platform/stripe = %d %s; want the emulator, without its secret key", status, body)
 	}
 
 	const update = `{"name":"Renamed platform","default_currency":"eur"}`
@@ -118,6 +130,43 @@ func testServe(t *testing.T, dbURL string) {
 	}
 	if err := bg2.stop(t); err != nil {
 		t.Errorf("second serve returned %v", err)
+	}
+}
+
+// TestServeMasterKey: with SQLite and no TENDER_MASTER_KEY, serve makes a
+// key file beside the database (owner-only), says so once, and reuses it;
+// with PostgreSQL, which several Tenders may share, it insists on a key.
+func TestServeMasterKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	getenv := envOf("TENDER_DATABASE_URL", "sqlite:"+filepath.Join(dir, "t.db"))
+	keyFile := filepath.Join(dir, "t.db.key")
+	var first []byte
+	for i := range 2 {
+		bg := start(t, getenv, "serve", "--addr", "127.0.0.1:0")
+		bg.waitFor(t, listeningRe)
+		if err := bg.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		said := strings.Contains(bg.stdout.String(), "A master key was created in "+keyFile)
+		if said != (i == 0) {
+			t.Errorf("start %d: key creation announced = %v:\n%s", i+1, said, bg.stdout.String())
+		}
+		fi, err := os.Stat(keyFile)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("key file: %v, %v; want mode 0600", fi, err)
+		}
+		b, _ := os.ReadFile(keyFile)
+		if i == 0 {
+			first = b
+		} else if string(b) != string(first) {
+			t.Errorf("the key file changed on the second start")
+		}
+	}
+
+	_, _, err := runCmd(t, envOf("TENDER_DATABASE_URL", storetest.PostgresSchemaURL(t, storetest.PostgresURL(t))), "serve", "--addr", "127.0.0.1:0")
+	if err == nil || !isUsage(err) || !strings.Contains(err.Error(), "TENDER_MASTER_KEY") {
+		t.Errorf("PostgreSQL without a master key: %v; want a usage error naming TENDER_MASTER_KEY", err)
 	}
 }
 

@@ -13,12 +13,15 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"golang.org/x/time/rate"
 
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
 )
 
 // Config is what App needs to run. cmd/tender fills it from flags and
@@ -33,18 +36,26 @@ type Config struct {
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 
-	// Which Stripe Tender talks to is decided in cmd/tender alone and
-	// handed over here. Nothing in App calls Stripe yet.
-
-	// StripeSecretKey is the platform's secret (sk_test_…, sk_live_…) or
-	// restricted (rk_test_…, rk_live_…) key. cmd/tender sets the emulator's
-	// key when it runs the emulator in-process.
-	StripeSecretKey string
-	// StripeAPIBase is the base URL of Stripe's API; empty means Stripe
-	// itself (https://api.stripe.com). cmd/tender sets it to the in-process
-	// emulator's loopback URL, or to TENDER_STRIPE_API_BASE.
-	StripeAPIBase string
+	// Stripe is the default platform's Stripe settings, from Tender's
+	// configuration: TENDER_STRIPE_* or, with none, the in-process
+	// emulator's keys (cmd/tender decides). nil means the default platform
+	// is configured through the API like any other.
+	Stripe *platform.Stripe
+	// MasterKeys seal secrets at rest and sign links and OAuth states. nil
+	// means no secret can be stored (cmd/tender always provides them).
+	MasterKeys *secret.Keyring
+	// PublicURL is where browsers reach Tender (scheme, host, port, no
+	// trailing slash): links and OAuth redirect URIs are built on it.
+	PublicURL string
+	// StripeHTTPClient sends Tender's requests to Stripe; nil means
+	// stripe-go's default. Tests use it to reach an emulator in process.
+	StripeHTTPClient *http.Client
 }
+
+// ConnectCallbackPath is where Stripe sends the merchant back after Connect
+// OAuth: PublicURL + ConnectCallbackPath is the redirect URI to register
+// with the platform's Connect settings.
+const ConnectCallbackPath = "/connect/oauth/callback"
 
 // App is a running Tender.
 type App struct {
@@ -52,8 +63,11 @@ type App struct {
 	Jobs        *jobs.Client
 	Platforms   *platform.Service
 	Idempotency *idempotency.Store
-	Handler     http.Handler
-	logger      *slog.Logger
+	// StripeClients holds one Stripe client per platform, sharing its rate
+	// limit across every feature that calls Stripe.
+	StripeClients *stripeapi.Pool
+	Handler       http.Handler
+	logger        *slog.Logger
 }
 
 // Open connects to the database, migrates it, and builds the services and
@@ -85,22 +99,41 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	var err error
 	a := &App{
 		DB:          db,
-		Platforms:   platform.NewService(db, cfg.Now),
+		Platforms:   platform.NewService(db, cfg.Now, platform.WithKeys(cfg.MasterKeys), platform.WithDefaultStripe(cfg.Stripe)),
 		Idempotency: idempotency.NewStore(db, cfg.Now),
 		logger:      cfg.Logger,
 	}
+	a.StripeClients = &stripeapi.Pool{ConfigFunc: a.stripeConfig(cfg)}
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
 	if err != nil {
 		return nil, err
 	}
 	a.Handler = httpapi.NewServer(httpapi.Deps{
-		Logger:      cfg.Logger,
-		Platforms:   a.Platforms,
-		Idempotency: a.Idempotency,
-		Ready:       a.Ready,
-		Version:     cfg.Version,
+		Logger:        cfg.Logger,
+		Platforms:     a.Platforms,
+		Idempotency:   a.Idempotency,
+		Ready:         a.Ready,
+		Version:       cfg.Version,
+		StripeClients: a.StripeClients,
 	})
 	return a, nil
+}
+
+// stripeConfig returns how the Pool makes a platform's Stripe client: with
+// its own settings, and no client-side rate limit for the in-process
+// emulator, which has none of Stripe's limits to stay under.
+func (a *App) stripeConfig(cfg Config) func(ctx context.Context, platformID string) (stripeapi.Config, error) {
+	return func(ctx context.Context, platformID string) (stripeapi.Config, error) {
+		st, err := a.Platforms.Stripe(ctx, platformID)
+		if err != nil {
+			return stripeapi.Config{}, err
+		}
+		c := stripeapi.Config{SecretKey: st.SecretKey, APIBase: st.APIBase, HTTPClient: cfg.StripeHTTPClient, Logger: cfg.Logger}
+		if st.Source == platform.StripeFromEmulator {
+			c.RateLimit, c.EndpointRateLimit = rate.Inf, rate.Inf
+		}
+		return c, nil
+	}
 }
 
 // Migrate brings db to the schema this build needs: Tender's tables and

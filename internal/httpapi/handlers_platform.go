@@ -129,3 +129,55 @@ func timePtr(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// stripeJSON is the API's view of a platform's Stripe settings: what is
+// configured, never a secret.
+type stripeJSON struct {
+	Object             string  `json:"object"`
+	Source             string  `json:"source"`
+	Livemode           bool    `json:"livemode"`
+	SecretKeyHint      string  `json:"secret_key_hint"`
+	PublishableKey     *string `json:"publishable_key"`
+	ClientID           *string `json:"client_id"`
+	WebhookSecretCount int     `json:"webhook_secret_count"`
+	APIBase            *string `json:"api_base"`
+	ConnectBase        *string `json:"connect_base"`
+}
+
+func toStripeJSON(s *platform.Stripe) stripeJSON {
+	return stripeJSON{
+		Object: "platform_stripe", Source: string(s.Source), Livemode: s.Livemode(),
+		SecretKeyHint: s.SecretKeyHint(), PublishableKey: nonEmpty(s.PublishableKey), ClientID: nonEmpty(s.ClientID),
+		WebhookSecretCount: len(s.WebhookSecrets), APIBase: nonEmpty(s.APIBase), ConnectBase: nonEmpty(s.ConnectBase),
+	}
+}
+
+func handlePlatformStripeGet(platforms *platform.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		s, err := platforms.Stripe(r.Context(), principalFrom(r.Context()).PlatformID)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toStripeJSON(s))
+		return nil
+	})
+}
+
+func handlePlatformStripeUpdate(platforms *platform.Service, forget func(platformID string)) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var u platform.StripeUpdate
+		if err := decodeJSON(r, &u); err != nil {
+			return err
+		}
+		platformID := principalFrom(r.Context()).PlatformID
+		s, err := platforms.SetStripe(r.Context(), platformID, u)
+		if err != nil {
+			return err
+		}
+		if forget != nil {
+			forget(platformID) // the next Stripe call uses the new key
+		}
+		writeJSON(w, http.StatusOK, toStripeJSON(s))
+		return nil
+	})
+}

@@ -18,6 +18,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	mux.Handle("GET /v1/platform", authed(handlePlatformGet(d.Platforms)))
 	mux.Handle("POST /v1/platform", idempotent(handlePlatformUpdate(d.Platforms)))
+	mux.Handle("GET /v1/platform/stripe", authed(handlePlatformStripeGet(d.Platforms)))
+	mux.Handle("POST /v1/platform/stripe", idempotent(handlePlatformStripeUpdate(d.Platforms, d.forgetStripeClient)))
 
 	mux.Handle("GET /v1/api_keys", authed(handleAPIKeyList(d.Platforms)))
 	mux.Handle("GET /v1/api_keys/{id}", authed(handleAPIKeyGet(d.Platforms)))

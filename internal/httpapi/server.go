@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/stripeapi"
 )
 
 // MaxBodyBytes bounds request bodies; larger ones get 413.
@@ -26,6 +27,16 @@ type Deps struct {
 	// migrations current. nil means always ready.
 	Ready   func(ctx context.Context) error
 	Version string
+	// StripeClients holds each platform's Stripe client; changing a
+	// platform's Stripe settings drops its client so the next call uses
+	// them. nil when nothing calls Stripe (some tests).
+	StripeClients *stripeapi.Pool
+}
+
+func (d Deps) forgetStripeClient(platformID string) {
+	if d.StripeClients != nil {
+		d.StripeClients.Forget(platformID)
+	}
 }
 
 // NewServer returns the API's handler.
