@@ -25,6 +25,9 @@ type call struct {
 	reqID    string
 	idemKey  string
 	events   []*Event
+	// publishable marks a request made with a publishable key (Stripe.js
+	// in a browser): it sees intents in their client-side shape.
+	publishable bool
 }
 
 // handlerFunc serves one operation. It returns an object to render or an
@@ -50,6 +53,8 @@ type request struct {
 	raw      string
 	reqID    string
 	key      string
+	// publishable marks a request made with a publishable key.
+	publishable bool
 	// fail makes fault injection answer with a 500 api_error in place of
 	// the operation, after the idempotency key was claimed, so the 500 is
 	// stored and replayed as Stripe stores its own.
@@ -63,6 +68,7 @@ type request struct {
 func (s *Server) api(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Stripe-Version", APIVersion)
+		allowCrossOrigin(w.Header())
 		fail, answered := s.faults.beforeRequest(w, r, s.clock.now())
 		if answered {
 			return
@@ -87,7 +93,7 @@ func (s *Server) api(h handlerFunc) http.Handler {
 
 // newRequest authenticates r and reads its parameters.
 func (s *Server) newRequest(w http.ResponseWriter, r *http.Request, h handlerFunc) (*request, *Error) {
-	platform, acct, err := s.authenticate(r)
+	platform, acct, publishable, err := s.authenticate(r)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +101,8 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request, h handlerFun
 	if err != nil {
 		return nil, err
 	}
-	q := &request{r: r, h: h, platform: platform, acct: acct, raw: raw, reqID: w.Header().Get("Request-Id")}
+	q := &request{r: r, h: h, platform: platform, acct: acct, raw: raw, reqID: w.Header().Get("Request-Id"),
+		publishable: publishable}
 	if r.Method == http.MethodPost {
 		q.key = r.Header.Get("Idempotency-Key")
 	}
@@ -210,14 +217,14 @@ func (s *Server) run(q *request) (status int, body []byte, stored bool) {
 	}
 	s.mu.Lock()
 	c := &call{s: s, st: s.st, r: q.r, platform: q.platform, acct: q.acct, p: p,
-		now: s.clock.now().Unix(), reqID: q.reqID, idemKey: q.key}
-	res, err := q.h(c)
+		now: s.clock.now().Unix(), reqID: q.reqID, idemKey: q.key, publishable: q.publishable}
+	res, err := c.handle(q.h)
 	status = http.StatusOK
 	if err == nil {
 		body, err = s.renderResult(c, res, paths)
 	}
 	if err != nil {
-		status, body = err.Status, s.errorBodyLocked(err)
+		status, body = err.Status, c.errorBody(err)
 	}
 	deliveries := c.commitEvents()
 	s.mu.Unlock()
@@ -236,6 +243,9 @@ func (s *Server) renderResult(c *call, res any, paths [][]string) ([]byte, *Erro
 	v, err := c.st.expand(v, paths, nil)
 	if err != nil {
 		return nil, err
+	}
+	if c.publishable {
+		v = clientView(v)
 	}
 	return appendJSON(make([]byte, 0, 2048), v), nil
 }
@@ -272,42 +282,78 @@ func (s *Server) errorBodyLocked(e *Error) []byte {
 	return appendJSON(nil, obj{{"error", e.render(s.st)}})
 }
 
-// authenticate maps the secret key (Bearer or Basic) to its platform and
-// resolves Stripe-Account to an account the platform may address.
-func (s *Server) authenticate(r *http.Request) (platform, acct string, err *Error) {
-	key := ""
-	auth := r.Header.Get("Authorization")
-	switch {
-	case strings.HasPrefix(auth, "Bearer "):
-		key = strings.TrimSpace(strings.TrimPrefix(auth, "Bearer "))
-	case strings.HasPrefix(auth, "Basic "):
-		dec, derr := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic "))
-		if derr == nil {
-			key, _, _ = strings.Cut(string(dec), ":")
-		}
-	}
+// authenticate maps the API key (Bearer or Basic) to its platform and
+// resolves Stripe-Account to an account the platform may address. A
+// publishable key is accepted only for the operations Stripe.js performs
+// (publishableRoutes).
+func (s *Server) authenticate(r *http.Request) (platform, acct string, publishable bool, err *Error) {
+	key := apiKey(r)
 	if key == "" {
-		return "", "", authError("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
+		return "", "", false, authError("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p, a, err := s.accessToken(r, key); p != "" || err != nil {
-		return p, a, err // a Connect OAuth access token
+		return p, a, false, err // a Connect OAuth access token
 	}
-	platform, ok := s.keys[key]
-	if !ok || !strings.HasPrefix(key, "sk_test_") {
-		return "", "", authError("Invalid API Key provided: " + maskKey(key))
+	platform, acct, publishable = s.keyOwner(key)
+	if platform == "" {
+		return "", "", false, authError("Invalid API Key provided: " + maskKey(key))
 	}
-	acct = platform
-	if h := strings.TrimSpace(r.Header.Get("Stripe-Account")); h != "" && h != platform {
+	if publishable && !publishableRoutes[r.Pattern] {
+		return "", "", false, authError("This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
+	}
+	if h := strings.TrimSpace(r.Header.Get("Stripe-Account")); h != "" && h != acct {
 		a, ok := s.st.Objects[h].(*Account)
-		if !ok || a.Platform != platform {
-			return "", "", &Error{Status: http.StatusForbidden, Type: ErrorTypeInvalidRequest, Code: "account_invalid",
+		if !ok || a.Platform != platform || acct != platform {
+			return "", "", false, &Error{Status: http.StatusForbidden, Type: ErrorTypeInvalidRequest, Code: "account_invalid",
 				Message: "The provided key '" + maskKey(key) + "' does not have access to account '" + h + "' (or that account does not exist). Application access may have been revoked.", validation: true}
 		}
 		acct = h
 	}
-	return platform, acct, nil
+	return platform, acct, publishable, nil
+}
+
+// apiKey reads the key from a Bearer token or a Basic user name.
+func apiKey(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	switch {
+	case strings.HasPrefix(auth, "Bearer "):
+		return strings.TrimSpace(strings.TrimPrefix(auth, "Bearer "))
+	case strings.HasPrefix(auth, "Basic "):
+		dec, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic "))
+		if err == nil {
+			key, _, _ := strings.Cut(string(dec), ":")
+			return key
+		}
+	}
+	return ""
+}
+
+// keyOwner returns the platform a test-mode key belongs to, the account
+// it acts as, and whether it is publishable. A publishable key is a
+// platform's, or a connected account's (Connect OAuth hands it out as
+// stripe_publishable_key), which acts as that account. Publishable keys
+// live on the account objects, so Reset and snapshots keep them. Called
+// with s.mu held.
+func (s *Server) keyOwner(key string) (platform, acct string, publishable bool) {
+	switch {
+	case strings.HasPrefix(key, "sk_test_"):
+		platform = s.keys[key]
+		return platform, platform, false
+	case strings.HasPrefix(key, "pk_test_"):
+		for _, p := range s.keys {
+			if a, ok := s.st.Objects[p].(*Account); ok && a.PublishableKey == key {
+				return p, p, true
+			}
+			for _, o := range s.st.Lists[listKey{p, "account"}] {
+				if a := o.(*Account); a.PublishableKey == key && a.Platform == p {
+					return p, a.ID, true
+				}
+			}
+		}
+	}
+	return "", "", false
 }
 
 func maskKey(k string) string {

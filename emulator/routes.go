@@ -112,6 +112,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /_emulator/authenticate/{id}", s.handleChallengePage)
 	mux.HandleFunc("POST /_emulator/authenticate/{id}", s.handleAuthenticate)
 
+	mux.HandleFunc("OPTIONS /v1/", handlePreflight)
+
 	mux.HandleFunc("/", s.notFound)
 	return mux
 }
