@@ -2,9 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
-	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 )
@@ -119,88 +117,6 @@ func (s *Server) handlePlatformAdd(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"account": p.AccountID})
 }
 
-var challengePage = template.Must(template.New("challenge").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>3D Secure test authentication</title></head>
-<body><h1>3D Secure 2 test page</h1><p>Intent {{.}}</p>
-<form method="post"><button name="outcome" value="complete">Complete</button>
-<button name="outcome" value="fail">Fail</button></form></body></html>`))
-
-// handleChallengePage shows the test-mode authentication challenge.
-func (s *Server) handleChallengePage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = challengePage.Execute(w, r.PathValue("id"))
-}
-
-// handleAuthenticate completes (outcome=complete) or fails (outcome=fail)
-// the 3-D Secure challenge of a PaymentIntent or SetupIntent in
-// requires_action. A browser form post is redirected to the intent's
-// return_url, as Stripe does; other callers get the intent as JSON.
-func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	outcome := r.Form.Get("outcome")
-	if outcome != "complete" && outcome != "fail" {
-		controlError(w, http.StatusBadRequest, "outcome must be complete or fail")
-		return
-	}
-	s.mu.Lock()
-	o, ok := s.st.Objects[r.PathValue("id")]
-	if !ok {
-		s.mu.Unlock()
-		controlError(w, http.StatusNotFound, "no such intent")
-		return
-	}
-	c := s.systemCall(r, o.meta().Acct)
-	var ret, secret, status string
-	var err *Error
-	switch in := o.(type) {
-	case *PaymentIntent:
-		err = c.authenticatePI(in, outcome == "complete")
-		ret, secret, status = in.ReturnURL, in.Secret, string(in.Status)
-	case *SetupIntent:
-		err = c.authenticateSI(in, outcome == "complete")
-		ret, secret, status = in.ReturnURL, in.Secret, string(in.Status)
-	default:
-		err = invalidRequest("id", "%s is not an intent", o.meta().ID)
-	}
-	var body []byte
-	if err == nil || err.Type == ErrorTypeCard {
-		body = appendJSON(nil, o.render(s.st))
-	}
-	events := c.commitEvents()
-	s.mu.Unlock()
-	s.hooks.enqueue(events)
-	if err != nil && err.Type != ErrorTypeCard {
-		s.writeError(w, err)
-		return
-	}
-	if ret != "" && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" && r.URL.Query().Get("json") == "" {
-		redirectStatus := "succeeded"
-		if outcome == "fail" {
-			redirectStatus = "failed"
-		}
-		http.Redirect(w, r, withQuery(ret, o, secret, redirectStatus, status), http.StatusSeeOther)
-		return
-	}
-	s.respond(w, r, http.StatusOK, body)
-}
-
-func withQuery(ret string, o object, secret, redirectStatus, _ string) string {
-	u, err := url.Parse(ret)
-	if err != nil {
-		return ret
-	}
-	q := u.Query()
-	name := "payment_intent"
-	if _, ok := o.(*SetupIntent); ok {
-		name = "setup_intent"
-	}
-	q.Set(name, o.meta().ID)
-	q.Set(name+"_client_secret", secret)
-	q.Set("redirect_status", redirectStatus)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // systemCall is a call made by the emulator itself on behalf of acct.
 func (s *Server) systemCall(r *http.Request, acct string) *call {
 	platform := acct
@@ -209,43 +125,4 @@ func (s *Server) systemCall(r *http.Request, acct string) *call {
 	}
 	return &call{s: s, st: s.st, r: r, platform: platform, acct: acct, p: &params{root: &pnode{}},
 		now: s.clock.now().Unix()}
-}
-
-func (c *call) authenticatePI(pi *PaymentIntent, ok bool) *Error {
-	if pi.Status != PIRequiresAction {
-		return stateError("payment_intent_unexpected_state", "PaymentIntent %s does not require action (status %s).", pi.ID, pi.Status)
-	}
-	pm := c.st.Objects[pi.PaymentMethod].(*PaymentMethod)
-	if !ok {
-		pi.Status = PIRequiresPaymentMethod
-		pi.LastError = &lastError{Type: ErrorTypeInvalidRequest, Code: "payment_intent_authentication_failure",
-			Message:       "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
-			PaymentMethod: pm.ID}
-		c.emit("payment_intent.payment_failed", pi)
-		return nil
-	}
-	pi.Authenticated = true
-	if pi.ConfirmationMethod == "manual" {
-		pi.Status = PIRequiresConfirmation
-		return nil
-	}
-	_, err := c.chargePI(pi, pm, false)
-	return err
-}
-
-func (c *call) authenticateSI(si *SetupIntent, ok bool) *Error {
-	if si.Status != SIRequiresAction {
-		return stateError("setup_intent_unexpected_state", "SetupIntent %s does not require action (status %s).", si.ID, si.Status)
-	}
-	pm := c.st.Objects[si.PaymentMethod].(*PaymentMethod)
-	if !ok {
-		si.Status = SIRequiresPaymentMethod
-		si.LastError = &lastError{Type: ErrorTypeInvalidRequest, Code: "setup_intent_authentication_failure",
-			Message:       "The latest attempt to set up the payment method has failed because authentication failed.",
-			PaymentMethod: pm.ID}
-		c.emit("setup_intent.setup_failed", si)
-		return nil
-	}
-	c.succeedSI(si, pm)
-	return nil
 }

@@ -112,6 +112,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /_emulator/authenticate/{id}", s.handleChallengePage)
 	mux.HandleFunc("POST /_emulator/authenticate/{id}", s.handleAuthenticate)
 
+	mux.HandleFunc("GET /v3", handleStripeJS)
+	mux.HandleFunc("GET /v3/{$}", handleStripeJS)
+	mux.HandleFunc("GET /_emulator/elements/card", handleCardElement)
+	mux.HandleFunc("GET /_emulator/stripejs/{file}", handleStripeJSAsset)
 	mux.HandleFunc("OPTIONS /v1/", handlePreflight)
 
 	mux.HandleFunc("/", s.notFound)
