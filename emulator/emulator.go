@@ -29,7 +29,19 @@
 // Every response carries a Request-Id. Secret keys (sk_test_…, as Bearer
 // token or Basic user name) map to their platform account; any other key is
 // a 401. Stripe-Account: acct_… addresses one of the platform's connected
-// accounts. Objects belong to one account and are invisible (404) from any
+// accounts. Publishable keys (pk_test_…: Platform.PublishableKey, or a
+// connected account's stripe_publishable_key from Connect OAuth, which acts
+// as that account) work only where Stripe accepts them: POST
+// /v1/payment_methods, and retrieving (GET …?client_secret=…) and
+// confirming a SetupIntent or PaymentIntent with its client_secret; anywhere
+// else they get Stripe's 401 "This API call cannot be made with a
+// publishable API key". They see intents reduced to the fields Stripe marks
+// "retrievable with publishable key" (no customer, metadata, fees or
+// transfers). A client_secret that does not match is a 400 on
+// client_secret. Every /v1 route answers CORS as api.stripe.com does
+// (Access-Control-Allow-Origin: *, OPTIONS preflights), so a page's
+// Stripe.js can call it from any origin. Objects belong to one
+// account and are invisible (404) from any
 // other. Errors have Stripe's shape (type, code, decline_code, param,
 // message, payment_intent, …): an unknown parameter or a missing required
 // one is a 400 naming it, an unknown id a 404 resource_missing, a decline a
@@ -135,8 +147,69 @@
 // insufficient_funds even after authentication; 4000000000000077 puts
 // funds straight into the available balance. A PaymentIntent or
 // SetupIntent in requires_action is completed or failed by
-// POST /_emulator/authenticate/{id} with outcome=complete or outcome=fail
-// (a browser form post is redirected to the return_url).
+// POST /_emulator/authenticate/{id} with outcome=complete or outcome=fail,
+// which answers with the intent as JSON, or in a browser by its challenge
+// page (see Stripe.js and 3-D Secure).
+//
+// # Stripe.js and 3-D Secure
+//
+// The emulator serves the part of Stripe.js v3 that card payments use, at
+// /v3/ (and /v3) on its own origin. A page written for real Stripe.js
+// changes only its script tag:
+//
+//	<script src="http://127.0.0.1:12111/v3/"></script>
+//	<script>
+//	  const stripe = Stripe('pk_test_emulator_platform', {stripeAccount: 'acct_…'});
+//	  const card = stripe.elements().create('card');
+//	  card.mount('#card-element');
+//	  form.onsubmit = async (e) => {
+//	    e.preventDefault();
+//	    const {setupIntent, error} = await stripe.confirmCardSetup(clientSecret,
+//	      {payment_method: {card: card, billing_details: {name: 'Ada'}}});
+//	  };
+//	</script>
+//
+// Stripe(key, {stripeAccount}), stripe.elements(), elements.create('card',
+// {style, classes, hidePostalCode, hideIcon, value, disabled}) and
+// getElement; the Element's mount, unmount, destroy, update, focus, blur,
+// clear and on/once/off for change ({elementType, empty, complete, brand,
+// value, error}), ready, focus and blur; confirmCardSetup,
+// confirmCardPayment (with {handleActions: false}), handleCardAction,
+// handleNextAction, createPaymentMethod (object or positional form),
+// retrieveSetupIntent and retrievePaymentIntent. They resolve to
+// {setupIntent}, {paymentIntent}, {paymentMethod} or {error} and never
+// reject for a card error; bad arguments throw an IntegrationError.
+//
+// The card fields (number, MM / YY, CVC, postal code) live in an iframe
+// from the emulator, /_emulator/elements/card. It validates them as
+// Stripe.js does (Luhn, brand, expiry, CVC length; validation_error
+// incomplete_number, invalid_number, incomplete_expiry,
+// invalid_expiry_year_past, incomplete_cvc, incomplete_zip, …) and creates
+// the PaymentMethod itself with the publishable key, so card numbers go
+// from the browser to the emulator only, never through the embedding page
+// or its server. The page and the iframe talk by postMessage, each
+// checking the other's origin; the page's Stripe object calls the API
+// across origins with the publishable key.
+//
+// A card that asks for authentication shows the challenge page,
+// /_emulator/authenticate/{id}, with Complete and Fail buttons. When
+// Stripe.js handles the next action, the page opens in a modal over the
+// shop's page. When the shop confirms with a return_url and
+// {handleActions: false} (or its server confirms with one), the shop sends
+// the browser to next_action.redirect_to_url.url; after a button the
+// browser goes to the return_url with payment_intent,
+// payment_intent_client_secret and redirect_status=succeeded|failed
+// (setup_intent and setup_intent_client_secret for a SetupIntent), as
+// Stripe's redirect does.
+// Complete moves the intent on: a SetupIntent succeeds and attaches its
+// card to its customer; a PaymentIntent is charged and succeeds or waits in
+// requires_capture (requires_confirmation with confirmation_method
+// manual). Fail returns it to requires_payment_method with
+// last_setup_error setup_intent_authentication_failure or
+// last_payment_error payment_intent_authentication_failure. Both emit
+// Stripe's events (setup_intent.succeeded, setup_intent.setup_failed,
+// charge.succeeded, payment_intent.succeeded,
+// payment_intent.payment_failed, …).
 //
 // # Idempotency
 //
@@ -202,7 +275,7 @@ type Platform struct {
 	AccountID string
 	// SecretKey is accepted as Bearer token or Basic user name (sk_test_…).
 	SecretKey string
-	// PublishableKey is the platform's pk_test_… key (used by Stripe.js in part 2).
+	// PublishableKey is the platform's pk_test_… key, for Stripe.js.
 	PublishableKey string
 	// Name is the business name shown on the account object.
 	Name string
