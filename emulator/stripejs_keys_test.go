@@ -95,7 +95,7 @@ func validatePartial(schema *openapi3.Schema, doc any) string {
 	return ""
 }
 
-func fieldNames(m map[string]any) []string {
+func jsonFieldNames(m map[string]any) []string {
 	var names []string
 	for k := range m {
 		names = append(names, k)
@@ -227,7 +227,7 @@ func TestPublishableClientSecret(t *testing.T) {
 	}
 	want := []string{"cancellation_reason", "client_secret", "created", "description", "id", "last_setup_error",
 		"livemode", "next_action", "object", "payment_method", "payment_method_types", "status", "usage"}
-	if got := fieldNames(doc); strings.Join(got, ",") != strings.Join(want, ",") {
+	if got := jsonFieldNames(doc); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("client-side SetupIntent has %v, want %v", got, want)
 	}
 

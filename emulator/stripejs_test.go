@@ -19,10 +19,10 @@ import (
 	"github.com/tenderpay/tender/internal/browsertest"
 )
 
-// shop is a merchant's site on its own origin, with a checkout page
+// checkoutSite is a merchant's site on its own origin, with a checkout page
 // written as against real Stripe.js but for the script's URL. It records
 // every request it receives, so a test can prove no card number reached it.
-type shop struct {
+type checkoutSite struct {
 	tb       testing.TB
 	ts       *httptest.Server
 	emulator string
@@ -123,19 +123,19 @@ var returnPage = template.Must(template.New("return").Parse(`<!doctype html>
   });
 </script></body></html>`))
 
-type pageData struct {
+type checkoutData struct {
 	Script, Key, Account, Mode, Secret, ReturnURL string
 }
 
-func newShop(tb testing.TB, e *env) *shop {
-	s := &shop{tb: tb, emulator: e.ts.URL}
+func newCheckoutSite(tb testing.TB, e *env) *checkoutSite {
+	s := &checkoutSite{tb: tb, emulator: e.ts.URL}
 	s.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dump, _ := httputil.DumpRequest(r, true)
 		s.mu.Lock()
 		s.requests = append(s.requests, string(dump))
 		s.mu.Unlock()
 		q := r.URL.Query()
-		data := pageData{Script: e.ts.URL + "/v3/", Key: emulator.DefaultPublishableKey, Account: q.Get("account"),
+		data := checkoutData{Script: e.ts.URL + "/v3/", Key: emulator.DefaultPublishableKey, Account: q.Get("account"),
 			Mode: q.Get("mode"), Secret: q.Get("secret"), ReturnURL: "http://" + r.Host + "/return"}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		switch r.URL.Path {
@@ -152,13 +152,13 @@ func newShop(tb testing.TB, e *env) *shop {
 }
 
 // url is the checkout page in mode for the intent's client secret.
-func (s *shop) url(mode, secret, account string) string {
+func (s *checkoutSite) url(mode, secret, account string) string {
 	return s.ts.URL + "/checkout?" + url.Values{"mode": {mode}, "secret": {secret}, "account": {account}}.Encode()
 }
 
 // assertNoCardNumbers fails the test if any request the shop received
 // carried a test card number, in any spelling a form or URL gives it.
-func (s *shop) assertNoCardNumbers() {
+func (s *checkoutSite) assertNoCardNumbers() {
 	s.tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -176,15 +176,15 @@ func (s *shop) assertNoCardNumbers() {
 	}
 }
 
-// open loads the checkout page and waits for the card Element.
-func open(b *browsertest.Browser, pageURL string) {
+// openCheckout loads the checkout page and waits for the card Element.
+func openCheckout(b *browsertest.Browser, pageURL string) {
 	b.Do(chromedp.Navigate(pageURL), chromedp.WaitReady(chromedp.CSS("body[data-ready]")))
 }
 
-// frame returns a query option for queries inside the iframe matching
+// inFrame returns a query option for queries inside the iframe matching
 // sel, once the iframe holds its page from the emulator: before that its
 // document is the initial about:blank, where no query ever matches.
-func frame(t testing.TB, b *browsertest.Browser, sel string) chromedp.QueryOption {
+func inFrame(t testing.TB, b *browsertest.Browser, sel string) chromedp.QueryOption {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -212,7 +212,7 @@ func frame(t testing.TB, b *browsertest.Browser, sel string) chromedp.QueryOptio
 // typeCard types a card into the card Element's fields, in its iframe.
 func typeCard(t testing.TB, b *browsertest.Browser, number, exp, cvc, postal string) {
 	t.Helper()
-	in := frame(t, b, "#card-element iframe")
+	in := inFrame(t, b, "#card-element iframe")
 	b.Do(
 		chromedp.SendKeys(chromedp.CSS("input[name=cardnumber]"), number, in),
 		chromedp.SendKeys(chromedp.CSS("input[name=exp-date]"), exp, in),
@@ -222,14 +222,14 @@ func typeCard(t testing.TB, b *browsertest.Browser, number, exp, cvc, postal str
 	b.Shot("card element")
 }
 
-// submit presses Pay, after forgetting any earlier result.
-func submit(b *browsertest.Browser) {
+// pressPay presses Pay, after forgetting any earlier result.
+func pressPay(b *browsertest.Browser) {
 	b.Do(chromedp.Evaluate[chromedp.Void](`delete document.body.dataset.done`), chromedp.Click(chromedp.ID("pay")))
 }
 
-// result waits for the page's result line. It waits by query, which
+// pageResult waits for the page's result line. It waits by query, which
 // survives the navigations of a redirect.
-func result(b *browsertest.Browser) string {
+func pageResult(b *browsertest.Browser) string {
 	b.Do(chromedp.WaitReady(chromedp.CSS("body[data-done]")))
 	return browsertest.Run(b, chromedp.Text(chromedp.ID("result")))
 }
@@ -237,19 +237,19 @@ func result(b *browsertest.Browser) string {
 // answerChallenge presses Complete or Fail in the 3-D Secure modal.
 func answerChallenge(t testing.TB, b *browsertest.Browser, button string) {
 	t.Helper()
-	in := frame(t, b, `iframe[src*="/_emulator/authenticate/"]`)
+	in := inFrame(t, b, `iframe[src*="/_emulator/authenticate/"]`)
 	b.Do(chromedp.WaitVisible(chromedp.ID(button), in))
 	b.Shot("challenge")
 	b.Do(chromedp.Click(chromedp.ID(button), in))
 }
 
-func newBrowserEnv(t *testing.T) (*env, *shop, *browsertest.Browser) {
+func newBrowserEnv(t *testing.T) (*env, *checkoutSite, *browsertest.Browser) {
 	b := browsertest.New(t)
 	e := newEnv(t, realClock)
-	return e, newShop(t, e), b
+	return e, newCheckoutSite(t, e), b
 }
 
-func setupIntent(t *testing.T, e *env) (*stripe.Customer, *stripe.SetupIntent) {
+func newSetupIntent(t *testing.T, e *env) (*stripe.Customer, *stripe.SetupIntent) {
 	t.Helper()
 	cu, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{Email: stripe.String("ada@example.com")})
 	mustf(t, err, "customer")
@@ -262,11 +262,11 @@ func setupIntent(t *testing.T, e *env) (*stripe.Customer, *stripe.SetupIntent) {
 // to the customer by confirmCardSetup; no card number reaches the shop.
 func TestStripeJSConfirmCardSetup(t *testing.T) {
 	e, shop, b := newBrowserEnv(t)
-	cu, si := setupIntent(t, e)
-	open(b, shop.url("setup", si.ClientSecret, ""))
+	cu, si := newSetupIntent(t, e)
+	openCheckout(b, shop.url("setup", si.ClientSecret, ""))
 	typeCard(t, b, "4242424242424242", "1234", "123", "10001")
-	submit(b)
-	if got := result(b); got != "setup_intent succeeded" {
+	pressPay(b)
+	if got := pageResult(b); got != "setup_intent succeeded" {
 		t.Fatalf("page shows %q", got)
 	}
 	si, err := e.sc.V1SetupIntents.Retrieve(ctx(), si.ID, nil)
@@ -288,12 +288,12 @@ func TestStripeJSConfirmCardSetup(t *testing.T) {
 // finishes the setup.
 func TestStripeJSChallengeComplete(t *testing.T) {
 	e, shop, b := newBrowserEnv(t)
-	cu, si := setupIntent(t, e)
-	open(b, shop.url("setup", si.ClientSecret, ""))
+	cu, si := newSetupIntent(t, e)
+	openCheckout(b, shop.url("setup", si.ClientSecret, ""))
 	typeCard(t, b, "4000002760003184", "1234", "123", "10001")
-	submit(b)
+	pressPay(b)
 	answerChallenge(t, b, "complete")
-	if got := result(b); got != "setup_intent succeeded" {
+	if got := pageResult(b); got != "setup_intent succeeded" {
 		t.Fatalf("page shows %q", got)
 	}
 	pms := all(t, e.sc.V1PaymentMethods.List(ctx(), &stripe.PaymentMethodListParams{Customer: stripe.String(cu.ID)}).All(ctx()))
@@ -307,12 +307,12 @@ func TestStripeJSChallengeComplete(t *testing.T) {
 // the page shows Stripe's error.
 func TestStripeJSChallengeFail(t *testing.T) {
 	e, shop, b := newBrowserEnv(t)
-	_, si := setupIntent(t, e)
-	open(b, shop.url("setup", si.ClientSecret, ""))
+	_, si := newSetupIntent(t, e)
+	openCheckout(b, shop.url("setup", si.ClientSecret, ""))
 	typeCard(t, b, "4000002760003184", "1234", "123", "10001")
-	submit(b)
+	pressPay(b)
 	answerChallenge(t, b, "fail")
-	if got := result(b); got != "error setup_intent_authentication_failure" {
+	if got := pageResult(b); got != "error setup_intent_authentication_failure" {
 		t.Fatalf("page shows %q", got)
 	}
 	shown := browsertest.Run(b, chromedp.Text(chromedp.ID("error")))
@@ -331,11 +331,11 @@ func TestStripeJSChallengeFail(t *testing.T) {
 // decline code, and the page shows the message.
 func TestStripeJSDecline(t *testing.T) {
 	e, shop, b := newBrowserEnv(t)
-	_, si := setupIntent(t, e)
-	open(b, shop.url("setup", si.ClientSecret, ""))
+	_, si := newSetupIntent(t, e)
+	openCheckout(b, shop.url("setup", si.ClientSecret, ""))
 	typeCard(t, b, "4000000000000002", "1234", "123", "10001")
-	submit(b)
-	if got := result(b); got != "error card_declined generic_decline" {
+	pressPay(b)
+	if got := pageResult(b); got != "error card_declined generic_decline" {
 		t.Fatalf("page shows %q", got)
 	}
 	if shown := browsertest.Run(b, chromedp.Text(chromedp.ID("error"))); shown != "Your card was declined." {
@@ -365,13 +365,13 @@ func TestStripeJSConfirmCardPayment(t *testing.T) {
 		}
 		pi, err := e.sc.V1PaymentIntents.Create(ctx(), params)
 		mustf(t, err, "payment intent")
-		open(b, shop.url("payment", pi.ClientSecret, c.account))
+		openCheckout(b, shop.url("payment", pi.ClientSecret, c.account))
 		typeCard(t, b, c.number, "1234", "123", "10001")
-		submit(b)
+		pressPay(b)
 		if c.challenge {
 			answerChallenge(t, b, "complete")
 		}
-		if got := result(b); got != "payment_intent succeeded" {
+		if got := pageResult(b); got != "payment_intent succeeded" {
 			t.Fatalf("%s: page shows %q", c.number, got)
 		}
 		pi, err = e.sc.V1PaymentIntents.Retrieve(ctx(), pi.ID, retrieve)
@@ -387,10 +387,10 @@ func TestStripeJSConfirmCardPayment(t *testing.T) {
 // PaymentMethod the card Element's iframe created.
 func TestStripeJSCreatePaymentMethod(t *testing.T) {
 	e, shop, b := newBrowserEnv(t)
-	open(b, shop.url("create", "", ""))
+	openCheckout(b, shop.url("create", "", ""))
 	typeCard(t, b, "4242424242424242", "1234", "123", "10001")
-	submit(b)
-	got := result(b)
+	pressPay(b)
+	got := pageResult(b)
 	id, ok := strings.CutPrefix(got, "payment_method ")
 	if !ok {
 		t.Fatalf("page shows %q", got)
@@ -408,8 +408,8 @@ func TestStripeJSCreatePaymentMethod(t *testing.T) {
 // card is refused in the browser.
 func TestStripeJSChangeEvents(t *testing.T) {
 	_, shop, b := newBrowserEnv(t)
-	open(b, shop.url("create", "", ""))
-	in := frame(t, b, "#card-element iframe")
+	openCheckout(b, shop.url("create", "", ""))
+	in := inFrame(t, b, "#card-element iframe")
 	b.Do(chromedp.SendKeys(chromedp.CSS("input[name=cardnumber]"), "4242424242424241", in))
 	if shown := browsertest.Run(b, chromedp.Poll[string](`document.getElementById('error').textContent`)); shown != "Your card number is invalid." {
 		t.Fatalf("error shown: %q", shown)
@@ -435,8 +435,8 @@ func TestStripeJSChangeEvents(t *testing.T) {
 	if last["brand"] != "amex" || errObj["code"] != "incomplete_number" {
 		t.Fatalf("after leaving an incomplete number: %v", last)
 	}
-	submit(b)
-	if got := result(b); got != "error incomplete_number" {
+	pressPay(b)
+	if got := pageResult(b); got != "error incomplete_number" {
 		t.Fatalf("submitting an incomplete card: %q", got)
 	}
 	b.Do(chromedp.Evaluate[chromedp.Void](`card.clear()`),
@@ -455,14 +455,14 @@ func TestStripeJSChangeEvents(t *testing.T) {
 // to the return_url with Stripe's parameters.
 func TestStripeJSRedirect(t *testing.T) {
 	e, shop, b := newBrowserEnv(t)
-	_, si := setupIntent(t, e)
-	open(b, shop.url("redirect", si.ClientSecret, ""))
+	_, si := newSetupIntent(t, e)
+	openCheckout(b, shop.url("redirect", si.ClientSecret, ""))
 	typeCard(t, b, "4000002760003184", "1234", "123", "10001")
-	submit(b)
+	pressPay(b)
 	b.Do(chromedp.WaitVisible(chromedp.ID("complete")))
 	b.Shot("challenge page")
 	b.Do(chromedp.Click(chromedp.ID("complete")))
-	if got := result(b); got != "succeeded succeeded" {
+	if got := pageResult(b); got != "succeeded succeeded" {
 		t.Fatalf("return page shows %q", got)
 	}
 	loc := browsertest.Run(b, chromedp.Location())
@@ -481,24 +481,24 @@ func TestStripeJSHandleActions(t *testing.T) {
 		Currency: stripe.String("usd"), ConfirmationMethod: stripe.String("manual"),
 		PaymentMethod: stripe.String("pm_card_authenticationRequired"), Confirm: stripe.Bool(true)})
 	mustf(t, err, "manual payment")
-	open(b, shop.url("card-action", pi.ClientSecret, ""))
-	submit(b)
+	openCheckout(b, shop.url("card-action", pi.ClientSecret, ""))
+	pressPay(b)
 	answerChallenge(t, b, "complete")
-	if got := result(b); got != "payment_intent requires_confirmation" {
+	if got := pageResult(b); got != "payment_intent requires_confirmation" {
 		t.Fatalf("handleCardAction: page shows %q", got)
 	}
 
 	si, err := e.sc.V1SetupIntents.Create(ctx(), &stripe.SetupIntentCreateParams{
 		PaymentMethod: stripe.String("pm_card_threeDSecure2Required"), Confirm: stripe.Bool(true)})
 	mustf(t, err, "setup")
-	open(b, shop.url("next-action", si.ClientSecret, ""))
-	submit(b)
+	openCheckout(b, shop.url("next-action", si.ClientSecret, ""))
+	pressPay(b)
 	answerChallenge(t, b, "complete")
-	if got := result(b); got != "setup_intent succeeded" {
+	if got := pageResult(b); got != "setup_intent succeeded" {
 		t.Fatalf("handleNextAction: page shows %q", got)
 	}
-	submit(b)
-	if got := result(b); got != "error setup_intent_unexpected_state" {
+	pressPay(b)
+	if got := pageResult(b); got != "error setup_intent_unexpected_state" {
 		t.Fatalf("handleNextAction on a succeeded intent: %q", got)
 	}
 }
