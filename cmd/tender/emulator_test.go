@@ -142,3 +142,21 @@ func TestEmulatorCorruptSnapshot(t *testing.T) {
 		t.Errorf("the snapshot now holds %q, want it untouched", got)
 	}
 }
+
+// TestServeCorruptEmulatorSnapshot: serve's in-process emulator refuses a
+// snapshot it cannot read the same way, leaving it for the operator.
+func TestServeCorruptEmulatorSnapshot(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "t.db")
+	snapshot := db + ".stripe-emulator.json"
+	if err := os.WriteFile(snapshot, []byte("{not gob}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runCmd(t, envOf("TENDER_DATABASE_URL", "sqlite:"+db), "serve", "--addr", "127.0.0.1:0")
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), snapshot) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("serve with a corrupt emulator snapshot = %v, want one line naming %s", err, snapshot)
+	}
+	if got, _ := os.ReadFile(snapshot); string(got) != "{not gob}" {
+		t.Errorf("the snapshot now holds %q, want it untouched", got)
+	}
+}
