@@ -18,12 +18,21 @@ const (
 	BTTransferRefund       BTType = "transfer_refund"
 	BTApplicationFee       BTType = "application_fee"
 	BTApplicationFeeRefund BTType = "application_fee_refund"
+	// BTAdjustment is a dispute's withdrawal or reinstatement of funds.
+	BTAdjustment    BTType = "adjustment"
+	BTPayout        BTType = "payout"
+	BTPayoutCancel  BTType = "payout_cancel"
+	BTPayoutFailure BTType = "payout_failure"
 )
 
+// reportingCategory is each type's reporting_category; a transaction's
+// Category overrides it where one type has several (adjustments).
 var reportingCategory = map[BTType]string{
 	BTCharge: "charge", BTPayment: "charge", BTRefund: "refund", BTPaymentRefund: "refund",
 	BTTransfer: "transfer", BTTransferRefund: "transfer_reversal",
 	BTApplicationFee: "platform_earning", BTApplicationFeeRefund: "platform_earning_refund",
+	BTAdjustment: "other_adjustment", BTPayout: "payout", BTPayoutCancel: "payout_reversal",
+	BTPayoutFailure: "payout_reversal",
 }
 
 // BalanceTransaction is one movement of an account's balance. An account's
@@ -39,19 +48,41 @@ type BalanceTransaction struct {
 	Source      string
 	AvailableOn int64
 	Description string
+	// Category is the reporting_category when the type alone does not say
+	// it (a dispute's adjustments: dispute, dispute_reversal).
+	Category string
+	// Payout is the automatic payout that paid these funds out, for
+	// GET /v1/balance_transactions?payout=po_….
+	Payout string
 }
 
 func (bt *BalanceTransaction) net() int64 { return bt.Amount - bt.StripeFee - bt.AppFee }
+
+// dueJobs queues the balance.available announcement of funds that were
+// pending when booked.
+func (bt *BalanceTransaction) dueJobs(sc *schedule) {
+	if bt.AvailableOn > bt.Created && bt.AvailableOn > sc.Through {
+		sc.add(job{At: bt.AvailableOn, Kind: jobFundsAvailable, ID: bt.Acct})
+	}
+}
 
 func (bt *BalanceTransaction) render(st *state) obj {
 	status := "pending"
 	if bt.AvailableOn <= st.now() {
 		status = "available"
 	}
+	category := bt.Category
+	if category == "" {
+		category = reportingCategory[bt.Type]
+	}
+	feeDesc := "Stripe processing fees"
+	if bt.Type == BTAdjustment {
+		feeDesc = "Dispute fee"
+	}
 	details := []any{}
 	if bt.StripeFee != 0 {
 		details = append(details, obj{{"amount", bt.StripeFee}, {"application", nil}, {"currency", bt.Currency},
-			{"description", "Stripe processing fees"}, {"type", "stripe_fee"}})
+			{"description", feeDesc}, {"type", "stripe_fee"}})
 	}
 	if bt.AppFee != 0 {
 		details = append(details, obj{{"amount", bt.AppFee}, {"application", "ca_emulator"}, {"currency", bt.Currency},
@@ -62,7 +93,7 @@ func (bt *BalanceTransaction) render(st *state) obj {
 		{"amount", bt.Amount}, {"available_on", bt.AvailableOn}, {"balance_type", "payments"},
 		{"created", bt.Created}, {"currency", bt.Currency}, {"description", strOrNil(bt.Description)},
 		{"exchange_rate", nil}, {"fee", bt.StripeFee + bt.AppFee}, {"fee_details", details},
-		{"net", bt.net()}, {"reporting_category", reportingCategory[bt.Type]},
+		{"net", bt.net()}, {"reporting_category", category},
 		{"source", ref(bt.Source)}, {"status", status}, {"type", string(bt.Type)},
 	}
 }
@@ -70,15 +101,19 @@ func (bt *BalanceTransaction) render(st *state) obj {
 // stripeFee is the processing fee on amount in currency: basis points
 // rounded half up, plus the fixed part.
 func (s *Server) stripeFee(currency string, amount int64) int64 {
-	f, ok := s.opts.Fees[currency]
-	if !ok {
-		if s.opts.FallbackFee != nil {
-			f = *s.opts.FallbackFee
-		} else {
-			f = DefaultFees["usd"]
-		}
-	}
+	f := s.feeFor(currency)
 	return (amount*f.BasisPoints+5000)/10000 + f.Fixed
+}
+
+// feeFor is the fee schedule's row for currency.
+func (s *Server) feeFor(currency string) Fee {
+	if f, ok := s.opts.Fees[currency]; ok {
+		return f
+	}
+	if s.opts.FallbackFee != nil {
+		return *s.opts.FallbackFee
+	}
+	return DefaultFees["usd"]
 }
 
 // availableOn is when funds received now become available: the start of the
@@ -96,17 +131,27 @@ func (c *call) addBT(acct string, typ BTType, amount, stripeFee, appFee int64, c
 		Currency: currency, Source: source, AvailableOn: availableOn,
 	}
 	c.st.put(bt)
+	bt.dueJobs(c.st.sched)
 	return bt
 }
 
 // balances sums an account's transactions into available and pending
-// amounts per currency.
+// amounts per currency, now.
 func (st *state) balances(acct string) (avail, pending map[string]int64) {
+	return st.balancesAt(acct, st.now())
+}
+
+// balancesAt is balances as they stood at time at (unix seconds): the
+// scheduler announces funds at the time they became available, however far
+// the clock has since moved.
+func (st *state) balancesAt(acct string, at int64) (avail, pending map[string]int64) {
 	avail, pending = map[string]int64{}, map[string]int64{}
-	now := st.now()
 	for _, o := range st.Lists[listKey{acct, "balance_transaction"}] {
 		bt := o.(*BalanceTransaction)
-		if bt.AvailableOn <= now {
+		if bt.Created > at {
+			continue
+		}
+		if bt.AvailableOn <= at {
 			avail[bt.Currency] += bt.net()
 		} else {
 			pending[bt.Currency] += bt.net()
@@ -144,32 +189,18 @@ func (b *Balance) render(st *state) obj {
 // balanceOf is acct's balance now; an account without transactions shows
 // zero in its default currency.
 func (st *state) balanceOf(acct string) *Balance {
-	avail, pending := st.balances(acct)
+	return st.balanceAt(acct, st.now())
+}
+
+// balanceAt is acct's balance as it stood at time at.
+func (st *state) balanceAt(acct string, at int64) *Balance {
+	avail, pending := st.balancesAt(acct, at)
 	if len(avail) == 0 {
 		if a, ok := st.Objects[acct].(*Account); ok {
 			avail[a.DefaultCurrency] = 0
 		}
 	}
-	return &Balance{Meta: Meta{Acct: acct, Created: st.now()}, Available: avail, Pending: pending}
-}
-
-// fundsAvailableSince lists, sorted, the accounts some of whose funds
-// became available after from and by now.
-func (st *state) fundsAvailableSince(from, now int64) []string {
-	var out []string
-	for k, l := range st.Lists {
-		if k.Kind != "balance_transaction" {
-			continue
-		}
-		for _, o := range l {
-			if bt := o.(*BalanceTransaction); bt.AvailableOn > from && bt.AvailableOn <= now {
-				out = append(out, k.Acct)
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+	return &Balance{Meta: Meta{Acct: acct, Created: at}, Available: avail, Pending: pending}
 }
 
 func handleBalanceRetrieve(c *call) (any, *Error) {
@@ -191,7 +222,7 @@ func handleBalanceTransactionList(c *call) (any, *Error) {
 	typ, _ := c.p.str("type")
 	source, _ := c.p.str("source")
 	currency, _ := c.p.str("currency")
-	c.p.ignore("payout")
+	payout, _ := c.p.str("payout")
 	created, err := c.createdFilter()
 	if err != nil {
 		return nil, err
@@ -199,6 +230,7 @@ func handleBalanceTransactionList(c *call) (any, *Error) {
 	return c.listPage("balance_transaction", "/v1/balance_transactions", c.st.Lists[listKey{c.acct, "balance_transaction"}], func(o object) bool {
 		bt := o.(*BalanceTransaction)
 		return created(bt.Created) && (typ == "" || string(bt.Type) == typ) &&
-			(source == "" || bt.Source == source) && (currency == "" || bt.Currency == currency)
+			(source == "" || bt.Source == source) && (currency == "" || bt.Currency == currency) &&
+			(payout == "" || bt.Payout == payout)
 	})
 }

@@ -99,6 +99,8 @@ var testCards = []testCard{
 		"https://docs.stripe.com/testing#available-balance"},
 	{"4000000000000259", "pm_card_createDispute", "visa", "credit", "US", cardSucceeds, "", "", "",
 		"https://docs.stripe.com/testing#disputes"},
+	{"4000000000001976", "pm_card_createDisputeInquiry", "visa", "credit", "US", cardSucceeds, "", "", "",
+		"https://docs.stripe.com/testing#disputes"},
 }
 
 var cardsByNumber, cardsByToken = indexCards()

@@ -41,6 +41,8 @@ type Charge struct {
 	SourceTransfer string
 	AvailableOn    int64 // when this charge's funds become available
 	Transferred    int64 // amount sent on by transfers with source_transaction
+	Dispute        string
+	DisputeDue     int64 // when a dispute test card's dispute opens; 0 once it has
 }
 
 func (ch *Charge) render(st *state) obj {
@@ -88,7 +90,7 @@ func (ch *Charge) render(st *state) obj {
 		{"billing_details", obj{{"address", nullAddress()}, {"email", nil}, {"name", nil}, {"phone", nil}, {"tax_id", nil}}},
 		{"calculated_statement_descriptor", "EMULATOR"}, {"captured", ch.Captured}, {"created", ch.Created},
 		{"currency", ch.Currency}, {"customer", ref(ch.Customer)}, {"description", strOrNil(ch.Description)},
-		{"disputed", false}, {"failure_balance_transaction", nil}, {"failure_code", strOrNil(ch.FailureCode)},
+		{"disputed", ch.Dispute != ""}, {"failure_balance_transaction", nil}, {"failure_code", strOrNil(ch.FailureCode)},
 		{"failure_message", strOrNil(ch.FailureMessage)}, {"fraud_details", obj{}}, {"livemode", false},
 		{"metadata", ch.Metadata.orEmpty()}, {"on_behalf_of", ref(ch.OnBehalfOf)}, {"outcome", outcome},
 		{"paid", ch.Status == ChargeSucceeded}, {"payment_intent", ref(ch.PaymentIntent)},
@@ -152,6 +154,7 @@ func (c *call) settle(ch *Charge, amount int64, bypassPending bool) {
 	case ch.TransferDest != "":
 		c.destinationTransfer(ch, amount, appFee)
 	}
+	c.disputeLater(ch)
 }
 
 // destinationTransfer moves a destination charge's funds to the connected

@@ -115,11 +115,58 @@
 //   - Transfers (with source_transaction or from the available balance),
 //     their reversals, application fees and their refunds, the balance and
 //     balance transactions (GET /v1/balance_transactions and
-//     /v1/balance/history). Stripe's fee is Options.Fees; funds become
+//     /v1/balance/history, filtered by type, source, currency, created or
+//     an automatic payout). Stripe's fee is Options.Fees; funds become
 //     available Options.AvailableAfter later, at the start of a UTC day.
+//     An account's balance is always the sum of its balance transactions'
+//     net amounts, available or pending by their available_on.
+//   - Disputes: retrieve, list (charge, payment_intent, created), update
+//     (evidence[…], metadata, submit, which defaults to true when evidence
+//     is sent), close (accept). They open after the charge of a dispute
+//     test card (see below), on the charge's account: the connected account
+//     for direct charges, the platform otherwise. A chargeback
+//     (needs_response) withdraws the amount and the dispute fee
+//     (Fee.Dispute: $15.00, €20.00, £20.00), as an adjustment balance
+//     transaction settling like a charge; charge.disputed becomes true and
+//     refunds are refused (charge_disputed). Submitted evidence whose
+//     uncategorized_text is winning_evidence or losing_evidence decides it
+//     five minutes later: won gives the amount back (not the fee), lost
+//     keeps it. Closing it, or leaving it unanswered until
+//     evidence_details.due_by (the end of the UTC day a week after it
+//     opened), loses it. An inquiry (warning_needs_response) moves no
+//     money; winning closes it (warning_closed), losing withdraws the funds.
+//     Events charge.dispute.created, .updated, .funds_withdrawn,
+//     .funds_reinstated and .closed. Stripe's dispute countered fee (since
+//     June 2025) is not modelled.
+//   - Payouts: create (amount, currency, destination, description,
+//     statement_descriptor, metadata; standard only; more than the
+//     available balance is balance_insufficient), retrieve, update, list
+//     (status, destination, arrival_date, created), cancel while pending
+//     (manual payouts only). Each account's available balance is paid out
+//     automatically at the start of a UTC day per its
+//     settings.payouts.schedule: daily by default, weekly on the anchor day,
+//     monthly on the anchor date, never when manual. A payout is pending
+//     until the next day starts, in_transit until the day after, then paid;
+//     payout.created, .updated, .paid (and .reconciliation_completed for
+//     automatic ones), .canceled, .failed. Note that stripe-go v85's
+//     V1Payouts.Cancel posts to /v1/topups/{id}/cancel, which Stripe and the
+//     emulator answer with a 404: post to /v1/payouts/{id}/cancel instead.
+//   - External accounts: every account has Stripe's succeeding test bank
+//     account (routing 110000000, account 000123456789, or the EUR and GBP
+//     equivalents) as default for its currency;
+//     POST /v1/accounts/{id}/external_accounts adds one
+//     (external_account[object]=bank_account, country, currency,
+//     account_number, routing_number; default_for_currency), list and
+//     retrieve. Payouts to Stripe's failing test numbers (000111111116
+//     no_account, 000111111113 account_closed, 000222222227
+//     insufficient_funds, 000333333335 debit_not_authorized, 000444444440
+//     invalid_currency, and the IBAN and UK ones) fail when due to arrive:
+//     the funds return (payout_failure) and the bank account becomes
+//     errored, which stops scheduled payouts to it.
 //   - Events: retrieve, list (type with a "prefix.*" wildcard, types,
 //     created), one for every state change Stripe has an event type for,
-//     and balance.available when Server.Advance makes funds available.
+//     and balance.available each time some of an account's pending funds
+//     become available.
 //   - Webhook endpoints: create, retrieve, update, delete, list. Deliveries
 //     are signed as Stripe signs (Stripe-Signature: t=…,v1=…, HMAC-SHA256
 //     over "t.body", see Sign), carry api_version APIVersion, and are
@@ -145,8 +192,10 @@
 // 4000000000003220 always need it (off-session: authentication_required);
 // 4000003800000446 needs it on-session only; 4000008260003178 declines
 // insufficient_funds even after authentication; 4000000000000077 puts
-// funds straight into the available balance. A PaymentIntent or
-// SetupIntent in requires_action is completed or failed by
+// funds straight into the available balance; 4000000000000259
+// (pm_card_createDispute) succeeds and is then disputed as fraudulent,
+// 4000000000001976 (pm_card_createDisputeInquiry) gets an inquiry. A
+// PaymentIntent or SetupIntent in requires_action is completed or failed by
 // POST /_emulator/authenticate/{id} with outcome=complete or outcome=fail,
 // which answers with the intent as JSON, or in a browser by its challenge
 // page (see Stripe.js and 3-D Secure).
@@ -210,6 +259,17 @@
 // Stripe's events (setup_intent.succeeded, setup_intent.setup_failed,
 // charge.succeeded, payment_intent.succeeded,
 // payment_intent.payment_failed, …).
+//
+// # Time
+//
+// What Stripe does as time passes (funds becoming available, disputes
+// opening after their charge and being decided, payouts being made, going
+// in transit and arriving) is queued as due work and done in time order,
+// each step dated when it fell due: when Server.Advance or
+// POST /_emulator/clock/advance moves the clock, at the start of every
+// request, and once a second on its own, so a real-time clock needs no
+// help. A dispute therefore opens at the request after its charge's, as
+// Stripe's arrives after the charge. With a fixed clock a run is replayable.
 //
 // # Idempotency
 //
@@ -294,10 +354,12 @@ type Platform struct {
 
 // Fee is Stripe's processing fee for one currency: Percent in basis points
 // (290 = 2.9 %) of the amount plus Fixed minor units. The percentage part is
-// rounded half up to a whole minor unit.
+// rounded half up to a whole minor unit. Dispute is the fee Stripe withdraws
+// with a disputed amount, and keeps whatever the outcome.
 type Fee struct {
 	BasisPoints int64
 	Fixed       int64
+	Dispute     int64
 }
 
 // Options configure a Server. The zero value is a usable emulator with one
@@ -353,11 +415,12 @@ type Options struct {
 
 // DefaultFees is the fee schedule used when Options.Fees is nil: Stripe's
 // standard card pricing for US, EEA and UK accounts (2.9 % + 30¢;
-// 1.5 % + €0.25; 1.5 % + 20p).
+// 1.5 % + €0.25; 1.5 % + 20p) and its dispute fees ($15.00, €20.00,
+// £20.00; support.stripe.com "Dispute fees FAQ" and the pricing pages).
 var DefaultFees = map[string]Fee{
-	"usd": {BasisPoints: 290, Fixed: 30},
-	"eur": {BasisPoints: 150, Fixed: 25},
-	"gbp": {BasisPoints: 150, Fixed: 20},
+	"usd": {BasisPoints: 290, Fixed: 30, Dispute: 1500},
+	"eur": {BasisPoints: 150, Fixed: 25, Dispute: 2000},
+	"gbp": {BasisPoints: 150, Fixed: 20, Dispute: 2000},
 }
 
 // Server is the emulator: an http.Handler serving Stripe's API under /v1 and
@@ -376,6 +439,8 @@ type Server struct {
 	faults  *faultInjector
 	hooks   *dispatcher
 	closeMu sync.Once
+	// tickStop and tickDone stop the scheduler's ticker; see scheduler.go.
+	tickStop, tickDone chan struct{}
 
 	// executeHook, set only by tests, runs before an operation executes.
 	executeHook func(*http.Request)
@@ -436,13 +501,16 @@ func Open(opts Options) (*Server, error) {
 	}
 	s.hooks = newDispatcher(s, opts.WebhookClient, opts.WebhookWorkers)
 	s.mux = s.routes()
+	s.startTicker()
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler. Every response, the control API's
-// included, carries a Request-Id.
+// included, carries a Request-Id. Work that fell due since the last request
+// (funds, disputes, payouts) is done before the request is served.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Request-Id", newRequestID())
+	s.runDue()
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -451,6 +519,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() error {
 	var err error
 	s.closeMu.Do(func() {
+		s.stopTicker()
 		s.hooks.close()
 		if s.opts.SnapshotFile != "" {
 			err = s.saveSnapshot(s.opts.SnapshotFile)
@@ -510,30 +579,18 @@ func (s *Server) Platforms() map[string]string {
 // Now returns the emulator clock's current time.
 func (s *Server) Now() time.Time { return s.clock.now() }
 
-// Advance moves the emulator clock forward by d: pending funds whose
-// available_on has passed become available (with a balance.available event
-// for each account concerned), idempotency keys older than 24 h expire and
-// due webhook retries are sent. A clock that runs on by itself makes funds
-// available too, but only Advance announces it with an event.
+// Advance moves the emulator clock forward by d and does, in time order,
+// all the work that fell due meanwhile: pending funds become available
+// (balance.available for each account at each time some did), disputes
+// open and are decided, payouts are made, go in transit and arrive.
+// Idempotency keys older than 24 h expire and due webhook retries are
+// sent. A clock that runs on by itself gets the same work done within a
+// second, or at the next request.
 func (s *Server) Advance(d time.Duration) {
-	from := s.clock.now().Unix()
 	s.clock.advance(d)
 	s.idem.prune(s.clock.now())
-	s.emitAvailable(from)
+	s.runAllDue()
 	s.hooks.wake()
-}
-
-// emitAvailable sends balance.available, with the balance, to each account
-// some of whose funds became available since from.
-func (s *Server) emitAvailable(from int64) {
-	s.mu.Lock()
-	c := s.systemCall(nil, "")
-	for _, acct := range s.st.fundsAvailableSince(from, c.now) {
-		c.emit("balance.available", s.st.balanceOf(acct))
-	}
-	deliveries := c.commitEvents()
-	s.mu.Unlock()
-	s.hooks.enqueue(deliveries)
 }
 
 // Reset deletes all objects, events and idempotency keys but keeps the

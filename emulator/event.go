@@ -85,6 +85,15 @@ func snapshot(o object) object {
 	case *WebhookEndpoint:
 		c := *v
 		return &c
+	case *Dispute:
+		c := *v
+		return &c
+	case *Payout:
+		c := *v
+		return &c
+	case *BankAccount:
+		c := *v
+		return &c
 	}
 	return o
 }
@@ -200,17 +209,22 @@ func typeMatches(pattern, typ string) bool {
 
 // createdFilter reads created=ts or created[gt|gte|lt|lte]=ts.
 func (c *call) createdFilter() (func(int64) bool, *Error) {
-	n := c.p.node("created")
+	return c.rangeFilter("created")
+}
+
+// rangeFilter reads a timestamp filter, name=ts or name[gt|gte|lt|lte]=ts.
+func (c *call) rangeFilter(name string) (func(int64) bool, *Error) {
+	n := c.p.node(name)
 	if n == nil {
 		return func(int64) bool { return true }, nil
 	}
 	if n.kids == nil {
-		v, _ := c.p.integer("created")
+		v, _ := c.p.integer(name)
 		return func(t int64) bool { return t == v }, c.p.err
 	}
 	bounds := map[string]int64{}
 	for _, op := range []string{"gt", "gte", "lt", "lte"} {
-		if v, ok := c.p.integer("created", op); ok {
+		if v, ok := c.p.integer(name, op); ok {
 			bounds[op] = v
 		}
 	}

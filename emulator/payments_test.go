@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/emulator"
 )
 
 func onAccount(acct string) stripe.Params { return stripe.Params{StripeAccount: stripe.String(acct)} }
@@ -334,6 +336,8 @@ func TestSeparateChargesAndTransfers(t *testing.T) {
 func TestFundsBecomeAvailable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	// Daily automatic payouts would pay the available funds out.
+	e.manualPayouts(emulator.DefaultPlatformAccount)
 	_, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(10000), Currency: stripe.String("usd"),
 		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)})
 	mustf(t, err, "visa")

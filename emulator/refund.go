@@ -85,6 +85,9 @@ func (c *call) refundableCharge(chID, piID string) (*Charge, *Error) {
 	if ch.Status != ChargeSucceeded || !ch.Captured {
 		return nil, invalidRequestCode("charge_not_refundable", "charge", "Charge %s has not been captured and cannot be refunded.", ch.ID)
 	}
+	if err := c.chargeDisputed(ch); err != nil {
+		return nil, err
+	}
 	return ch, nil
 }
 

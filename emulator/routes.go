@@ -82,6 +82,20 @@ func (s *Server) routes() *http.ServeMux {
 	api("GET /v1/balance/history", handleBalanceTransactionList)
 	api("GET /v1/balance/history/{id}", handleBalanceTransactionRetrieve)
 
+	api("GET /v1/disputes", handleDisputeList)
+	api("GET /v1/disputes/{id}", handleDisputeRetrieve)
+	api("POST /v1/disputes/{id}", handleDisputeUpdate)
+	api("POST /v1/disputes/{id}/close", handleDisputeClose)
+
+	api("POST /v1/payouts", handlePayoutCreate)
+	api("GET /v1/payouts", handlePayoutList)
+	api("GET /v1/payouts/{id}", handlePayoutRetrieve)
+	api("POST /v1/payouts/{id}", handlePayoutUpdate)
+	api("POST /v1/payouts/{id}/cancel", handlePayoutCancel)
+	api("GET /v1/accounts/{account}/external_accounts", handleExternalAccountList)
+	api("POST /v1/accounts/{account}/external_accounts", handleExternalAccountCreate)
+	api("GET /v1/accounts/{account}/external_accounts/{id}", handleExternalAccountRetrieve)
+
 	api("GET /v1/events", handleEventList)
 	api("GET /v1/events/{id}", handleEventRetrieve)
 

@@ -35,6 +35,9 @@ type snapshotFile struct {
 	RNG []byte
 	// RequestSeq is the last Request-Id number handed out.
 	RequestSeq uint64
+	// Through is the emulator time up to which due work was done; the
+	// queue of due work is rebuilt from the objects.
+	Through int64
 }
 
 // SnapshotError reports a snapshot file that exists but cannot be loaded.
@@ -62,7 +65,7 @@ func (s *Server) saveSnapshot(path string) error {
 		return err
 	}
 	snap := snapshotFile{Lists: s.st.Lists, Offset: s.clock.advanced(), Idem: s.idem.records(),
-		RNG: rng, RequestSeq: requestSeq.Load()}
+		RNG: rng, RequestSeq: requestSeq.Load(), Through: s.st.sched.Through}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-snapshot-*")
 	if err != nil {
 		s.mu.Unlock()
@@ -112,10 +115,16 @@ func (s *Server) loadSnapshot(path string) error {
 	if err := st.restoreRNG(snap.RNG); err != nil {
 		return &SnapshotError{Path: path, Err: err}
 	}
+	s.clock.advance(snap.Offset - s.clock.advanced())
+	through := snap.Through
+	if through == 0 { // a snapshot from before the scheduler: start from now
+		through = s.clock.now().Unix()
+	}
+	st.sched = newSchedule(through)
+	st.sched.rebuild(st)
 	s.mu.Lock()
 	s.st = st
 	s.mu.Unlock()
-	s.clock.advance(snap.Offset - s.clock.advanced())
 	s.idem.restore(snap.Idem)
 	raiseRequestSeq(snap.RequestSeq)
 	return nil

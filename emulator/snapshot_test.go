@@ -107,3 +107,52 @@ func TestSnapshotCorruptIsRefused(t *testing.T) {
 		t.Fatalf("Open on an empty snapshot = %v", err)
 	}
 }
+
+// TestSnapshotKeepsDueWork: work due after a restart (a dispute's
+// decision, a payout in transit, funds still pending) happens after it,
+// once, as if the emulator had not stopped.
+func TestSnapshotKeepsDueWork(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "emulator.snapshot")
+	base := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	e, stop := snapshotEnv(t, file, base)
+	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(5000),
+		Currency: stripe.String("usd"), PaymentMethod: stripe.String("pm_card_createDispute"), Confirm: stripe.Bool(true)})
+	mustf(t, err, "charge")
+	du := disputeOf(t, e, "", pi.LatestCharge.ID)
+	_, err = e.sc.V1Disputes.Update(ctx(), du.ID, &stripe.DisputeUpdateParams{Evidence: &stripe.DisputeUpdateEvidenceParams{
+		UncategorizedText: stripe.String("winning_evidence")}})
+	mustf(t, err, "evidence")
+	_, err = e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(3000),
+		Currency: stripe.String("usd"), PaymentMethod: stripe.String("pm_card_bypassPending"), Confirm: stripe.Bool(true)})
+	mustf(t, err, "charge with funds available at once")
+	e.srv.Advance(12 * time.Hour) // the start of the next day: a payout
+	stop()
+
+	e, stop = snapshotEnv(t, file, base)
+	defer stop()
+	e.srv.Advance(5 * 24 * time.Hour)
+	du, err = e.sc.V1Disputes.Retrieve(ctx(), du.ID, nil)
+	mustf(t, err, "dispute")
+	if du.Status != stripe.DisputeStatusWon {
+		t.Fatalf("dispute after the restart: %s", du.Status)
+	}
+	ps := payouts(t, e, "")
+	for _, p := range ps {
+		if p.Status != stripe.PayoutStatusPaid {
+			t.Fatalf("payout %s %s after the restart", p.ID, p.Status)
+		}
+	}
+	if len(ps) < 2 {
+		t.Fatalf("%d payouts: want the one before the restart and the charge's funds after it", len(ps))
+	}
+	avail := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("balance.available")}).All(ctx()))
+	times := map[int64]bool{}
+	for _, ev := range avail {
+		if times[ev.Created] {
+			t.Fatalf("balance.available twice at %d", ev.Created)
+		}
+		times[ev.Created] = true
+	}
+	balanceAddsUp(t, e, "")
+}

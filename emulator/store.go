@@ -37,6 +37,8 @@ type state struct {
 	// src is rng's source, kept so a snapshot can save and restore the
 	// generator's position and ids never repeat across restarts.
 	src *rand.PCG
+	// sched is the work due as time passes; see scheduler.go.
+	sched *schedule
 	// now is the emulator clock in unix seconds, for rendering statuses
 	// that depend on time (balance transactions).
 	now func() int64
@@ -53,6 +55,7 @@ func newState(seed uint64, clk *clock) *state {
 		Lists:   map[listKey][]object{},
 		rng:     rand.New(src),
 		src:     src,
+		sched:   newSchedule(clk.now().Unix()),
 	}
 }
 
@@ -102,6 +105,12 @@ func kindOf(o object) string {
 		return "webhook_endpoint"
 	case *Event:
 		return "event"
+	case *Dispute:
+		return "dispute"
+	case *Payout:
+		return "payout"
+	case *BankAccount:
+		return "bank_account"
 	}
 	return "unknown"
 }
