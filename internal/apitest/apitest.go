@@ -20,8 +20,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/app"
 	"github.com/tenderpay/tender/internal/httpapi"
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -32,21 +35,34 @@ type Env struct {
 	Server     *httptest.Server
 	Key        string // the default platform's first secret key
 	PlatformID string
+	// Emulator is the Stripe emulator the default platform uses, when the
+	// Env was made by NewWithEmulator; EmulatorServer serves it.
+	Emulator       *emulator.Server
+	EmulatorServer *httptest.Server
 }
 
 // New starts Tender on db and returns its Env. Background jobs are not
-// started; tests that need them call Env.App.Start.
+// started; tests that need them call Env.App.Start. Tender's public URL is
+// its test server's unless cfg says otherwise.
 func New(tb testing.TB, db *store.DB, cfg app.Config) *Env {
 	tb.Helper()
+	// The server starts first so that its URL, which links and redirect
+	// URIs are built on, is known when the app is made.
+	var handler http.Handler = http.NotFoundHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = srv.URL
+	}
 	a, err := app.New(db, cfg)
 	if err != nil {
+		srv.Close()
 		tb.Fatalf("app.New: %v", err)
 	}
+	handler = a.Handler
 	p, _, secret, err := a.Platforms.EnsureDefault(context.Background(), "Test platform")
 	if err != nil {
 		tb.Fatalf("EnsureDefault: %v", err)
 	}
-	srv := httptest.NewServer(a.Handler)
 	tb.Cleanup(func() {
 		srv.Close()
 		if a.Jobs != nil {
@@ -54,6 +70,37 @@ func New(tb testing.TB, db *store.DB, cfg app.Config) *Env {
 		}
 	})
 	return &Env{tb: tb, App: a, Server: srv, Key: secret, PlatformID: p.ID}
+}
+
+// NewWithEmulator starts a Stripe emulator and Tender with the emulator as
+// the default platform's Stripe, its OAuth redirect URI registered, and a
+// master key, as `tender serve` does with no Stripe key. opts configures
+// the emulator; its platforms are replaced by the default one.
+func NewWithEmulator(tb testing.TB, db *store.DB, cfg app.Config, opts emulator.Options) *Env {
+	tb.Helper()
+	var tender string // Tender's URL, known once New has started it
+	var handler http.Handler = http.NotFoundHandler()
+	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	tb.Cleanup(emuSrv.Close)
+	if cfg.MasterKeys == nil {
+		keys, err := secret.ParseKeyring(secret.NewKey(), nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cfg.MasterKeys = keys
+	}
+	cfg.Stripe = &platform.Stripe{SecretKey: emulator.DefaultSecretKey, PublishableKey: emulator.DefaultPublishableKey,
+		ClientID: emulator.DefaultClientID, APIBase: emuSrv.URL, ConnectBase: emuSrv.URL, Source: platform.StripeFromEmulator}
+	env := New(tb, db, cfg)
+	tender = env.Server.URL
+	opts.Platforms = []emulator.Platform{{AccountID: emulator.DefaultPlatformAccount, SecretKey: emulator.DefaultSecretKey,
+		PublishableKey: emulator.DefaultPublishableKey, Name: "Test platform", ClientID: emulator.DefaultClientID,
+		RedirectURIs: []string{tender + app.ConnectCallbackPath}}}
+	emu := emulator.New(opts)
+	tb.Cleanup(func() { emu.Close() })
+	handler = emu
+	env.Emulator, env.EmulatorServer = emu, emuSrv
+	return env
 }
 
 // Response is what a request got back.

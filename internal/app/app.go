@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"golang.org/x/time/rate"
 
+	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/jobs"
@@ -22,6 +23,7 @@ import (
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/web"
 )
 
 // Config is what App needs to run. cmd/tender fills it from flags and
@@ -66,6 +68,7 @@ type App struct {
 	// StripeClients holds one Stripe client per platform, sharing its rate
 	// limit across every feature that calls Stripe.
 	StripeClients *stripeapi.Pool
+	Connect       *connect.Service
 	Handler       http.Handler
 	logger        *slog.Logger
 }
@@ -104,6 +107,10 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		logger:      cfg.Logger,
 	}
 	a.StripeClients = &stripeapi.Pool{ConfigFunc: a.stripeConfig(cfg)}
+	a.Connect = connect.NewService(connect.Config{
+		DB: db, Platforms: a.Platforms, Stripe: a.StripeClients, Keys: cfg.MasterKeys, NowFunc: cfg.Now,
+		Logger: cfg.Logger, PublicURL: cfg.PublicURL, HTTPClient: cfg.StripeHTTPClient,
+	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
 	if err != nil {
 		return nil, err
@@ -115,6 +122,10 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Ready:         a.Ready,
 		Version:       cfg.Version,
 		StripeClients: a.StripeClients,
+		Connect:       a.Connect,
+		Pages: func(mux *http.ServeMux) {
+			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect})
+		},
 	})
 	return a, nil
 }

@@ -25,6 +25,17 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /v1/api_keys/{id}", authed(handleAPIKeyGet(d.Platforms)))
 	mux.Handle("POST /v1/api_keys/{id}/revoke", idempotent(handleAPIKeyRevoke(d.Platforms)))
 
+	if d.Connect != nil {
+		mux.Handle("POST /v1/merchants", idempotent(handleMerchantCreate(d.Connect)))
+		mux.Handle("GET /v1/merchants", authed(handleMerchantList(d.Connect)))
+		mux.Handle("GET /v1/merchants/{id}", authed(handleMerchantGet(d.Connect)))
+		mux.Handle("POST /v1/merchants/{id}", idempotent(handleMerchantUpdate(d.Connect)))
+		mux.Handle("POST /v1/merchants/{id}/archive", idempotent(handleMerchantArchive(d.Connect)))
+		mux.Handle("POST /v1/merchants/{id}/connect_links", idempotent(handleConnectLinkCreate(d.Connect)))
+		mux.Handle("POST /v1/merchants/{id}/refresh", idempotent(handleMerchantRefresh(d.Connect)))
+		mux.Handle("POST /v1/merchants/{id}/disconnect", idempotent(handleMerchantDisconnect(d.Connect)))
+	}
+
 	mux.Handle("/v1/", authed(handleNoRoute()))
 	mux.Handle("/", handleNoRoute())
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
@@ -31,6 +32,11 @@ type Deps struct {
 	// platform's Stripe settings drops its client so the next call uses
 	// them. nil when nothing calls Stripe (some tests).
 	StripeClients *stripeapi.Pool
+	// Connect serves merchants and connection links.
+	Connect *connect.Service
+	// Pages adds the hosted pages (package web) to the same mux, so they
+	// share request logging, ids and panic recovery with the API.
+	Pages func(mux *http.ServeMux)
 }
 
 func (d Deps) forgetStripeClient(platformID string) {
@@ -46,6 +52,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
+	if d.Pages != nil {
+		d.Pages(mux)
+	}
 	var h http.Handler = mux
 	h = recoverPanics(d.Logger)(h)
 	h = withLogger(d.Logger)(h)

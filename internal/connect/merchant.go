@@ -1,0 +1,374 @@
+package connect
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/money"
+	"github.com/tenderpay/tender/internal/store"
+)
+
+// Status is where a merchant's connection stands.
+type Status string
+
+// Connection statuses.
+const (
+	// StatusNotConnected: no Stripe account.
+	StatusNotConnected Status = "not_connected"
+	// StatusPending: connected, but Stripe still needs information
+	// (onboarding unfinished, or requirements due).
+	StatusPending Status = "pending"
+	// StatusRestricted: charges or payouts are disabled; Requirements says
+	// why.
+	StatusRestricted Status = "restricted"
+	// StatusEnabled: the account can take charges and receive payouts.
+	StatusEnabled Status = "enabled"
+	// StatusDeauthorized: the account disconnected from the platform at
+	// Stripe; reconnecting takes a new link.
+	StatusDeauthorized Status = "deauthorized"
+)
+
+// AccountType is how a merchant's account was connected.
+type AccountType string
+
+// Account types Tender connects.
+const (
+	AccountStandard AccountType = "standard"
+	AccountExpress  AccountType = "express"
+)
+
+// Event types recorded in the outbox.
+const (
+	EventMerchantConnected     event.Type = "merchant.connected"
+	EventMerchantStatusChanged event.Type = "merchant.status_changed"
+	EventMerchantDeauthorized  event.Type = "merchant.deauthorized"
+	EventMerchantDisconnected  event.Type = "merchant.disconnected"
+)
+
+// Requirements are what Stripe still needs from the account holder.
+type Requirements struct {
+	CurrentlyDue   []string `json:"currently_due"`
+	EventuallyDue  []string `json:"eventually_due"`
+	PastDue        []string `json:"past_due"`
+	DisabledReason string   `json:"disabled_reason,omitempty"`
+}
+
+// Connection is a merchant's Stripe account as Tender last saw it.
+type Connection struct {
+	Status           Status
+	AccountID        string // acct_…; empty when not connected
+	AccountType      AccountType
+	ChargesEnabled   bool
+	PayoutsEnabled   bool
+	DetailsSubmitted bool
+	Requirements     Requirements
+	ConnectedAt      time.Time
+	CheckedAt        time.Time // when the status was last read from Stripe
+}
+
+// Merchant is a seller on a platform.
+type Merchant struct {
+	ID              string
+	PlatformID      string
+	ExternalID      string // the platform's own id; unique per platform
+	Name            string
+	Email           string
+	Country         string // ISO 3166-1 alpha-2, upper case
+	DefaultCurrency string // ISO 4217, lower case
+	Metadata        map[string]string
+	Connection      Connection
+	Archived        time.Time
+	Created         time.Time
+	Updated         time.Time
+}
+
+// MerchantParams are the fields of a create or update; nil fields are left
+// alone (on create, unset).
+type MerchantParams struct {
+	ExternalID      *string            `json:"external_id"`
+	Name            *string            `json:"name"`
+	Email           *string            `json:"email"`
+	Country         *string            `json:"country"`
+	DefaultCurrency *string            `json:"default_currency"`
+	Metadata        map[string]*string `json:"metadata"`
+}
+
+const (
+	maxMetadataKeys = 50
+	maxMetadataKey  = 40
+	maxMetadataVal  = 500
+)
+
+func (p MerchantParams) apply(m *Merchant) error {
+	if p.ExternalID != nil {
+		v := strings.TrimSpace(*p.ExternalID)
+		if len(v) > 255 {
+			return errs.Invalidf("external_id", "external_id must be at most 255 characters")
+		}
+		m.ExternalID = v
+	}
+	if p.Name != nil {
+		if len(*p.Name) > 255 {
+			return errs.Invalidf("name", "name must be at most 255 characters")
+		}
+		m.Name = strings.TrimSpace(*p.Name)
+	}
+	if p.Email != nil {
+		e := strings.TrimSpace(*p.Email)
+		if e != "" && (!strings.Contains(e, "@") || len(e) > 254 || strings.ContainsAny(e, " \t\r\n")) {
+			return errs.Invalidf("email", "%q is not an email address", e)
+		}
+		m.Email = e
+	}
+	if p.Country != nil {
+		c := strings.ToUpper(strings.TrimSpace(*p.Country))
+		if c != "" && (len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z') {
+			return errs.Invalidf("country", "country must be a two-letter ISO 3166-1 code such as US or FR, not %q", *p.Country)
+		}
+		m.Country = c
+	}
+	if p.DefaultCurrency != nil {
+		m.DefaultCurrency = ""
+		if *p.DefaultCurrency != "" {
+			c, err := money.ParseCurrency(*p.DefaultCurrency)
+			if err != nil {
+				return errs.Invalidf("default_currency", "%q is not an ISO 4217 currency code", *p.DefaultCurrency)
+			}
+			m.DefaultCurrency = c.Lower()
+		}
+	}
+	return applyMetadata(m, p.Metadata)
+}
+
+// applyMetadata merges updates into m.Metadata as Stripe does: a null or
+// empty value removes the key.
+func applyMetadata(m *Merchant, updates map[string]*string) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	md := maps.Clone(m.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	for k, v := range updates {
+		switch {
+		case k == "" || len(k) > maxMetadataKey || strings.Contains(k, "[") || strings.Contains(k, "]"):
+			return errs.Invalidf("metadata", "metadata keys must be 1 to %d characters without square brackets: %q", maxMetadataKey, k)
+		case v == nil || *v == "":
+			delete(md, k)
+		case len(*v) > maxMetadataVal:
+			return errs.Invalidf("metadata["+k+"]", "metadata values must be at most %d characters", maxMetadataVal)
+		default:
+			md[k] = *v
+		}
+	}
+	if len(md) > maxMetadataKeys {
+		return errs.Invalidf("metadata", "at most %d metadata keys are allowed", maxMetadataKeys)
+	}
+	m.Metadata = md
+	return nil
+}
+
+// CreateMerchant validates and stores a new merchant, not yet connected.
+// Returns errs.Invalid naming the field at fault, or errs.Conflict (reason
+// external_id_taken) if another merchant of the platform has the same
+// external_id.
+func (s *Service) CreateMerchant(ctx context.Context, platformID string, p MerchantParams) (*Merchant, error) {
+	now := store.TimeOf(s.now()).Time
+	m := &Merchant{ID: id.New(MerchantPrefix), PlatformID: platformID, Metadata: map[string]string{},
+		Connection: Connection{Status: StatusNotConnected}, Created: now, Updated: now}
+	if err := p.apply(m); err != nil {
+		return nil, err
+	}
+	md, err := json.Marshal(m.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO merchants (platform_id, id, external_id, name, email, country, default_currency,
+		metadata, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		m.PlatformID, m.ID, nullString(m.ExternalID), m.Name, m.Email, m.Country, m.DefaultCurrency, string(md),
+		string(m.Connection.Status), store.TimeOf(now))
+	if store.IsUniqueViolation(err) {
+		return nil, externalIDTaken(m.ExternalID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert merchant: %w", err)
+	}
+	return m, nil
+}
+
+func externalIDTaken(ext string) *errs.Error {
+	e := errs.E(errs.Conflict, "Another merchant of this platform has external_id %q.", ext).WithReason("external_id_taken")
+	e.Param = "external_id"
+	return e
+}
+
+// Merchant returns one of the platform's merchants. Returns errs.NotFound if
+// the platform has no such merchant.
+func (s *Service) Merchant(ctx context.Context, platformID, merchantID string) (*Merchant, error) {
+	return getMerchant(ctx, s.db, platformID, merchantID)
+}
+
+func getMerchant(ctx context.Context, q store.Querier, platformID, merchantID string) (*Merchant, error) {
+	m, err := scanMerchant(q.QueryRowContext(ctx, `SELECT `+merchantCols+` FROM merchants WHERE platform_id = $1 AND id = $2`,
+		platformID, merchantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("merchant", "No such merchant: '%s'.", merchantID)
+	}
+	return m, err
+}
+
+// UpdateMerchant validates and applies p. Returns errs.Invalid naming the
+// field at fault (nothing changes), errs.NotFound, or errs.Conflict if the
+// new external_id is taken or the merchant is archived.
+func (s *Service) UpdateMerchant(ctx context.Context, platformID, merchantID string, p MerchantParams) (*Merchant, error) {
+	var out *Merchant
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		m, err := getMerchant(ctx, tx, platformID, merchantID)
+		if err != nil {
+			return err
+		}
+		if !m.Archived.IsZero() {
+			return errs.E(errs.Conflict, "Merchant %s is archived and cannot be changed.", m.ID).WithReason("merchant_archived")
+		}
+		if err := p.apply(m); err != nil {
+			return err
+		}
+		md, err := json.Marshal(m.Metadata)
+		if err != nil {
+			return err
+		}
+		m.Updated = store.TimeOf(s.now()).Time
+		_, err = tx.ExecContext(ctx, `UPDATE merchants SET external_id = $3, name = $4, email = $5, country = $6,
+			default_currency = $7, metadata = $8, updated_at = $9 WHERE platform_id = $1 AND id = $2`,
+			platformID, m.ID, nullString(m.ExternalID), m.Name, m.Email, m.Country, m.DefaultCurrency, string(md), store.TimeOf(m.Updated))
+		if store.IsUniqueViolation(err) {
+			return externalIDTaken(m.ExternalID)
+		}
+		out = m
+		return err
+	})
+	return out, err
+}
+
+// MerchantFilter narrows a list of merchants.
+type MerchantFilter struct {
+	ExternalID string
+	Status     Status
+	AccountID  string
+	// Archived includes archived merchants; by default they are left out.
+	Archived bool
+}
+
+// Merchants lists the platform's merchants, newest first.
+func (s *Service) Merchants(ctx context.Context, platformID string, f MerchantFilter, page store.Page) ([]*Merchant, bool, error) {
+	q := `SELECT ` + merchantCols + ` FROM merchants WHERE platform_id = $1`
+	args := []any{platformID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND %s = $%d", cond, len(args))
+	}
+	if f.ExternalID != "" {
+		add("external_id", f.ExternalID)
+	}
+	if f.Status != "" {
+		add("status", string(f.Status))
+	}
+	if f.AccountID != "" {
+		add("account_id", f.AccountID)
+	}
+	if !f.Archived {
+		q += " AND archived_at IS NULL"
+	}
+	cond, tail, arg := page.Clause("id", len(args)+1)
+	if arg != nil {
+		args = append(args, arg)
+	}
+	rows, err := s.db.QueryContext(ctx, q+cond+tail, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []*Merchant
+	for rows.Next() {
+		m, err := scanMerchant(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	out, more := store.Trim(page, out)
+	return out, more, nil
+}
+
+// ArchiveMerchant hides the merchant from lists and refuses new links and
+// payments for it. A connected merchant must be disconnected first, so
+// that an account is never left connected to no one. Returns errs.NotFound
+// or errs.Conflict (reason merchant_connected). Archiving twice is harmless.
+func (s *Service) ArchiveMerchant(ctx context.Context, platformID, merchantID string) (*Merchant, error) {
+	var out *Merchant
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		m, err := getMerchant(ctx, tx, platformID, merchantID)
+		if err != nil {
+			return err
+		}
+		if !m.Archived.IsZero() {
+			out = m
+			return nil
+		}
+		if m.Connection.AccountID != "" && m.Connection.Status != StatusDeauthorized {
+			return errs.E(errs.Conflict, "Merchant %s is connected to %s: disconnect it first (POST /v1/merchants/%s/disconnect).",
+				m.ID, m.Connection.AccountID, m.ID).WithReason("merchant_connected")
+		}
+		now := store.TimeOf(s.now())
+		m.Archived, m.Updated = now.Time, now.Time
+		_, err = tx.ExecContext(ctx, `UPDATE merchants SET archived_at = $3, updated_at = $3 WHERE platform_id = $1 AND id = $2`,
+			platformID, m.ID, now)
+		out = m
+		return err
+	})
+	return out, err
+}
+
+const merchantCols = `platform_id, id, external_id, name, email, country, default_currency, metadata, account_id, account_type,
+	status, charges_enabled, payouts_enabled, details_submitted, requirements, connected_at, status_checked_at, archived_at,
+	created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMerchant(row scanner) (*Merchant, error) {
+	var m Merchant
+	var ext, acct sql.NullString
+	var md, reqs, status, acctType string
+	var connected, checked, archived, created, updated store.Time
+	c := &m.Connection
+	if err := row.Scan(&m.PlatformID, &m.ID, &ext, &m.Name, &m.Email, &m.Country, &m.DefaultCurrency, &md, &acct, &acctType,
+		&status, &c.ChargesEnabled, &c.PayoutsEnabled, &c.DetailsSubmitted, &reqs, &connected, &checked, &archived,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	m.ExternalID, c.AccountID, c.Status, c.AccountType = ext.String, acct.String, Status(status), AccountType(acctType)
+	if err := json.Unmarshal([]byte(md), &m.Metadata); err != nil {
+		return nil, fmt.Errorf("merchant %s metadata: %w", m.ID, err)
+	}
+	if err := json.Unmarshal([]byte(reqs), &c.Requirements); err != nil {
+		return nil, fmt.Errorf("merchant %s requirements: %w", m.ID, err)
+	}
+	c.ConnectedAt, c.CheckedAt, m.Archived = connected.Time, checked.Time, archived.Time
+	m.Created, m.Updated = created.Time, updated.Time
+	return &m, nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

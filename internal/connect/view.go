@@ -1,0 +1,83 @@
+package connect
+
+import "time"
+
+// MerchantView is a merchant as the API shows it, and as the data of its
+// events: one shape in both, so a webhook receiver needs no second request.
+type MerchantView struct {
+	ID              string            `json:"id"`
+	Object          string            `json:"object"`
+	ExternalID      *string           `json:"external_id"`
+	Name            string            `json:"name"`
+	Email           *string           `json:"email"`
+	Country         *string           `json:"country"`
+	DefaultCurrency *string           `json:"default_currency"`
+	Metadata        map[string]string `json:"metadata"`
+	Connection      ConnectionView    `json:"connection"`
+	Archived        bool              `json:"archived"`
+	ArchivedAt      *time.Time        `json:"archived_at"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+}
+
+// ConnectionView is the API's view of a connection.
+type ConnectionView struct {
+	Status           Status           `json:"status"`
+	AccountID        *string          `json:"account_id"`
+	AccountType      *string          `json:"account_type"`
+	ChargesEnabled   bool             `json:"charges_enabled"`
+	PayoutsEnabled   bool             `json:"payouts_enabled"`
+	DetailsSubmitted bool             `json:"details_submitted"`
+	Requirements     RequirementsView `json:"requirements"`
+	ConnectedAt      *time.Time       `json:"connected_at"`
+	CheckedAt        *time.Time       `json:"checked_at"`
+}
+
+// RequirementsView is the API's view of what Stripe still needs.
+type RequirementsView struct {
+	CurrentlyDue   []string `json:"currently_due"`
+	EventuallyDue  []string `json:"eventually_due"`
+	PastDue        []string `json:"past_due"`
+	DisabledReason *string  `json:"disabled_reason"`
+}
+
+// View returns m as the API shows it.
+func (m *Merchant) View() MerchantView {
+	c := m.Connection
+	reqs := c.Requirements
+	for _, l := range []*[]string{&reqs.CurrentlyDue, &reqs.EventuallyDue, &reqs.PastDue} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	md := m.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return MerchantView{
+		ID: m.ID, Object: "merchant", ExternalID: ptr(m.ExternalID), Name: m.Name, Email: ptr(m.Email),
+		Country: ptr(m.Country), DefaultCurrency: ptr(m.DefaultCurrency), Metadata: md,
+		Connection: ConnectionView{
+			Status: c.Status, AccountID: ptr(c.AccountID), AccountType: ptr(string(c.AccountType)),
+			ChargesEnabled: c.ChargesEnabled, PayoutsEnabled: c.PayoutsEnabled, DetailsSubmitted: c.DetailsSubmitted,
+			Requirements: RequirementsView{CurrentlyDue: reqs.CurrentlyDue, EventuallyDue: reqs.EventuallyDue,
+				PastDue: reqs.PastDue, DisabledReason: ptr(reqs.DisabledReason)},
+			ConnectedAt: timePtr(c.ConnectedAt), CheckedAt: timePtr(c.CheckedAt),
+		},
+		Archived: !m.Archived.IsZero(), ArchivedAt: timePtr(m.Archived), CreatedAt: m.Created, UpdatedAt: m.Updated,
+	}
+}
+
+func ptr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
