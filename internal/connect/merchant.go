@@ -37,6 +37,15 @@ const (
 	StatusDeauthorized Status = "deauthorized"
 )
 
+// Validate accepts a known status or empty (for filters).
+func (s Status) Validate() error {
+	switch s {
+	case "", StatusNotConnected, StatusPending, StatusRestricted, StatusEnabled, StatusDeauthorized:
+		return nil
+	}
+	return errs.Invalidf("status", "status must be one of not_connected, pending, restricted, enabled, deauthorized, not %q", string(s))
+}
+
 // AccountType is how a merchant's account was connected.
 type AccountType string
 

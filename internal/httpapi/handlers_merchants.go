@@ -57,6 +57,9 @@ func handleMerchantList(svc *connect.Service) http.Handler {
 		q := r.URL.Query()
 		f := connect.MerchantFilter{ExternalID: q.Get("external_id"), Status: connect.Status(q.Get("status")),
 			AccountID: q.Get("account_id"), Archived: q.Get("archived") == "true"}
+		if err := f.Status.Validate(); err != nil {
+			return err
+		}
 		ms, more, err := svc.Merchants(r.Context(), principalFrom(r.Context()).PlatformID, f, page)
 		if err != nil {
 			return err
