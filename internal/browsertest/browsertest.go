@@ -119,7 +119,7 @@ func (b *Browser) Shot(name string) {
 	// A fresh short deadline: the test's own may be what just expired.
 	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG, as the files are named
 	if err != nil {
 		b.t.Logf("screenshot %q: %v", name, err)
 		return
