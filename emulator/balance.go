@@ -119,7 +119,21 @@ func (s *Server) feeFor(currency string) Fee {
 // availableOn is when funds received now become available: the start of the
 // UTC day after the configured delay, as Stripe's daily payout rollover does.
 func (s *Server) availableOn(now int64) int64 {
-	t := time.Unix(now, 0).UTC().Add(s.opts.AvailableAfter)
+	return startOfDay(time.Unix(now, 0).UTC().Add(s.opts.AvailableAfter))
+}
+
+// availableOn is when funds booked now on acct become available. An
+// account whose settings.payouts.schedule.delay_days was changed from the
+// default uses its own delay; the rest use Options.AvailableAfter, which
+// may be finer than a day in tests.
+func (c *call) availableOn(acct string) int64 {
+	if a, ok := c.st.Objects[acct].(*Account); ok && a.PayoutDelayDays > 0 && a.PayoutDelayDays != c.s.payoutDelayDays() {
+		return startOfDay(time.Unix(c.now, 0).UTC().AddDate(0, 0, int(a.PayoutDelayDays)))
+	}
+	return c.s.availableOn(c.now)
+}
+
+func startOfDay(t time.Time) int64 {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix()
 }
 

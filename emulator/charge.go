@@ -135,7 +135,7 @@ func handleChargeList(c *call) (any, *Error) {
 // account with Stripe's fee, the application fee for the platform, and for
 // destination charges the transfer to the connected account.
 func (c *call) settle(ch *Charge, amount int64, bypassPending bool) {
-	ch.AvailableOn = c.s.availableOn(c.now)
+	ch.AvailableOn = c.availableOn(ch.Acct)
 	if bypassPending {
 		ch.AvailableOn = c.now
 	}

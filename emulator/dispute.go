@@ -228,7 +228,7 @@ func (c *call) openDispute(chargeID string) {
 // the account's availability delay.
 func (c *call) withdrawDisputed(d *Dispute) {
 	fee := c.s.feeFor(d.Currency).Dispute
-	bt := c.addBT(d.Acct, BTAdjustment, -d.Amount, fee, 0, d.Currency, d.ID, c.s.availableOn(c.now))
+	bt := c.addBT(d.Acct, BTAdjustment, -d.Amount, fee, 0, d.Currency, d.ID, c.availableOn(d.Acct))
 	bt.Category, bt.Description = "dispute", "Chargeback withdrawal for "+d.Charge
 	d.BalanceTxns = append(slices.Clip(d.BalanceTxns), bt.ID)
 	c.emit("charge.dispute.funds_withdrawn", d)
@@ -237,7 +237,7 @@ func (c *call) withdrawDisputed(d *Dispute) {
 // reinstateDisputed returns the disputed amount of a won dispute; Stripe
 // keeps the dispute fee.
 func (c *call) reinstateDisputed(d *Dispute) {
-	bt := c.addBT(d.Acct, BTAdjustment, d.Amount, 0, 0, d.Currency, d.ID, c.s.availableOn(c.now))
+	bt := c.addBT(d.Acct, BTAdjustment, d.Amount, 0, 0, d.Currency, d.ID, c.availableOn(d.Acct))
 	bt.Category, bt.Description = "dispute_reversal", "Chargeback reversal for "+d.Charge
 	d.BalanceTxns = append(slices.Clip(d.BalanceTxns), bt.ID)
 	c.emit("charge.dispute.funds_reinstated", d)

@@ -266,3 +266,40 @@ func TestPayoutSchedules(t *testing.T) {
 		balanceAddsUp(t, e, acct)
 	}
 }
+
+// TestAccountDelayDays: an account whose payout schedule has delay_days of
+// its own holds its charges' funds that long; others keep the default.
+func TestAccountDelayDays(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t) // 2026-03-02 12:00 UTC, default delay two days
+	slow, quick := e.connected(), e.connected()
+	_, err := e.sc.V1Accounts.Update(ctx(), slow, &stripe.AccountUpdateParams{Settings: &stripe.AccountUpdateSettingsParams{
+		Payouts: &stripe.AccountUpdateSettingsPayoutsParams{Schedule: &stripe.AccountUpdateSettingsPayoutsScheduleParams{
+			DelayDays: stripe.Int64(5), Interval: stripe.String("manual")}}}})
+	mustf(t, err, "set delay_days")
+	_, err = e.sc.V1Accounts.Update(ctx(), quick, &stripe.AccountUpdateParams{Settings: &stripe.AccountUpdateSettingsParams{
+		Payouts: &stripe.AccountUpdateSettingsPayoutsParams{Schedule: &stripe.AccountUpdateSettingsPayoutsScheduleParams{
+			Interval: stripe.String("manual")}}}})
+	mustf(t, err, "manual payouts")
+	for _, acct := range []string{slow, quick} {
+		pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(5000),
+			Currency: stripe.String("usd"), PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true), Params: onAccount(acct)})
+		mustf(t, err, "direct charge")
+		ch, err := e.sc.V1Charges.Retrieve(ctx(), pi.LatestCharge.ID, &stripe.ChargeRetrieveParams{Params: onAccount(acct),
+			Expand: []*string{stripe.String("balance_transaction")}})
+		mustf(t, err, "charge")
+		days := int64(2)
+		if acct == slow {
+			days = 5
+		}
+		want := e.now.Truncate(24*time.Hour).AddDate(0, 0, int(days)).Unix()
+		if got := ch.BalanceTransaction.AvailableOn; got != want {
+			t.Errorf("%s: available_on %s, want %s (%d days)", acct, time.Unix(got, 0).UTC(), time.Unix(want, 0).UTC(), days)
+		}
+	}
+	e.srv.Advance(3 * 24 * time.Hour)
+	if available(t, e, slow) != 0 || available(t, e, quick) == 0 {
+		t.Errorf("after three days: slow %d, quick %d available; want only quick's", available(t, e, slow), available(t, e, quick))
+	}
+	balanceAddsUp(t, e, slow)
+}
