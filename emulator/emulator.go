@@ -167,13 +167,18 @@
 //     created), one for every state change Stripe has an event type for,
 //     and balance.available each time some of an account's pending funds
 //     become available.
-//   - Webhook endpoints: create, retrieve, update, delete, list. Deliveries
-//     are signed as Stripe signs (Stripe-Signature: t=…,v1=…, HMAC-SHA256
-//     over "t.body", see Sign), carry api_version APIVersion, and are
-//     retried with growing waits on the emulator clock (1 min, 5 min,
-//     30 min, … about three days) until the endpoint answers 2xx.
-//     Endpoints created with connect=true receive the platform's connected
-//     accounts' events, with "account" set.
+//   - Webhook endpoints: create, retrieve, update, delete, list.
+//     enabled_events takes "*" or event types in Stripe's spec; another is
+//     a 400 naming it ("Invalid enabled_events[1]: must be one of …"), and
+//     api_version must be a version Stripe knows. An endpoint receives the
+//     events it enabled, while it is enabled: a disabled one gets nothing,
+//     not even later. An account's endpoints receive that account's own
+//     events; endpoints created with connect=true receive the platform's
+//     connected accounts' events, with "account" set. Deliveries are signed
+//     as Stripe signs (Stripe-Signature: t=…,v1=…, HMAC-SHA256 over
+//     "t.body", see Sign), carry api_version APIVersion, and are retried
+//     with growing waits on the emulator clock (1 min, 5 min, 30 min, …
+//     about three days) until the endpoint answers 2xx.
 //
 // expand[] works on every request, nested with dots and with "data." inside
 // lists, at most four levels. Lists take limit (1–100, default 10),

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -55,13 +56,16 @@ func (m Metadata) orEmpty() Metadata {
 
 func handleWebhookEndpointCreate(c *call) (any, *Error) {
 	url := c.p.required("url")
-	events := c.p.strs("enabled_events")
-	if !c.p.has("enabled_events") {
+	events, hasEvents := c.enabledEvents()
+	if !hasEvents {
 		c.p.fail(missingParam("enabled_events"))
 	}
 	connect, _ := c.p.boolean("connect")
 	desc, _ := c.p.str("description")
-	apiVersion, _ := c.p.str("api_version")
+	apiVersion, hasVersion := c.p.str("api_version")
+	if hasVersion && !apiVersions.has(apiVersion) {
+		c.p.fail(invalidRequest("api_version", "Invalid api_version: must be one of %s", apiVersions.list()))
+	}
 	md := c.p.metadata(nil)
 	if err := c.p.finish(); err != nil {
 		return nil, err
@@ -92,7 +96,7 @@ func handleWebhookEndpointUpdate(c *call) (any, *Error) {
 		return nil, err
 	}
 	url, hasURL := c.p.str("url")
-	events := c.p.strs("enabled_events")
+	events, _ := c.enabledEvents()
 	disabled, hasDisabled := c.p.boolean("disabled")
 	desc, hasDesc := c.p.str("description")
 	md := c.p.metadata(w.Metadata)
@@ -113,6 +117,27 @@ func handleWebhookEndpointUpdate(c *call) (any, *Error) {
 	}
 	w.Metadata = md
 	return w, nil
+}
+
+// enabledEvents reads enabled_events, if sent: "*" or event types Stripe
+// knows (eventTypes). An unknown type is refused as Stripe refuses it,
+// naming the element ("Invalid enabled_events[1]: must be one of …").
+func (c *call) enabledEvents() ([]string, bool) {
+	if !c.p.has("enabled_events") {
+		return nil, false
+	}
+	events := c.p.strs("enabled_events")
+	if len(events) == 0 {
+		c.p.fail(invalidRequest("enabled_events", "Invalid array"))
+	}
+	for i, ev := range events {
+		if ev != "*" && !eventTypes.has(ev) {
+			name := fmt.Sprintf("enabled_events[%d]", i)
+			c.p.fail(invalidRequest(name, "Invalid %s: must be one of %s", name, eventTypes.list()))
+			break
+		}
+	}
+	return events, true
 }
 
 func handleWebhookEndpointDelete(c *call) (any, *Error) {
@@ -154,8 +179,10 @@ type delivery struct {
 	next     time.Time
 }
 
-// deliveriesFor finds the endpoints that want e: the account's own
-// endpoints, and for a connected account its platform's Connect endpoints.
+// deliveriesFor finds the enabled endpoints that want e: the account's own
+// endpoints (not Connect ones), and for a connected account its platform's
+// Connect endpoints. An endpoint wants the types in its enabled_events, or
+// every type with "*".
 func (st *state) deliveriesFor(e *Event) []*delivery {
 	var eps []*WebhookEndpoint
 	for _, o := range st.Lists[listKey{e.Acct, "webhook_endpoint"}] {
