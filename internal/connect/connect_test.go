@@ -286,7 +286,7 @@ func contains(list []string, s string) bool {
 // token, or a link token in clear.
 func assertNoSecrets(t *testing.T, db *store.DB) {
 	t.Helper()
-	for _, table := range []string{"merchants", "connect_links", "events", "idempotency_keys", "platforms"} {
+	for _, table := range []string{"merchants", "connect_links", "events", "idempotency_keys", "platforms", "platform_stripe"} {
 		rows, err := db.QueryContext(context.Background(), `SELECT * FROM `+table)
 		if err != nil {
 			t.Fatal(err)
@@ -514,6 +514,17 @@ func TestDeauthorizationAndDisconnect(t *testing.T) {
 		}
 		if err := f.App.Connect.HandleAccountDeauthorized(ctx, f.PlatformID, acct); err != nil {
 			t.Errorf("the event applied again: %v", err)
+		}
+		// The event alone, with no refresh, does the same.
+		quiet := f.createMerchant(`{"name":"Quietly leaving"}`)
+		f.get(f.authorize(f.toStripe(f.link(quiet.ID, "standard")), "connect"))
+		quietAcct := *f.merchant(quiet.ID).Connection.AccountID
+		deauthorizeAtStripe(t, f, quietAcct)
+		if err := f.App.Connect.HandleAccountDeauthorized(ctx, f.PlatformID, quietAcct); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.merchant(quiet.ID).Connection; got.Status != connect.StatusDeauthorized || got.ChargesEnabled {
+			t.Errorf("after account.application.deauthorized: %+v", got)
 		}
 
 		// Two merchants sharing one account (an organisation with two
