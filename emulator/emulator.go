@@ -176,9 +176,15 @@
 //     events; endpoints created with connect=true receive the platform's
 //     connected accounts' events, with "account" set. Deliveries are signed
 //     as Stripe signs (Stripe-Signature: t=…,v1=…, HMAC-SHA256 over
-//     "t.body", see Sign), carry api_version APIVersion, and are retried
-//     with growing waits on the emulator clock (1 min, 5 min, 30 min, …
-//     about three days) until the endpoint answers 2xx.
+//     "t.body", see Sign) and carry api_version APIVersion. A delivery the
+//     endpoint does not answer with a 2xx is retried as Stripe's test mode
+//     retries, three times over a few hours: 5 minutes, 30 minutes and 2
+//     hours after the attempt before, on the emulator clock (Server.Advance
+//     sends every retry that fell due, in order; a running clock sends them
+//     on time), to the endpoint's URL as it is then; none once the endpoint
+//     was deleted or disabled. An event's pending_webhooks counts the
+//     endpoints it has not reached yet. Retries still to come are not kept
+//     in snapshots.
 //
 // expand[] works on every request, nested with dots and with "data." inside
 // lists, at most four levels. Lists take limit (1–100, default 10),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v85"
 
@@ -183,5 +184,88 @@ func TestWebhookEndpointScope(t *testing.T) {
 	check("connected account's", own, onConnected.ID, acct)
 	if n := len(otherConnect.deliveries()); n != 0 {
 		t.Fatalf("another platform's Connect endpoint got %d deliveries", n)
+	}
+}
+
+// TestWebhookPendingWebhooks: pending_webhooks counts the endpoints an
+// event has not yet reached, and falls as each one answers 2xx.
+func TestWebhookPendingWebhooks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ok, flaky := newReceiver(t, 0), newReceiver(t, 1)
+	e.endpoint(ok.ts.URL, false, "customer.created")
+	e.endpoint(flaky.ts.URL, false, "customer.created")
+	_, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{})
+	mustf(t, err, "customer")
+	first := ok.waitDeliveries(t, 1)[0]
+	var delivered stripe.Event
+	mustf(t, json.Unmarshal(first.body, &delivered), "decode")
+	if delivered.PendingWebhooks != 2 {
+		t.Fatalf("delivered with pending_webhooks %d, want 2", delivered.PendingWebhooks)
+	}
+	pending := func() int64 {
+		ev, err := e.sc.V1Events.Retrieve(ctx(), delivered.ID, nil)
+		mustf(t, err, "event")
+		return ev.PendingWebhooks
+	}
+	emulator.WaitWebhooks(t, e.srv)
+	if n := pending(); n != 1 {
+		t.Fatalf("pending_webhooks %d after one endpoint answered, want 1", n)
+	}
+	e.srv.Advance(5 * time.Minute)
+	flaky.waitDeliveries(t, 2)
+	emulator.WaitWebhooks(t, e.srv)
+	if n := pending(); n != 0 {
+		t.Fatalf("pending_webhooks %d after both answered, want 0", n)
+	}
+}
+
+// TestWebhookRetriesStopWithTheEndpoint: Stripe stops retrying an event
+// for an endpoint that was deleted or disabled; one re-enabled before the
+// retry is due still gets it, and a retry goes to the endpoint's URL as it
+// is then.
+func TestWebhookRetriesStopWithTheEndpoint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	failing := func() (*receiver, *stripe.WebhookEndpoint) {
+		rc := newReceiver(t, 1000)
+		return rc, e.endpoint(rc.ts.URL, false, "customer.created")
+	}
+	deleted, delWE := failing()
+	disabled, disWE := failing()
+	toggled, togWE := failing()
+	moved, movWE := failing()
+	newHome := newReceiver(t, 0)
+	_, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{})
+	mustf(t, err, "customer")
+	for _, rc := range []*receiver{deleted, disabled, toggled, moved} {
+		rc.waitDeliveries(t, 1)
+	}
+	emulator.WaitWebhooks(t, e.srv)
+
+	_, err = e.sc.V1WebhookEndpoints.Delete(ctx(), delWE.ID, nil)
+	mustf(t, err, "delete")
+	_, err = e.sc.V1WebhookEndpoints.Update(ctx(), disWE.ID, &stripe.WebhookEndpointUpdateParams{Disabled: stripe.Bool(true)})
+	mustf(t, err, "disable")
+	_, err = e.sc.V1WebhookEndpoints.Update(ctx(), togWE.ID, &stripe.WebhookEndpointUpdateParams{Disabled: stripe.Bool(true)})
+	mustf(t, err, "disable")
+	_, err = e.sc.V1WebhookEndpoints.Update(ctx(), togWE.ID, &stripe.WebhookEndpointUpdateParams{Disabled: stripe.Bool(false)})
+	mustf(t, err, "enable")
+	_, err = e.sc.V1WebhookEndpoints.Update(ctx(), movWE.ID, &stripe.WebhookEndpointUpdateParams{URL: stripe.String(newHome.ts.URL)})
+	mustf(t, err, "move")
+
+	e.srv.Advance(5 * time.Minute)
+	toggled.waitDeliveries(t, 2)
+	newHome.waitDeliveries(t, 1)
+	e.srv.Advance(3 * time.Hour)
+	emulator.WaitWebhooks(t, e.srv)
+	if n, m := len(deleted.deliveries()), len(disabled.deliveries()); n != 1 || m != 1 {
+		t.Fatalf("retried after delete %d, after disable %d: want no retries", n-1, m-1)
+	}
+	if n := len(toggled.deliveries()); n != 4 {
+		t.Fatalf("re-enabled endpoint got %d attempts, want 4", n)
+	}
+	if n, m := len(moved.deliveries()), len(newHome.deliveries()); n != 1 || m != 1 {
+		t.Fatalf("old URL %d, new URL %d deliveries", n, m)
 	}
 }

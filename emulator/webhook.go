@@ -168,12 +168,12 @@ func (st *state) remove(o object) {
 	}
 }
 
-// delivery is one event on its way to one endpoint.
+// delivery is one event on its way to one endpoint. The endpoint's URL and
+// secret are looked up at each attempt, so a retry goes where the endpoint
+// points by then.
 type delivery struct {
 	event    *Event
 	endpoint string
-	url      string
-	secret   string
 	body     []byte
 	attempts int
 	next     time.Time
@@ -210,7 +210,7 @@ func (st *state) deliveriesFor(e *Event) []*delivery {
 	body := appendJSON(nil, e.render(st))
 	out := make([]*delivery, 0, len(want))
 	for _, w := range want {
-		out = append(out, &delivery{event: e, endpoint: w.ID, url: w.URL, secret: w.Secret, body: body})
+		out = append(out, &delivery{event: e, endpoint: w.ID, body: body})
 	}
 	return out
 }
@@ -224,15 +224,21 @@ func wants(enabled []string, typ string) bool {
 	return false
 }
 
-// retrySchedule is the wait before each retry, in emulator time. Stripe
-// retries with exponential backoff for up to three days.
-var retrySchedule = []time.Duration{
-	time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
-	5 * time.Hour, 10 * time.Hour, 12 * time.Hour, 24 * time.Hour, 18 * time.Hour,
-}
+// retrySchedule is the wait before each retry of a failed delivery, in
+// emulator time. Stripe retries with exponential backoff for up to three
+// days in live mode, but "in test mode, Stripe retries three times over a
+// few hours" (docs.stripe.com/workbench/webhooks, "Retry sending an
+// event"), and the emulator is test mode. Stripe does not publish the
+// waits; these grow as a backoff does and end 2 h 35 min after the first
+// attempt.
+var retrySchedule = []time.Duration{5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
 
 // dispatcher sends webhook deliveries from one goroutine, with at most
-// `workers` requests in flight, and retries failures on the emulator clock.
+// `workers` requests in flight, and retries failures on the emulator clock:
+// Server.Advance wakes it, and it sleeps until the next retry is due on a
+// running clock. It keeps its own queue rather than the scheduler's jobs
+// (scheduler.go), which are state changes made under Server.mu and rebuilt
+// from snapshots; deliveries are HTTP requests made outside the lock.
 type dispatcher struct {
 	s       *Server
 	client  *http.Client
@@ -364,10 +370,16 @@ func (d *dispatcher) sendDue() time.Duration {
 }
 
 // attempt posts one delivery, signed as Stripe signs: HMAC-SHA256 over
-// "<timestamp>.<body>" with the endpoint secret.
+// "<timestamp>.<body>" with the endpoint secret. A delivery whose endpoint
+// was deleted or disabled meanwhile is dropped: Stripe neither retries
+// it nor sends what happened while the endpoint was disabled.
 func (d *dispatcher) attempt(x *delivery) {
+	url, secret, live := d.s.endpointTarget(x.endpoint)
+	if !live {
+		return
+	}
 	now := d.s.clock.now()
-	ok := d.post(x, now)
+	ok := d.post(x, url, secret, now)
 	d.s.mu.Lock()
 	if ok && x.event.Pending > 0 {
 		x.event.Pending--
@@ -376,7 +388,10 @@ func (d *dispatcher) attempt(x *delivery) {
 	if ok || x.attempts >= len(retrySchedule) {
 		return
 	}
-	x.next = now.Add(retrySchedule[x.attempts])
+	// Each retry is due a wait after the attempt was due, not after it was
+	// made, so a clock advanced by hours makes every retry that fell due
+	// meanwhile, in order.
+	x.next = x.next.Add(retrySchedule[x.attempts])
 	x.attempts++
 	d.mu.Lock()
 	if !d.stopped {
@@ -386,14 +401,26 @@ func (d *dispatcher) attempt(x *delivery) {
 	d.wake()
 }
 
-func (d *dispatcher) post(x *delivery, now time.Time) bool {
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, x.url, bytes.NewReader(x.body))
+// endpointTarget returns where a delivery to the endpoint id goes now, and
+// false when the endpoint is gone or disabled.
+func (s *Server) endpointTarget(id string) (url, secret string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, found := s.st.Objects[id].(*WebhookEndpoint)
+	if !found || w.Disabled {
+		return "", "", false
+	}
+	return w.URL, w.Secret, true
+}
+
+func (d *dispatcher) post(x *delivery, url, secret string, now time.Time) bool {
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, url, bytes.NewReader(x.body))
 	if err != nil {
 		return false
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-	req.Header.Set("Stripe-Signature", Sign(x.body, x.secret, now))
+	req.Header.Set("Stripe-Signature", Sign(x.body, secret, now))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return false

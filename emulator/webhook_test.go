@@ -146,26 +146,28 @@ func hexOf(b []byte) []byte {
 	return out
 }
 
-// TestWebhookRetries: a failed delivery is retried with growing waits on
-// the emulator clock until the endpoint answers 2xx, then never again.
+// TestWebhookRetries follows Stripe's test mode, which "retries three times
+// over a few hours": a failed delivery is retried 5 minutes, 30 minutes and
+// 2 hours after the attempt before, on the emulator clock, until the
+// endpoint answers 2xx, then never again.
 func TestWebhookRetries(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, realClock)
-	rc := newReceiver(t, 2)
+	rc := newReceiver(t, 3)
 	we := e.endpoint(rc.ts.URL, false, "customer.created")
 	cu, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{})
 	mustf(t, err, "customer")
 	rc.waitDeliveries(t, 1)
-	e.srv.Advance(59 * time.Second)
-	emulator.WaitWebhooks(t, e.srv)
-	if n := len(rc.deliveries()); n != 1 {
-		t.Fatalf("retried before the first backoff: %d", n)
+	for i, wait := range []time.Duration{5 * time.Minute, 30 * time.Minute, 2 * time.Hour} {
+		e.srv.Advance(wait - time.Second)
+		emulator.WaitWebhooks(t, e.srv)
+		if n := len(rc.deliveries()); n != i+1 {
+			t.Fatalf("retry %d came before its %s wait: %d deliveries", i+1, wait, n)
+		}
+		e.srv.Advance(time.Second)
+		rc.waitDeliveries(t, i+2)
 	}
-	e.srv.Advance(time.Second)
-	rc.waitDeliveries(t, 2)
-	e.srv.Advance(5 * time.Minute)
-	got := rc.waitDeliveries(t, 3)
-	for _, d := range got {
+	for _, d := range rc.deliveries() {
 		ev, err := webhook.ConstructEvent(d.body, d.sig, we.Secret)
 		mustf(t, err, "ConstructEvent")
 		if ev.Type != "customer.created" || ev.Data.Object["id"] != cu.ID {
@@ -174,11 +176,35 @@ func TestWebhookRetries(t *testing.T) {
 	}
 	e.srv.Advance(72 * time.Hour)
 	emulator.WaitWebhooks(t, e.srv)
-	if n := len(rc.deliveries()); n != 3 {
+	if n := len(rc.deliveries()); n != 4 {
 		t.Fatalf("%d deliveries after a 2xx", n)
 	}
 	evs := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("customer.created")}).All(ctx()))
 	if len(evs) != 1 || evs[0].PendingWebhooks != 0 {
+		t.Fatalf("events %d, pending %d", len(evs), evs[0].PendingWebhooks)
+	}
+}
+
+// TestWebhookRetriesGiveUp: an endpoint that never answers 2xx gets the
+// first attempt and three retries, all of them when the clock jumps past
+// their due times at once, and the event stays pending for it.
+func TestWebhookRetriesGiveUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rc := newReceiver(t, 1000)
+	e.endpoint(rc.ts.URL, false, "customer.created")
+	_, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{})
+	mustf(t, err, "customer")
+	rc.waitDeliveries(t, 1)
+	e.srv.Advance(3 * time.Hour)
+	rc.waitDeliveries(t, 4)
+	e.srv.Advance(72 * time.Hour)
+	emulator.WaitWebhooks(t, e.srv)
+	if n := len(rc.deliveries()); n != 4 {
+		t.Fatalf("%d attempts, want 1 and 3 retries", n)
+	}
+	evs := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("customer.created")}).All(ctx()))
+	if len(evs) != 1 || evs[0].PendingWebhooks != 1 {
 		t.Fatalf("events %d, pending %d", len(evs), evs[0].PendingWebhooks)
 	}
 }
