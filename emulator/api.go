@@ -74,6 +74,9 @@ func (s *Server) api(h handlerFunc) http.Handler {
 			return
 		}
 		q, err := s.newRequest(w, r, h)
+		if err == nil {
+			err = checkVersion(r.Header.Get("Stripe-Version"))
+		}
 		if err != nil {
 			s.writeError(w, err)
 			return
@@ -361,6 +364,22 @@ func maskKey(k string) string {
 		return strings.Repeat("*", len(k))
 	}
 	return k[:8] + strings.Repeat("*", len(k)-12) + k[len(k)-4:]
+}
+
+// checkVersion accepts a request's Stripe-Version when Stripe knows the
+// version (apiVersions), beta flags after it ("; name=v1") included, or
+// when there is none; another is a 400, as Stripe answers it. Whatever
+// version was asked for, the emulator answers in APIVersion, which the
+// response's Stripe-Version names (see the package doc).
+func checkVersion(v string) *Error {
+	if v == "" {
+		return nil
+	}
+	base, _, _ := strings.Cut(v, ";")
+	if apiVersions.has(strings.TrimSpace(base)) {
+		return nil
+	}
+	return invalidRequest("", "Invalid Stripe API version: %s", v)
 }
 
 // notFound answers any route the emulator does not serve, as Stripe does.

@@ -47,6 +47,15 @@
 // one is a 400 naming it, an unknown id a 404 resource_missing, a decline a
 // 402 card_error.
 //
+// The emulator speaks one API version, APIVersion, and every response's
+// Stripe-Version header names it. A request may send Stripe-Version: a
+// version Stripe knows (any in Stripe's OpenAPI spec, older or newer, with
+// or without beta flags, which are ignored) is accepted but answered in
+// APIVersion's shapes all the same, so code pinned to another version gets
+// dahlia objects; a version Stripe does not know ("2019-2-19",
+// "2022-08-02") is a 400 invalid_request_error "Invalid Stripe API
+// version: …".
+//
 // # Resources
 //
 //   - Accounts: create (type standard, express or custom, or controller
