@@ -79,3 +79,16 @@ func (s *Service) client(ctx context.Context, platformID string) (*stripe.Client
 	}
 	return c.Stripe(), nil
 }
+
+// PlatformName is the platform's name for pages, or "" if it cannot be
+// read: a page must still render when the database does not answer.
+func (s *Service) PlatformName(ctx context.Context, platformID string) string {
+	if platformID == "" {
+		return ""
+	}
+	p, err := s.platforms.Get(ctx, platformID)
+	if err != nil {
+		return ""
+	}
+	return p.Name
+}

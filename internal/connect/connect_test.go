@@ -328,6 +328,7 @@ func TestConnectDenied(t *testing.T) {
 	}
 	p := f.get(callback)
 	if p.status != http.StatusForbidden || !strings.Contains(p.body, "You did not connect") || !strings.Contains(p.body, "access_denied") ||
+		!strings.Contains(p.body, "Return to Test platform") ||
 		!strings.Contains(p.body, "result=access_denied") {
 		t.Fatalf("denied page: %d %s", p.status, p.body)
 	}

@@ -84,11 +84,18 @@ type PageError struct {
 	// BackURL, if set, returns the merchant to the platform with the
 	// outcome in its query.
 	BackURL string
+	// PlatformID is the platform whose flow failed, when known, so the page
+	// can carry its name.
+	PlatformID string
 }
 
 func (e PageError) Error() string { return "connect: " + e.Code + ": " + e.Message }
 
-func (e PageError) withBack(u string) PageError { e.BackURL = u; return e }
+// at returns e for link l's flow, with back as the way back.
+func (e PageError) at(l *Link, back string) PageError {
+	e.PlatformID, e.BackURL = l.PlatformID, back
+	return e
+}
 
 var (
 	errLinkUnknown = PageError{Code: "link_invalid", Status: 404, Title: "This connection link is not valid",
@@ -231,9 +238,9 @@ func (s *Service) OpenLink(ctx context.Context, token string) (*Opening, error) 
 	}
 	switch {
 	case l.State != LinkCreated:
-		return nil, errLinkUsed.withBack(l.ReturnURL)
+		return nil, errLinkUsed.at(l, l.ReturnURL)
 	case !s.now().Before(l.Expires):
-		return nil, errStateExpired.withBack(l.RefreshURL)
+		return nil, errStateExpired.at(l, l.RefreshURL)
 	}
 	m, err := s.Merchant(ctx, l.PlatformID, l.MerchantID)
 	if err != nil {
@@ -264,7 +271,7 @@ func (s *Service) Begin(ctx context.Context, token string) (redirect string, err
 		return "", err
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return "", errLinkUsed.withBack(l.ReturnURL)
+		return "", errLinkUsed.at(l, l.ReturnURL)
 	}
 	st := state{Platform: l.PlatformID, Link: l.ID, Nonce: nonce, Expires: l.Expires.Unix()}
 	if l.Type == AccountStandard {
@@ -351,16 +358,16 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Outcome, error) 
 		}
 		s.finish(ctx, l, LinkFailed, result, "")
 		if result == "access_denied" {
-			return nil, errAccessDenied.withBack(backURL(l, result, nil))
+			return nil, errAccessDenied.at(l, backURL(l, result, nil))
 		}
 		s.logger.WarnContext(ctx, "Connect OAuth returned an error", "link", l.ID, "error", e, "description", q.Get("error_description"))
-		return nil, errStripeFailed.withBack(backURL(l, result, nil))
+		return nil, errStripeFailed.at(l, backURL(l, result, nil))
 	}
 	accountID, err := s.exchange(ctx, l.PlatformID, q.Get("code"))
 	if err != nil {
 		s.logger.ErrorContext(ctx, "Connect OAuth code exchange failed", "link", l.ID, "err", err)
 		s.finish(ctx, l, LinkFailed, "stripe_error", "")
-		return nil, errStripeFailed.withBack(backURL(l, "stripe_error", nil))
+		return nil, errStripeFailed.at(l, backURL(l, "stripe_error", nil))
 	}
 	return s.attach(ctx, l, accountID, AccountStandard)
 }
@@ -382,7 +389,7 @@ func (s *Service) consume(ctx context.Context, st state) (*Link, error) {
 		return nil, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return nil, errLinkUsed.withBack(l.ReturnURL)
+		return nil, errLinkUsed.at(l, l.ReturnURL)
 	}
 	return l, nil
 }
@@ -419,7 +426,7 @@ func (s *Service) attach(ctx context.Context, l *Link, accountID string, typ Acc
 	if err != nil {
 		s.logger.ErrorContext(ctx, "reading the connected account failed", "link", l.ID, "account", accountID, "err", err)
 		s.finish(ctx, l, LinkFailed, "stripe_error", accountID)
-		return nil, errStripeFailed.withBack(backURL(l, "stripe_error", nil))
+		return nil, errStripeFailed.at(l, backURL(l, "stripe_error", nil))
 	}
 	var m *Merchant
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -438,7 +445,7 @@ func (s *Service) attach(ctx context.Context, l *Link, accountID string, typ Acc
 	if errors.Is(err, errAlreadyConnected) {
 		s.finish(ctx, l, LinkFailed, "already_connected", accountID)
 		s.releaseUnused(ctx, l.PlatformID, accountID, typ)
-		return nil, errAlreadyConnected.withBack(backURL(l, "already_connected", m))
+		return nil, errAlreadyConnected.at(l, backURL(l, "already_connected", m))
 	}
 	if err != nil {
 		return nil, err
@@ -486,7 +493,7 @@ func (s *Service) beginExpress(ctx context.Context, o *Opening, st state) (strin
 		if err != nil {
 			s.finish(ctx, l, LinkFailed, "stripe_error", "")
 			s.logger.ErrorContext(ctx, "creating an Express account failed", "link", l.ID, "err", err)
-			return "", errStripeFailed.withBack(backURL(l, "stripe_error", nil))
+			return "", errStripeFailed.at(l, backURL(l, "stripe_error", nil))
 		}
 		accountID = acct.ID
 		if _, err := s.attachExpress(ctx, l, acct); err != nil {
@@ -526,7 +533,7 @@ func (s *Service) attachExpress(ctx context.Context, l *Link, acct *stripe.Accou
 			return err
 		}
 		if c := m.Connection; c.AccountID != "" && c.AccountID != acct.ID && c.Status != StatusDeauthorized {
-			return errAlreadyConnected.withBack(backURL(l, "already_connected", m))
+			return errAlreadyConnected.at(l, backURL(l, "already_connected", m))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE connect_links SET account_id = $3 WHERE platform_id = $1 AND id = $2`,
 			l.PlatformID, l.ID, acct.ID); err != nil {
@@ -553,7 +560,7 @@ func (s *Service) accountLink(ctx context.Context, l *Link, accountID string, st
 	})
 	if err != nil {
 		s.logger.ErrorContext(ctx, "creating an account link failed", "link", l.ID, "err", err)
-		return "", errStripeFailed.withBack(backURL(l, "stripe_error", nil))
+		return "", errStripeFailed.at(l, backURL(l, "stripe_error", nil))
 	}
 	return al.URL, nil
 }
@@ -573,7 +580,7 @@ func (s *Service) expressLink(ctx context.Context, raw string) (*Link, state, er
 		return nil, st, err
 	}
 	if l.State != LinkOpened || l.AccountID == "" {
-		return nil, st, errLinkUsed.withBack(l.ReturnURL)
+		return nil, st, errLinkUsed.at(l, l.ReturnURL)
 	}
 	return l, st, nil
 }

@@ -80,7 +80,7 @@ func (h *handlers) render(w http.ResponseWriter, r *http.Request, status int, na
 
 // errorPage shows err: a PageError as itself, anything else as a generic
 // failure, logged.
-func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, err error, platformName string) {
+func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	var pe connect.PageError
 	if !errors.As(err, &pe) {
 		h.Logger.ErrorContext(r.Context(), "hosted page failed", "path", r.URL.Path, "err", err)
@@ -90,13 +90,13 @@ func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, err error, 
 	h.render(w, r, pe.Status, "connect_error", struct {
 		connect.PageError
 		PlatformName string
-	}{pe, platformName})
+	}{pe, h.Connect.PlatformName(r.Context(), pe.PlatformID)})
 }
 
 func (h *handlers) connectStart(w http.ResponseWriter, r *http.Request) {
 	o, err := h.Connect.OpenLink(r.Context(), r.PathValue("token"))
 	if err != nil {
-		h.errorPage(w, r, err, "")
+		h.errorPage(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "connect_start", struct {
@@ -110,7 +110,7 @@ func (h *handlers) connectStart(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) connectBegin(w http.ResponseWriter, r *http.Request) {
 	to, err := h.Connect.Begin(r.Context(), r.PathValue("token"))
 	if err != nil {
-		h.errorPage(w, r, err, "")
+		h.errorPage(w, r, err)
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -129,7 +129,7 @@ func (h *handlers) expressReturn(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) expressRefresh(w http.ResponseWriter, r *http.Request) {
 	to, err := h.Connect.ExpressRefresh(r.Context(), r.URL.Query().Get("state"))
 	if err != nil {
-		h.errorPage(w, r, err, "")
+		h.errorPage(w, r, err)
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -140,7 +140,7 @@ func (h *handlers) expressRefresh(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) finish(w http.ResponseWriter, r *http.Request, do func() (*connect.Outcome, error)) {
 	out, err := do()
 	if err != nil {
-		h.errorPage(w, r, err, "")
+		h.errorPage(w, r, err)
 		return
 	}
 	http.Redirect(w, r, out.Redirect, http.StatusSeeOther)
