@@ -56,8 +56,9 @@ type request struct {
 	// publishable marks a request made with a publishable key.
 	publishable bool
 	// fail makes fault injection answer with a 500 api_error in place of
-	// the operation, after the idempotency key was claimed, so the 500 is
-	// stored and replayed as Stripe stores its own.
+	// the operation once its parameters passed validation, so the 500 is
+	// stored and replayed as Stripe stores its own, and an invalid request
+	// still gets (and does not store) its validation error.
 	fail bool
 }
 
@@ -191,15 +192,21 @@ func paramsSum(q *request) [32]byte {
 	return sha256.Sum256([]byte(q.r.Method + " " + q.r.URL.Path + "\n" + strings.Join(pairs, "&")))
 }
 
-// execute runs the request, or answers with the injected 500, and reports
-// whether Stripe would store the result: everything except failures of
-// validation.
+// execute runs the request and reports whether Stripe would store the
+// result: everything except failures of validation. An injected failure is
+// raised by params.finish, after validation and before any effect; an
+// operation that succeeds without calling finish fails all the same.
 func (s *Server) execute(q *request) (status int, body []byte, stored bool) {
-	if q.fail {
-		e := apiError("An unknown error occurred while processing your request (injected by the emulator).")
+	status, body, stored = s.run(q)
+	if q.fail && status < http.StatusBadRequest {
+		e := injectedError()
 		return e.Status, s.errorBody(e), true
 	}
-	return s.run(q)
+	return status, body, stored
+}
+
+func injectedError() *Error {
+	return apiError("An unknown error occurred while processing your request (injected by the emulator).")
 }
 
 // run executes the operation under the state lock and renders its result.
@@ -207,6 +214,9 @@ func (s *Server) run(q *request) (status int, body []byte, stored bool) {
 	p, perr := parseForm(q.raw)
 	if perr != nil {
 		return perr.Status, s.errorBody(perr), false
+	}
+	if q.fail {
+		p.injected = injectedError()
 	}
 	var paths [][]string
 	if p.has("expand") {

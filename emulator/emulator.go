@@ -309,7 +309,9 @@
 // Faults); POST /_emulator/platforms adds a platform (account, secret_key,
 // publishable_key, name, client_id, redirect_uris[]). Faults (Options.Faults
 // or Server.SetFaults) add latency, answer a share of requests with a 500
-// api_error, rate-limit with a token bucket on the emulator clock
+// api_error (once the request passed validation, as Stripe's own 500s
+// come: a request with a bad key or parameter gets that error, and stores
+// nothing under its Idempotency-Key), rate-limit with a token bucket on the emulator clock
 // (RateLimitTestMode and RateLimitLiveMode are Stripe's 25 and 100
 // requests per second; excess requests get a 429 with
 // Stripe-Rate-Limited-Reason: global-rate, or endpoint-rate from the

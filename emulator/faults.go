@@ -24,8 +24,10 @@ type Faults struct {
 	Latency       time.Duration `json:"latency"`
 	LatencyJitter time.Duration `json:"latency_jitter"`
 	// ErrorRate is the fraction (0–1) of API requests answered with a 500
-	// api_error instead of taking effect. A POST's 500 is stored under its
-	// Idempotency-Key and replayed, as Stripe does, with
+	// api_error instead of taking effect. The failure comes where Stripe's
+	// own would, after the request passed validation: a request with a bad
+	// key or parameter gets that error instead, stored nowhere. A POST's 500 is
+	// stored under its Idempotency-Key and replayed, as Stripe does, with
 	// Stripe-Should-Retry: false; retry such a request with a new key.
 	ErrorRate float64 `json:"error_rate"`
 	// RateLimit, when positive, is a token bucket of that many requests per

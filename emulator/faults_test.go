@@ -42,6 +42,65 @@ func TestInjectedErrorIsStored(t *testing.T) {
 	mustf(t, err, "a new key")
 }
 
+// TestInjectedErrorAfterValidation: an injected 500 comes where Stripe's own
+// would, after validation, so a request that fails validation gets its
+// validation error under any error rate and stores nothing: with the faults
+// gone, the same key answers the same validation error, not a replayed 500,
+// and then still works for a valid request.
+func TestInjectedErrorAfterValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Faults.ErrorRate = 1 })
+	bad := func() *stripe.Error {
+		p := &stripe.CustomerCreateParams{Email: stripe.String("a@example.com")}
+		p.AddExtra("colour", "blue")
+		p.SetIdempotencyKey("bad-then-good")
+		_, err := e.sc.V1Customers.Create(ctx(), p)
+		return stripeErr(t, err)
+	}
+	if se := bad(); se.HTTPStatusCode != 400 || se.Param != "colour" {
+		t.Fatalf("invalid request under a 100%% error rate: %+v", se)
+	}
+	for _, tc := range []struct {
+		name, method, path, body, param string
+		hdr                             map[string]string
+		status                          int
+	}{
+		{"missing parameter", "POST", "/v1/transfers", "currency=usd&destination=acct_x", "amount", nil, 400},
+		{"unknown query parameter", "GET", "/v1/customers?colour=blue", "", "colour", nil, 400},
+		{"bad expand", "GET", "/v1/balance?expand[]=a.b.c.d.e", "", "", nil, 400},
+		{"bad key", "GET", "/v1/balance", "", "", map[string]string{"Authorization": "Bearer sk_test_nobody"}, 401},
+		{"bad version", "POST", "/v1/customers", "", "", map[string]string{"Stripe-Version": "2019-2-19", "Idempotency-Key": "v"}, 400},
+	} {
+		status, hdr, body := e.raw(tc.method, tc.path, tc.body, tc.hdr)
+		if status != tc.status || (tc.param != "" && !strings.Contains(string(body), `"param":"`+tc.param+`"`)) ||
+			hdr.Get("Stripe-Should-Retry") != "" {
+			t.Fatalf("%s under a 100%% error rate: %d %s", tc.name, status, body)
+		}
+	}
+	// A valid request still fails, and its 500 is stored.
+	status, _, _ := e.raw("POST", "/v1/customers", "email=c%40example.com", map[string]string{"Idempotency-Key": "valid"})
+	if status != 500 {
+		t.Fatalf("valid request under a 100%% error rate: %d", status)
+	}
+
+	e.srv.SetFaults(emulator.Faults{})
+	if se := bad(); se.HTTPStatusCode != 400 || se.Param != "colour" || se.LastResponse.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("same key after the faults: %+v", se)
+	}
+	cu, err := customerWithKey(e, "bad-then-good", "a@example.com")
+	mustf(t, err, "the key is still free for a valid request")
+	if cu.LastResponse.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatal("a valid request replayed something")
+	}
+	status, hdr, _ := e.raw("POST", "/v1/customers", "email=c%40example.com", map[string]string{"Idempotency-Key": "valid"})
+	if status != 500 || hdr.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the stored 500: %d %v", status, hdr)
+	}
+	if n := len(all(t, e.sc.V1Customers.List(ctx(), nil).All(ctx()))); n != 1 {
+		t.Fatalf("%d customers, want the one valid request made without faults", n)
+	}
+}
+
 // TestRateLimit uses Stripe's test-mode preset: 25 requests in a second of
 // emulator time, then 429s until the clock moves on.
 func TestRateLimit(t *testing.T) {

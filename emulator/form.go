@@ -22,6 +22,10 @@ type pnode struct {
 type params struct {
 	root *pnode
 	err  *Error
+	// injected is fault injection's 500 for this request. finish returns
+	// it once every parameter passed, where Stripe's own failure would
+	// happen: after validation, before any effect.
+	injected *Error
 }
 
 // parseForm decodes Stripe's form encoding as stripe-go sends it: nested
@@ -283,7 +287,7 @@ func (p *params) finish() *Error {
 		name := paramName(path)
 		return invalidRequest(name, "Received unknown parameter: %s", name)
 	}
-	return nil
+	return p.injected
 }
 
 func (n *pnode) firstUnused(prefix []string) []string {
