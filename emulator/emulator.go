@@ -107,7 +107,9 @@
 //     search (email, name, phone, metadata['k']).
 //   - PaymentMethods: create from card numbers or tok_… tokens, the
 //     pm_card_… test ids wherever a PaymentMethod is taken, retrieve,
-//     update, attach, detach, list for a customer. POST /v1/payment_methods
+//     update, attach, detach, list for a customer. Retrieving a pm_card_…
+//     id answers a new unattached PaymentMethod with its own pm_ id each
+//     time, as Stripe does. POST /v1/payment_methods
 //     with customer and payment_method under Stripe-Account clones a
 //     platform customer's card onto the connected account.
 //   - SetupIntents: create (with confirm), update, confirm, retrieve,

@@ -175,12 +175,16 @@ func (c *call) clonePaymentMethod() (any, *Error) {
 	return pm, nil
 }
 
+// handlePaymentMethodRetrieve answers a PaymentMethod of the calling
+// account. A pm_card_… test id stands for a PaymentMethod here as wherever
+// a PaymentMethod is taken: retrieving it makes a new, unattached one with
+// its own pm_ id each time, which can then be attached or paid with.
 func handlePaymentMethodRetrieve(c *call) (any, *Error) {
 	c.p.ignore("expand")
 	if err := c.p.finish(); err != nil {
 		return nil, err
 	}
-	return get[*PaymentMethod](c.st, c.acct, c.r.PathValue("id"), "PaymentMethod", "payment_method")
+	return c.paymentMethodFor(c.r.PathValue("id"), "payment_method")
 }
 
 // handleCustomerPaymentMethodRetrieve finds a PaymentMethod only if it is

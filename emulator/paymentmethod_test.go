@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stripe/stripe-go/v85"
@@ -113,5 +114,63 @@ func TestCardNumberChecks(t *testing.T) {
 		Card: &stripe.PaymentMethodCreateCardParams{Token: stripe.String("tok_nope")}})
 	if se := stripeErr(t, err); se.HTTPStatusCode != 404 {
 		t.Fatalf("unknown token: %+v", se)
+	}
+}
+
+// TestRetrieveTestPaymentMethod: GET /v1/payment_methods/pm_card_… answers
+// a PaymentMethod for the test card, as Stripe does: a new, unattached one
+// with its own id each time, on the calling account, which can then be
+// retrieved by that id and attached. An unknown pm_card_ id is a 404.
+func TestRetrieveTestPaymentMethod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first, err := e.sc.V1PaymentMethods.Retrieve(ctx(), "pm_card_visa", nil)
+	mustf(t, err, "retrieve pm_card_visa")
+	if !strings.HasPrefix(first.ID, "pm_") || first.ID == "pm_card_visa" || first.Type != "card" ||
+		first.Card.Last4 != "4242" || first.Card.Brand != "visa" || first.Customer != nil {
+		t.Fatalf("pm_card_visa: %+v", first)
+	}
+	second, err := e.sc.V1PaymentMethods.Retrieve(ctx(), "pm_card_visa", nil)
+	mustf(t, err, "retrieve pm_card_visa again")
+	if second.ID == first.ID {
+		t.Fatal("two retrievals of pm_card_visa gave the same PaymentMethod")
+	}
+	again, err := e.sc.V1PaymentMethods.Retrieve(ctx(), first.ID, nil)
+	mustf(t, err, "retrieve by its own id")
+	if again.ID != first.ID || again.Card.Fingerprint != first.Card.Fingerprint {
+		t.Fatalf("by id: %+v", again)
+	}
+	cu, err := e.sc.V1Customers.Create(ctx(), &stripe.CustomerCreateParams{})
+	mustf(t, err, "customer")
+	att, err := e.sc.V1PaymentMethods.Attach(ctx(), first.ID, &stripe.PaymentMethodAttachParams{Customer: stripe.String(cu.ID)})
+	mustf(t, err, "attach the retrieved PaymentMethod")
+	if att.Customer == nil || att.Customer.ID != cu.ID {
+		t.Fatalf("attached %+v", att)
+	}
+	// A declining card's PaymentMethod can be looked at; it declines when used.
+	declined, err := e.sc.V1PaymentMethods.Retrieve(ctx(), "pm_card_chargeDeclined", nil)
+	mustf(t, err, "retrieve pm_card_chargeDeclined")
+	if declined.Card.Last4 != "0002" {
+		t.Fatalf("pm_card_chargeDeclined: last4 %s", declined.Card.Last4)
+	}
+	_, err = e.sc.V1PaymentMethods.Retrieve(ctx(), "pm_card_teleport", nil)
+	if se := stripeErr(t, err); se.HTTPStatusCode != 404 || se.Code != stripe.ErrorCodeResourceMissing || se.Param != "payment_method" {
+		t.Fatalf("unknown test id: %+v", se)
+	}
+	// On a connected account the PaymentMethod is that account's.
+	acct := e.connected()
+	onConnected, err := e.sc.V1PaymentMethods.Retrieve(ctx(), "pm_card_mastercard", &stripe.PaymentMethodRetrieveParams{Params: onAccount(acct)})
+	mustf(t, err, "retrieve on a connected account")
+	if onConnected.Card.Brand != "mastercard" {
+		t.Fatalf("connected: %+v", onConnected)
+	}
+	_, err = e.sc.V1PaymentMethods.Retrieve(ctx(), onConnected.ID, nil)
+	if se := stripeErr(t, err); se.HTTPStatusCode != 404 {
+		t.Fatalf("the platform saw a connected account's PaymentMethod: %+v", se)
+	}
+	// The customer-scoped route takes only what is attached to the customer.
+	_, err = e.sc.V1Customers.RetrievePaymentMethod(ctx(), "pm_card_visa", &stripe.CustomerRetrievePaymentMethodParams{Customer: stripe.String(cu.ID)})
+	if se := stripeErr(t, err); se.HTTPStatusCode != 404 {
+		t.Fatalf("customer's pm_card_visa: %+v", se)
 	}
 }
