@@ -123,8 +123,9 @@
 //     balance_transaction, application_fee and transfer.
 //   - Refunds: create for a PaymentIntent or charge, partial,
 //     refund_application_fee, reverse_transfer; retrieve, update, list.
-//   - Transfers (with source_transaction or from the available balance),
-//     their reversals, application fees and their refunds, the balance and
+//   - Transfers (with source_transaction or from the available balance;
+//     to an account whose transfers capability is not active, Stripe's 400
+//     insufficient_capabilities_for_transfer), their reversals, application fees and their refunds, the balance and
 //     balance transactions (GET /v1/balance_transactions and
 //     /v1/balance/history, filtered by type, source, currency, created or
 //     an automatic payout). Stripe's fee is Options.Fees; funds become

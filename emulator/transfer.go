@@ -125,8 +125,12 @@ func handleTransferCreate(c *call) (any, *Error) {
 	if amount <= 0 {
 		return nil, invalidRequest("amount", "Invalid positive integer")
 	}
-	if _, err := c.connectedAccount(dest, "destination"); err != nil {
+	a, err := c.connectedAccount(dest, "destination")
+	if err != nil {
 		return nil, err
+	}
+	if a.capabilityStatus("transfers") != "active" {
+		return nil, noTransfersCapability()
 	}
 	availableOn := c.now
 	if source != "" {
@@ -153,6 +157,15 @@ func handleTransferCreate(c *call) (any, *Error) {
 		}
 	}
 	return c.newTransfer(amount, currency, dest, source, group, desc, md, availableOn), nil
+}
+
+// noTransfersCapability is Stripe's answer to a transfer to an account
+// whose transfers capability is not active: a 400 with this code and
+// message, and no param, as Stripe answers POST /v1/transfers. (A
+// destination charge to such an account is refused by checkCharging.)
+func noTransfersCapability() *Error {
+	return invalidRequestCode("insufficient_capabilities_for_transfer", "",
+		"Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments")
 }
 
 func (c *call) transfer(id, param string) (*Transfer, *Error) {
