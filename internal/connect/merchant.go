@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
 )
@@ -111,12 +111,6 @@ type MerchantParams struct {
 	Metadata        map[string]*string `json:"metadata"`
 }
 
-const (
-	maxMetadataKeys = 50
-	maxMetadataKey  = 40
-	maxMetadataVal  = 500
-)
-
 func (p MerchantParams) apply(m *Merchant) error {
 	if p.ExternalID != nil {
 		v := strings.TrimSpace(*p.ExternalID)
@@ -158,30 +152,10 @@ func (p MerchantParams) apply(m *Merchant) error {
 	return applyMetadata(m, p.Metadata)
 }
 
-// applyMetadata merges updates into m.Metadata as Stripe does: a null or
-// empty value removes the key.
 func applyMetadata(m *Merchant, updates map[string]*string) error {
-	if len(updates) == 0 {
-		return nil
-	}
-	md := maps.Clone(m.Metadata)
-	if md == nil {
-		md = map[string]string{}
-	}
-	for k, v := range updates {
-		switch {
-		case k == "" || len(k) > maxMetadataKey || strings.Contains(k, "[") || strings.Contains(k, "]"):
-			return errs.Invalidf("metadata", "metadata keys must be 1 to %d characters without square brackets: %q", maxMetadataKey, k)
-		case v == nil || *v == "":
-			delete(md, k)
-		case len(*v) > maxMetadataVal:
-			return errs.Invalidf("metadata["+k+"]", "metadata values must be at most %d characters", maxMetadataVal)
-		default:
-			md[k] = *v
-		}
-	}
-	if len(md) > maxMetadataKeys {
-		return errs.Invalidf("metadata", "at most %d metadata keys are allowed", maxMetadataKeys)
+	md, err := metadata.Apply(m.Metadata, updates)
+	if err != nil {
+		return err
 	}
 	m.Metadata = md
 	return nil
