@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -39,6 +40,9 @@ type Env struct {
 	// Env was made by NewWithEmulator; EmulatorServer serves it.
 	Emulator       *emulator.Server
 	EmulatorServer *httptest.Server
+	// EmulatorRequests counts the requests the emulator received, so tests
+	// can show that something was done without calling Stripe.
+	EmulatorRequests *atomic.Int64
 }
 
 // New starts Tender on db and returns its Env. Background jobs are not
@@ -80,7 +84,11 @@ func NewWithEmulator(tb testing.TB, db *store.DB, cfg app.Config, opts emulator.
 	tb.Helper()
 	var tender string // Tender's URL, known once New has started it
 	var handler http.Handler = http.NotFoundHandler()
-	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	requests := new(atomic.Int64)
+	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		handler.ServeHTTP(w, r)
+	}))
 	tb.Cleanup(emuSrv.Close)
 	if cfg.MasterKeys == nil {
 		keys, err := secret.ParseKeyring(secret.NewKey(), nil)
@@ -99,7 +107,7 @@ func NewWithEmulator(tb testing.TB, db *store.DB, cfg app.Config, opts emulator.
 	emu := emulator.New(opts)
 	tb.Cleanup(func() { emu.Close() })
 	handler = emu
-	env.Emulator, env.EmulatorServer = emu, emuSrv
+	env.Emulator, env.EmulatorServer, env.EmulatorRequests = emu, emuSrv, requests
 	return env
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/web"
 )
 
@@ -69,6 +70,7 @@ type App struct {
 	// limit across every feature that calls Stripe.
 	StripeClients *stripeapi.Pool
 	Connect       *connect.Service
+	Wallet        *wallet.Service
 	Handler       http.Handler
 	logger        *slog.Logger
 }
@@ -110,6 +112,11 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	a.Connect = connect.NewService(connect.Config{
 		DB: db, Platforms: a.Platforms, Stripe: a.StripeClients, Keys: cfg.MasterKeys, NowFunc: cfg.Now,
 		Logger: cfg.Logger, PublicURL: cfg.PublicURL, HTTPClient: cfg.StripeHTTPClient,
+		// A merchant that loses its account loses its clones of customers' cards.
+		ConnectionLostFunc: wallet.ForgetMerchantClones,
+	})
+	a.Wallet = wallet.NewService(wallet.Config{
+		DB: db, Platforms: a.Platforms, Connect: a.Connect, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
 	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
 	if err != nil {
@@ -123,6 +130,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Version:       cfg.Version,
 		StripeClients: a.StripeClients,
 		Connect:       a.Connect,
+		Wallet:        a.Wallet,
 		Pages: func(mux *http.ServeMux) {
 			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect})
 		},
@@ -161,6 +169,7 @@ func Migrate(ctx context.Context, db *store.DB) error {
 func (a *App) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &idempotency.PruneWorker{Store: a.Idempotency})
+	river.AddWorker(w, &wallet.EraseWorker{Wallet: a.Wallet})
 	return w
 }
 
@@ -169,6 +178,9 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return idempotency.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return wallet.EraseArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

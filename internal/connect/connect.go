@@ -12,6 +12,7 @@ package connect
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"time"
@@ -43,6 +44,9 @@ type Service struct {
 	publicURL string
 	// httpClient sends the OAuth code exchange; nil means http.DefaultClient.
 	httpClient *http.Client
+	// connectionLost is told, in the changing transaction, when a merchant
+	// loses its account; see Config.ConnectionLostFunc.
+	connectionLost func(ctx context.Context, tx *sql.Tx, platformID, merchantID string) error
 }
 
 // Config is what a Service needs.
@@ -57,6 +61,12 @@ type Config struct {
 	// HTTPClient sends the OAuth code exchange; nil means
 	// http.DefaultClient.
 	HTTPClient *http.Client
+	// ConnectionLostFunc, if set, runs in the transaction that records a
+	// merchant losing its account (deauthorized at Stripe, or
+	// disconnected), so that what depended on the account (the wallet's
+	// clones) goes with it. connect cannot call the packages above it; they
+	// register here.
+	ConnectionLostFunc func(ctx context.Context, tx *sql.Tx, platformID, merchantID string) error
 }
 
 // NewService returns a Service.
@@ -68,7 +78,7 @@ func NewService(c Config) *Service {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: c.DB, platforms: c.Platforms, stripe: c.Stripe, keys: c.Keys, now: c.NowFunc,
-		logger: c.Logger, publicURL: c.PublicURL, httpClient: c.HTTPClient}
+		logger: c.Logger, publicURL: c.PublicURL, httpClient: c.HTTPClient, connectionLost: c.ConnectionLostFunc}
 }
 
 // client returns the platform's Stripe client.

@@ -90,6 +90,13 @@ func (s *Service) saveConnection(ctx context.Context, tx *sql.Tx, m *Merchant, c
 		return fmt.Errorf("save connection of %s: %w", m.ID, err)
 	}
 	m.Connection, m.Updated = c, now.Time
+	lost := before.AccountID != "" && before.Status != StatusDeauthorized &&
+		(c.AccountID != before.AccountID || c.Status == StatusDeauthorized)
+	if lost && s.connectionLost != nil {
+		if err := s.connectionLost(ctx, tx, m.PlatformID, m.ID); err != nil {
+			return err
+		}
+	}
 	var types []event.Type
 	switch {
 	case newAccount:

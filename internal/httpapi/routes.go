@@ -36,6 +36,24 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/merchants/{id}/disconnect", idempotent(handleMerchantDisconnect(d.Connect)))
 	}
 
+	if d.Wallet != nil {
+		w := d.Wallet
+		mux.Handle("POST /v1/customers", idempotent(handleCustomerCreate(w)))
+		mux.Handle("GET /v1/customers", authed(handleCustomerList(w)))
+		mux.Handle("GET /v1/customers/{id}", authed(handleCustomerGet(w)))
+		mux.Handle("POST /v1/customers/{id}", idempotent(handleCustomerUpdate(w)))
+		mux.Handle("POST /v1/customers/{id}/archive", idempotent(handleCustomerArchive(w)))
+		mux.Handle("POST /v1/customers/{id}/setup_intents", idempotent(handleSetupIntentCreate(w)))
+		mux.Handle("POST /v1/customers/{id}/payment_methods", idempotent(handlePaymentMethodRecord(w)))
+		mux.Handle("GET /v1/customers/{id}/payment_methods", authed(handlePaymentMethodList(w)))
+		mux.Handle("GET /v1/customers/{id}/payment_methods/{pm}", authed(handlePaymentMethodGet(w)))
+		mux.Handle("POST /v1/customers/{id}/payment_methods/{pm}/default", idempotent(handlePaymentMethodDefault(w)))
+		mux.Handle("POST /v1/customers/{id}/payment_methods/{pm}/detach", idempotent(handlePaymentMethodDetach(w)))
+		mux.Handle("POST /v1/customers/{id}/consents", idempotent(handleConsentCreate(w)))
+		mux.Handle("GET /v1/customers/{id}/consents", authed(handleConsentList(w)))
+		mux.Handle("DELETE /v1/customers/{id}/consents/{consent}", authed(handleConsentRevoke(w)))
+	}
+
 	mux.Handle("/v1/", authed(handleNoRoute()))
 	mux.Handle("/", handleNoRoute())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 // MaxBodyBytes bounds request bodies; larger ones get 413.
@@ -34,6 +35,8 @@ type Deps struct {
 	StripeClients *stripeapi.Pool
 	// Connect serves merchants and connection links.
 	Connect *connect.Service
+	// Wallet serves customers, their cards and consents.
+	Wallet *wallet.Service
 	// Pages adds the hosted pages (package web) to the same mux, so they
 	// share request logging, ids and panic recovery with the API.
 	Pages func(mux *http.ServeMux)

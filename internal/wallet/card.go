@@ -1,0 +1,317 @@
+package wallet
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
+)
+
+// PaymentMethod is a card a customer saved, as Stripe shows it. The card
+// itself is on the platform's Stripe account (StripeID).
+type PaymentMethod struct {
+	ID          string
+	PlatformID  string
+	CustomerID  string
+	StripeID    string // pm_… on the platform's account
+	Brand       string
+	Last4       string
+	ExpMonth    int64
+	ExpYear     int64
+	Fingerprint string
+	Wallet      string // apple_pay, google_pay, …; empty for a card typed in
+	Status      string // active or detached
+	Created     time.Time
+	Detached    time.Time
+}
+
+// SetupIntent is what a platform's own page needs to save a card with
+// Stripe.js: confirmCardSetup(ClientSecret, …) with PublishableKey.
+type SetupIntent struct {
+	ID             string // seti_…
+	ClientSecret   string
+	PublishableKey string
+	Status         string
+	Usage          string
+}
+
+// SetupIntentParams ask for a SetupIntent.
+type SetupIntentParams struct {
+	// Usage is off_session (the default: the card will be charged when the
+	// customer is not there) or on_session.
+	Usage string `json:"usage"`
+}
+
+// CreateSetupIntent opens a SetupIntent on the platform's account for the
+// customer, for a front end that collects the card with Stripe.js. Returns
+// errs.Invalid, errs.NotFound, errs.Conflict (archived), or Stripe's
+// failure classified.
+func (s *Service) CreateSetupIntent(ctx context.Context, platformID, customerID string, p SetupIntentParams) (*SetupIntent, error) {
+	usage := p.Usage
+	if usage == "" {
+		usage = "off_session"
+	}
+	if usage != "off_session" && usage != "on_session" {
+		return nil, errs.Invalidf("usage", "usage must be off_session or on_session, not %q", p.Usage)
+	}
+	c, err := activeCustomer(ctx, s.db, platformID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.platforms.Stripe(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	if st.PublishableKey == "" {
+		return nil, errs.E(errs.Conflict, "The platform has no publishable key for Stripe.js: set publishable_key with POST /v1/platform/stripe.").WithReason("publishable_key_missing")
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	params := &stripe.SetupIntentCreateParams{Customer: stripe.String(c.StripeCustomerID), Usage: stripe.String(usage),
+		PaymentMethodTypes: []*string{stripe.String("card")}}
+	params.AddMetadata("tender_customer", c.ID)
+	si, err := sc.V1SetupIntents.Create(ctx, params)
+	if err != nil {
+		return nil, stripeapi.AsError(err)
+	}
+	return &SetupIntent{ID: si.ID, ClientSecret: si.ClientSecret, PublishableKey: st.PublishableKey, Status: string(si.Status), Usage: usage}, nil
+}
+
+// RecordSetup records the card a succeeded SetupIntent saved for the
+// customer. The SetupIntent is read from Stripe, never taken from the
+// browser's word, and must belong to the customer. A card whose
+// fingerprint the customer already has is merged into the one on file:
+// the new copy is detached at Stripe and the existing card returned
+// (with its expiry brought up to date). Recording the same SetupIntent
+// twice returns the same card. Returns errs.Invalid (param setup_intent)
+// for an intent that is not the customer's or has not succeeded.
+func (s *Service) RecordSetup(ctx context.Context, platformID, customerID, setupIntentID string) (*PaymentMethod, error) {
+	c, err := activeCustomer(ctx, s.db, platformID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	si, err := sc.V1SetupIntents.Retrieve(ctx, setupIntentID, &stripe.SetupIntentRetrieveParams{Expand: []*string{stripe.String("payment_method")}})
+	if err != nil {
+		if stripeapi.Classify(err).Kind == stripeapi.KindNotFound {
+			return nil, errs.Invalidf("setup_intent", "No such SetupIntent: %q.", setupIntentID)
+		}
+		return nil, stripeapi.AsError(err)
+	}
+	switch {
+	case si.Customer == nil || si.Customer.ID != c.StripeCustomerID:
+		return nil, errs.Invalidf("setup_intent", "SetupIntent %s does not belong to customer %s.", si.ID, c.ID)
+	case si.Status != stripe.SetupIntentStatusSucceeded:
+		return nil, errs.Invalidf("setup_intent", "SetupIntent %s has not succeeded (status %s): the card is not saved yet.", si.ID, si.Status).WithReason("setup_intent_unexpected_state")
+	case si.PaymentMethod == nil || si.PaymentMethod.Card == nil:
+		return nil, errs.Invalidf("setup_intent", "SetupIntent %s saved no card.", si.ID)
+	}
+	return s.record(ctx, c, si.PaymentMethod)
+}
+
+// record stores pm for c, merging it into a card of the same fingerprint.
+func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMethod) (*PaymentMethod, error) {
+	if got, err := s.byStripeID(ctx, s.db, c.PlatformID, pm.ID); err == nil {
+		return got, nil // recorded already (the same SetupIntent reported twice)
+	}
+	card := pm.Card
+	now := store.TimeOf(s.now())
+	out := &PaymentMethod{ID: id.New(PaymentMethodPrefix), PlatformID: c.PlatformID, CustomerID: c.ID, StripeID: pm.ID,
+		Brand: string(card.Brand), Last4: card.Last4, ExpMonth: card.ExpMonth, ExpYear: card.ExpYear,
+		Fingerprint: card.Fingerprint, Status: "active", Created: now.Time}
+	if card.Wallet != nil {
+		out.Wallet = string(card.Wallet.Type)
+	}
+	var duplicate *PaymentMethod
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if out.Fingerprint != "" {
+			dup, err := scanPaymentMethod(tx.QueryRowContext(ctx, `SELECT `+pmCols+` FROM payment_methods
+				WHERE platform_id = $1 AND customer_id = $2 AND fingerprint = $3 AND status = 'active'`, c.PlatformID, c.ID, out.Fingerprint))
+			if err == nil {
+				duplicate = dup
+				_, err = tx.ExecContext(ctx, `UPDATE payment_methods SET exp_month = $3, exp_year = $4, updated_at = $5
+					WHERE platform_id = $1 AND id = $2`, c.PlatformID, dup.ID, out.ExpMonth, out.ExpYear, now)
+				dup.ExpMonth, dup.ExpYear = out.ExpMonth, out.ExpYear
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO payment_methods (platform_id, id, customer_id, stripe_payment_method_id, brand, last4,
+			exp_month, exp_year, fingerprint, wallet, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)`,
+			out.PlatformID, out.ID, out.CustomerID, out.StripeID, out.Brand, out.Last4, out.ExpMonth, out.ExpYear, out.Fingerprint, out.Wallet, now)
+		if err != nil {
+			return fmt.Errorf("insert payment method: %w", err)
+		}
+		// The first card becomes the default.
+		_, err = tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4
+			WHERE platform_id = $1 AND id = $2 AND default_payment_method_id IS NULL`, c.PlatformID, c.ID, out.ID, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if duplicate != nil {
+		// The same card saved again: keep one copy at Stripe too.
+		if err := s.detachAtStripe(ctx, c.PlatformID, pm.ID); err != nil {
+			s.logger.WarnContext(ctx, "detaching a duplicate card at Stripe", "payment_method", pm.ID, "err", err)
+		}
+		return duplicate, nil
+	}
+	return out, nil
+}
+
+func (s *Service) byStripeID(ctx context.Context, q store.Querier, platformID, stripeID string) (*PaymentMethod, error) {
+	return scanPaymentMethod(q.QueryRowContext(ctx, `SELECT `+pmCols+` FROM payment_methods WHERE platform_id = $1 AND stripe_payment_method_id = $2`,
+		platformID, stripeID))
+}
+
+// PaymentMethods lists the customer's active cards, newest first.
+func (s *Service) PaymentMethods(ctx context.Context, platformID, customerID string) ([]*PaymentMethod, error) {
+	if _, err := getCustomer(ctx, s.db, platformID, customerID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+pmCols+` FROM payment_methods WHERE platform_id = $1 AND customer_id = $2 AND status = 'active'
+		ORDER BY id DESC`, platformID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*PaymentMethod
+	for rows.Next() {
+		pm, err := scanPaymentMethod(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pm)
+	}
+	return out, rows.Err()
+}
+
+// PaymentMethod returns one of the customer's cards, detached ones
+// included. Returns errs.NotFound.
+func (s *Service) PaymentMethod(ctx context.Context, platformID, customerID, pmID string) (*PaymentMethod, error) {
+	return getPaymentMethod(ctx, s.db, platformID, customerID, pmID)
+}
+
+func getPaymentMethod(ctx context.Context, q store.Querier, platformID, customerID, pmID string) (*PaymentMethod, error) {
+	pm, err := scanPaymentMethod(q.QueryRowContext(ctx, `SELECT `+pmCols+` FROM payment_methods WHERE platform_id = $1 AND customer_id = $2 AND id = $3`,
+		platformID, customerID, pmID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("payment_method", "No such payment method: '%s'.", pmID)
+	}
+	return pm, err
+}
+
+// SetDefault makes the card the customer's default. Returns errs.NotFound,
+// or errs.Conflict for a detached card or an archived customer.
+func (s *Service) SetDefault(ctx context.Context, platformID, customerID, pmID string) (*Customer, error) {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := activeCustomer(ctx, tx, platformID, customerID); err != nil {
+			return err
+		}
+		pm, err := getPaymentMethod(ctx, tx, platformID, customerID, pmID)
+		if err != nil {
+			return err
+		}
+		if pm.Status != "active" {
+			return errs.E(errs.Conflict, "Payment method %s was removed.", pm.ID).WithReason("payment_method_detached")
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2`,
+			platformID, customerID, pm.ID, store.TimeOf(s.now()))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Customer(ctx, platformID, customerID)
+}
+
+// Detach removes the card: at Stripe on the platform's account, every clone
+// of it on merchants' accounts, and every consent given for it; the
+// customer's default moves to their newest other card. A Stripe failure
+// leaves the card as it was, so the call can be retried. Detaching twice is
+// harmless.
+func (s *Service) Detach(ctx context.Context, platformID, customerID, pmID string) (*PaymentMethod, error) {
+	pm, err := getPaymentMethod(ctx, s.db, platformID, customerID, pmID)
+	if err != nil || pm.Status != "active" {
+		return pm, err
+	}
+	if err := s.dropClones(ctx, platformID, `payment_method_id = $2`, pm.ID); err != nil {
+		return nil, err
+	}
+	if err := s.detachAtStripe(ctx, platformID, pm.StripeID); err != nil {
+		return nil, err
+	}
+	now := store.TimeOf(s.now())
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET status = 'detached', detached_at = $3, updated_at = $3
+			WHERE platform_id = $1 AND id = $2`, platformID, pm.ID, now); err != nil {
+			return err
+		}
+		if err := revokeConsents(ctx, tx, platformID, `payment_method_id = $2`, pm.ID, "payment_method_detached", now.Time); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = (SELECT id FROM payment_methods
+				WHERE platform_id = $1 AND customer_id = $2 AND status = 'active' ORDER BY id DESC LIMIT 1), updated_at = $4
+			WHERE platform_id = $1 AND id = $2 AND default_payment_method_id = $3`, platformID, customerID, pm.ID, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return getPaymentMethod(ctx, s.db, platformID, customerID, pmID)
+}
+
+// detachAtStripe detaches a card from its Customer on the platform's
+// account; one already detached or gone counts as done.
+func (s *Service) detachAtStripe(ctx context.Context, platformID, stripeID string) error {
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return err
+	}
+	_, err = sc.V1PaymentMethods.Detach(ctx, stripeID, nil)
+	if err != nil && !alreadyGone(err) {
+		return stripeapi.AsError(err)
+	}
+	return nil
+}
+
+// alreadyGone reports Stripe's answers for an object that no longer exists
+// or is no longer attached.
+func alreadyGone(err error) bool {
+	o := stripeapi.Classify(err)
+	if o.Kind == stripeapi.KindNotFound {
+		return true
+	}
+	var se *stripe.Error
+	return errors.As(err, &se) && se.Code == "payment_method_unexpected_state"
+}
+
+const pmCols = `platform_id, id, customer_id, stripe_payment_method_id, brand, last4, exp_month, exp_year, fingerprint, wallet, status,
+	created_at, detached_at`
+
+func scanPaymentMethod(row scanner) (*PaymentMethod, error) {
+	var pm PaymentMethod
+	var created, detached store.Time
+	if err := row.Scan(&pm.PlatformID, &pm.ID, &pm.CustomerID, &pm.StripeID, &pm.Brand, &pm.Last4, &pm.ExpMonth, &pm.ExpYear,
+		&pm.Fingerprint, &pm.Wallet, &pm.Status, &created, &detached); err != nil {
+		return nil, err
+	}
+	pm.Created, pm.Detached = created.Time, detached.Time
+	return &pm, nil
+}
