@@ -148,6 +148,11 @@ func (c *call) settle(ch *Charge, amount int64, bypassPending bool) {
 	}
 	bt := c.addBT(ch.Acct, BTCharge, amount, fee, btAppFee, ch.Currency, ch.ID, ch.AvailableOn)
 	ch.BalanceTxn = bt.ID
+	if bypassPending {
+		// The funds are available at once (4000 0000 0000 0077), and Stripe
+		// announces it as it does funds that waited.
+		c.emit("balance.available", c.st.balanceAt(ch.Acct, c.now))
+	}
 	switch {
 	case direct && ch.HasAppFee && appFee > 0:
 		ch.AppFee = c.newApplicationFee(ch, ch.Acct, ch.ID, appFee).ID

@@ -357,11 +357,16 @@ func TestFundsBecomeAvailable(t *testing.T) {
 		t.Fatalf("after: available %d pending %d", bal.Available[0].Amount, bal.Pending[0].Amount)
 	}
 	evs := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("balance.available")}).All(ctx()))
-	if len(evs) != 1 || evs[0].Data.Object["object"] != "balance" {
+	// One when the bypass-pending funds were available at once, one when
+	// the card's funds became available.
+	if len(evs) != 2 || evs[0].Data.Object["object"] != "balance" || evs[1].Data.Object["object"] != "balance" {
 		t.Fatalf("balance.available events: %d", len(evs))
 	}
+	if first := evs[1].Data.Object["available"].([]any)[0].(map[string]any)["amount"]; first != float64(2000-fee(2000)) {
+		t.Errorf("the first balance.available shows %v available, want the bypass-pending funds %d", first, 2000-fee(2000))
+	}
 	e.srv.Advance(72 * time.Hour)
-	if n := len(all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("balance.available")}).All(ctx()))); n != 1 {
+	if n := len(all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{Type: stripe.String("balance.available")}).All(ctx()))); n != 2 {
 		t.Fatalf("balance.available sent again with nothing new: %d", n)
 	}
 }
