@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,33 +21,20 @@ import (
 	"github.com/tenderpay/tender/internal/storetest"
 )
 
-// clock is Tender's clock in these tests, movable to expire links.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is Tender with the emulator as its Stripe, a platform site that
 // records where merchants come back to, and a browser-like HTTP client that
 // does not follow redirects, so each step can be checked.
 type fixture struct {
 	*apitest.Env
 	t        *testing.T
-	clock    *clock
+	clock    *apitest.Clock
 	platform *httptest.Server
 	client   *http.Client
 }
 
 func newFixture(t *testing.T, db *store.DB, opts emulator.Options) *fixture {
 	t.Helper()
-	c := &clock{t: time.Now()}
+	c := apitest.NewClock(time.Now())
 	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, opts)
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "platform page %s", r.URL.Path)

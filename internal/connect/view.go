@@ -1,6 +1,10 @@
 package connect
 
-import "time"
+import (
+	"time"
+
+	"github.com/tenderpay/tender/internal/nullable"
+)
 
 // MerchantView is a merchant as the API shows it, and as the data of its
 // events: one shape in both, so a webhook receiver needs no second request.
@@ -55,29 +59,15 @@ func (m *Merchant) View() MerchantView {
 		md = map[string]string{}
 	}
 	return MerchantView{
-		ID: m.ID, Object: "merchant", ExternalID: ptr(m.ExternalID), Name: m.Name, Email: ptr(m.Email),
-		Country: ptr(m.Country), DefaultCurrency: ptr(m.DefaultCurrency), Metadata: md,
+		ID: m.ID, Object: "merchant", ExternalID: nullable.String(m.ExternalID), Name: m.Name, Email: nullable.String(m.Email),
+		Country: nullable.String(m.Country), DefaultCurrency: nullable.String(m.DefaultCurrency), Metadata: md,
 		Connection: ConnectionView{
-			Status: c.Status, AccountID: ptr(c.AccountID), AccountType: ptr(string(c.AccountType)),
+			Status: c.Status, AccountID: nullable.String(c.AccountID), AccountType: nullable.String(string(c.AccountType)),
 			ChargesEnabled: c.ChargesEnabled, PayoutsEnabled: c.PayoutsEnabled, DetailsSubmitted: c.DetailsSubmitted,
 			Requirements: RequirementsView{CurrentlyDue: reqs.CurrentlyDue, EventuallyDue: reqs.EventuallyDue,
-				PastDue: reqs.PastDue, DisabledReason: ptr(reqs.DisabledReason)},
-			ConnectedAt: timePtr(c.ConnectedAt), CheckedAt: timePtr(c.CheckedAt),
+				PastDue: reqs.PastDue, DisabledReason: nullable.String(reqs.DisabledReason)},
+			ConnectedAt: nullable.Time(c.ConnectedAt), CheckedAt: nullable.Time(c.CheckedAt),
 		},
-		Archived: !m.Archived.IsZero(), ArchivedAt: timePtr(m.Archived), CreatedAt: m.Created, UpdatedAt: m.Updated,
+		Archived: !m.Archived.IsZero(), ArchivedAt: nullable.Time(m.Archived), CreatedAt: m.Created, UpdatedAt: m.Updated,
 	}
-}
-
-func ptr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tenderpay/tender/internal/nullable"
 	"github.com/tenderpay/tender/internal/platform"
 )
 
@@ -21,7 +22,7 @@ type platformJSON struct {
 func toPlatformJSON(p *platform.Platform) platformJSON {
 	return platformJSON{
 		ID: p.ID, Object: "platform", Name: p.Name,
-		DefaultCurrency: nonEmpty(p.Settings.DefaultCurrency), SupportEmail: nonEmpty(p.Settings.SupportEmail),
+		DefaultCurrency: nullable.String(p.Settings.DefaultCurrency), SupportEmail: nullable.String(p.Settings.SupportEmail),
 		CreatedAt: p.Created, UpdatedAt: p.Updated,
 	}
 }
@@ -42,7 +43,7 @@ type apiKeyJSON struct {
 func toAPIKeyJSON(k *platform.APIKey) apiKeyJSON {
 	return apiKeyJSON{
 		ID: k.ID, Object: "api_key", Name: k.Name, Mode: string(k.Mode), Hint: k.Hint,
-		CreatedAt: k.Created, LastUsedAt: timePtr(k.LastUsed), RevokedAt: timePtr(k.Revoked),
+		CreatedAt: k.Created, LastUsedAt: nullable.Time(k.LastUsed), RevokedAt: nullable.Time(k.Revoked),
 	}
 }
 
@@ -116,20 +117,6 @@ func handleAPIKeyRevoke(platforms *platform.Service) http.Handler {
 	})
 }
 
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 // stripeJSON is the API's view of a platform's Stripe settings: what is
 // configured, never a secret.
 type stripeJSON struct {
@@ -147,8 +134,8 @@ type stripeJSON struct {
 func toStripeJSON(s *platform.Stripe) stripeJSON {
 	return stripeJSON{
 		Object: "platform_stripe", Source: string(s.Source), Livemode: s.Livemode(),
-		SecretKeyHint: s.SecretKeyHint(), PublishableKey: nonEmpty(s.PublishableKey), ClientID: nonEmpty(s.ClientID),
-		WebhookSecretCount: len(s.WebhookSecrets), APIBase: nonEmpty(s.APIBase), ConnectBase: nonEmpty(s.ConnectBase),
+		SecretKeyHint: s.SecretKeyHint(), PublishableKey: nullable.String(s.PublishableKey), ClientID: nullable.String(s.ClientID),
+		WebhookSecretCount: len(s.WebhookSecrets), APIBase: nullable.String(s.APIBase), ConnectBase: nullable.String(s.ConnectBase),
 	}
 }
 

@@ -1,6 +1,10 @@
 package wallet
 
-import "time"
+import (
+	"time"
+
+	"github.com/tenderpay/tender/internal/nullable"
+)
 
 // CustomerView is a customer as the API shows it.
 type CustomerView struct {
@@ -24,9 +28,9 @@ func (c *Customer) View() CustomerView {
 	if md == nil {
 		md = map[string]string{}
 	}
-	return CustomerView{ID: c.ID, Object: "customer", ExternalID: ptr(c.ExternalID), Email: ptr(c.Email), Name: ptr(c.Name),
-		Metadata: md, DefaultPaymentMethod: ptr(c.DefaultPaymentMethodID), StripeCustomer: ptr(c.StripeCustomerID),
-		Archived: !c.Archived.IsZero(), ArchivedAt: timePtr(c.Archived), CreatedAt: c.Created, UpdatedAt: c.Updated}
+	return CustomerView{ID: c.ID, Object: "customer", ExternalID: nullable.String(c.ExternalID), Email: nullable.String(c.Email), Name: nullable.String(c.Name),
+		Metadata: md, DefaultPaymentMethod: nullable.String(c.DefaultPaymentMethodID), StripeCustomer: nullable.String(c.StripeCustomerID),
+		Archived: !c.Archived.IsZero(), ArchivedAt: nullable.Time(c.Archived), CreatedAt: c.Created, UpdatedAt: c.Updated}
 }
 
 // PaymentMethodView is a saved card as the API shows it.
@@ -55,8 +59,8 @@ type CardView struct {
 func (pm *PaymentMethod) View() PaymentMethodView {
 	return PaymentMethodView{ID: pm.ID, Object: "payment_method", Customer: pm.CustomerID, StripePaymentMethod: pm.StripeID,
 		Status: pm.Status, Card: CardView{Brand: pm.Brand, Last4: pm.Last4, ExpMonth: pm.ExpMonth, ExpYear: pm.ExpYear,
-			Fingerprint: pm.Fingerprint, Wallet: ptr(pm.Wallet)},
-		CreatedAt: pm.Created, DetachedAt: timePtr(pm.Detached)}
+			Fingerprint: pm.Fingerprint, Wallet: nullable.String(pm.Wallet)},
+		CreatedAt: pm.Created, DetachedAt: nullable.Time(pm.Detached)}
 }
 
 // ConsentView is a consent as the API shows it.
@@ -81,8 +85,8 @@ func (c *Consent) View() ConsentView {
 		pm = DefaultCard
 	}
 	return ConsentView{ID: c.ID, Object: "consent", Customer: c.CustomerID, Merchant: c.MerchantID, PaymentMethod: pm,
-		Scope: c.Scope, Evidence: c.Evidence, Active: c.Revoked.IsZero(), GrantedAt: c.Granted, RevokedAt: timePtr(c.Revoked),
-		RevokedReason: ptr(c.RevokedReason)}
+		Scope: c.Scope, Evidence: c.Evidence, Active: c.Revoked.IsZero(), GrantedAt: c.Granted, RevokedAt: nullable.Time(c.Revoked),
+		RevokedReason: nullable.String(c.RevokedReason)}
 }
 
 // SetupIntentView is what a front end needs to save a card with Stripe.js.
@@ -94,18 +98,4 @@ type SetupIntentView struct {
 	Status         string `json:"status"`
 	Usage          string `json:"usage"`
 	Customer       string `json:"customer"`
-}
-
-func ptr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,28 +20,16 @@ import (
 	"github.com/tenderpay/tender/internal/wallet"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type fixture struct {
 	*apitest.Env
 	t     *testing.T
-	clock *clock
+	clock *apitest.Clock
 	sc    *stripe.Client // the platform's key at the emulator
 }
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
-	c := &clock{t: time.Now()}
+	c := apitest.NewClock(time.Now())
 	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, emulator.Options{})
 	backends := &stripe.Backends{
 		API:     stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
