@@ -105,7 +105,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	a := &App{
 		DB:          db,
 		Platforms:   platform.NewService(db, cfg.Now, platform.WithKeys(cfg.MasterKeys), platform.WithDefaultStripe(cfg.Stripe)),
-		Idempotency: idempotency.NewStore(db, cfg.Now),
+		Idempotency: idempotency.NewStore(db, cfg.Now).SealWith(cfg.MasterKeys),
 		logger:      cfg.Logger,
 	}
 	a.StripeClients = &stripeapi.Pool{ConfigFunc: a.stripeConfig(cfg)}

@@ -10,11 +10,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -49,8 +51,9 @@ type Response struct {
 
 // Store keeps idempotency records in the database.
 type Store struct {
-	db  *store.DB
-	now func() time.Time
+	db   *store.DB
+	now  func() time.Time
+	keys *secret.Keyring
 }
 
 // NewStore returns a Store over db; now is the clock (time.Now if nil).
@@ -59,6 +62,38 @@ func NewStore(db *store.DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, now: now}
+}
+
+// SealWith makes the Store seal the responses it keeps under keys: some
+// responses carry what must not rest in clear (the URL of a single-use
+// link, a client secret), and the store cannot tell which. Responses stored
+// before remain readable.
+func (s *Store) SealWith(keys *secret.Keyring) *Store {
+	s.keys = keys
+	return s
+}
+
+// where binds a sealed response to its record.
+func where(req Request) string { return "idempotency_keys/" + req.PlatformID + "/" + req.Key }
+
+func (s *Store) seal(req Request, body []byte) string {
+	if s.keys == nil {
+		return string(body)
+	}
+	return s.keys.Seal(string(body), where(req))
+}
+
+// open returns a stored body; one stored in clear (before sealing was on)
+// is JSON, which no sealed value is.
+func (s *Store) open(req Request, stored string) ([]byte, error) {
+	if s.keys == nil || strings.HasPrefix(stored, "{") || strings.HasPrefix(stored, "[") || stored == "" {
+		return []byte(stored), nil
+	}
+	plain, err := s.keys.Open(stored, where(req))
+	if err != nil {
+		return nil, fmt.Errorf("open stored response for key %q: %w", req.Key, err)
+	}
+	return []byte(plain), nil
 }
 
 // ValidateKey checks a key's shape. Returns errs.Invalid naming the header.
@@ -116,7 +151,11 @@ func (s *Store) begin(ctx context.Context, tx *sql.Tx, req Request) (*Response, 
 	case fingerprint != req.Fingerprint || method != req.Method || path != req.Path:
 		return nil, errs.E(errs.Invalid, "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", req.Key).WithReason("idempotency_key_reused")
 	case state == "complete":
-		return &Response{Status: int(status.Int64), Body: []byte(body.String)}, nil
+		b, err := s.open(req, body.String)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Status: int(status.Int64), Body: b}, nil
 	case lockedUntil.After(now):
 		return nil, inUse()
 	default:
@@ -143,7 +182,7 @@ func inUse() error {
 // Complete stores the response to replay for the key.
 func (s *Store) Complete(ctx context.Context, req Request, resp Response) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE idempotency_keys SET state = 'complete', response_status = $3, response_body = $4, locked_until = NULL
-		WHERE platform_id = $1 AND idempotency_key = $2`, req.PlatformID, req.Key, resp.Status, string(resp.Body))
+		WHERE platform_id = $1 AND idempotency_key = $2`, req.PlatformID, req.Key, resp.Status, s.seal(req, resp.Body))
 	if err != nil {
 		return fmt.Errorf("store idempotent response: %w", err)
 	}

@@ -2,12 +2,14 @@ package idempotency_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
 )
@@ -90,6 +92,58 @@ func TestTakeoverAfterCrashAndRelease(t *testing.T) {
 		}
 		if err := idempotency.ValidateKey(string(make([]byte, 256))); errs.CodeOf(err) != errs.Invalid {
 			t.Fatalf("256-char key accepted")
+		}
+	})
+}
+
+// TestResponsesSealedAtRest: with a master key, a stored response is
+// unreadable in the database and replays as it was; one stored in clear
+// before sealing was turned on still replays.
+func TestResponsesSealedAtRest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+		p, err := platform.NewService(db, clk.now).Create(ctx, "P")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := secret.ParseKeyring(secret.NewKey(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := idempotency.NewStore(db, clk.now)
+		sealed := idempotency.NewStore(db, clk.now).SealWith(keys)
+		body := `{"url":"https://pay.example/connect/links/SECRET-TOKEN"}`
+		for _, tc := range []struct {
+			key   string
+			store *idempotency.Store
+		}{{"old", plain}, {"new", sealed}} {
+			req := idempotency.Request{PlatformID: p.ID, Key: tc.key, Method: "POST", Path: "/v1/x", Fingerprint: "f"}
+			if _, err := tc.store.Begin(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.store.Complete(ctx, req, idempotency.Response{Status: 200, Body: []byte(body)}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := sealed.Begin(ctx, req)
+			if err != nil || r == nil || string(r.Body) != body {
+				t.Fatalf("%s: replay = %+v, %v", tc.key, r, err)
+			}
+		}
+		var stored string
+		if err := db.QueryRowContext(ctx, `SELECT response_body FROM idempotency_keys WHERE idempotency_key = 'new'`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(stored, "SECRET-TOKEN") || !strings.HasPrefix(stored, "v1.") {
+			t.Errorf("stored in clear: %s", stored)
+		}
+		// Moved to another key's row, it does not open.
+		if _, err := db.ExecContext(ctx, `UPDATE idempotency_keys SET response_body = $1 WHERE idempotency_key = 'old'`, stored); err != nil {
+			t.Fatal(err)
+		}
+		req := idempotency.Request{PlatformID: p.ID, Key: "old", Method: "POST", Path: "/v1/x", Fingerprint: "f"}
+		if _, err := sealed.Begin(ctx, req); err == nil {
+			t.Error("a sealed response opened under another key")
 		}
 	})
 }
