@@ -117,6 +117,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	})
 	a.Wallet = wallet.NewService(wallet.Config{
 		DB: db, Platforms: a.Platforms, Connect: a.Connect, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
+		PublicURL: cfg.PublicURL,
 	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
 	if err != nil {
@@ -132,7 +133,8 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Connect:       a.Connect,
 		Wallet:        a.Wallet,
 		Pages: func(mux *http.ServeMux) {
-			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect})
+			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect, Wallet: a.Wallet, Platforms: a.Platforms,
+				PublicURL: cfg.PublicURL})
 		},
 	})
 	return a, nil

@@ -52,6 +52,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/customers/{id}/consents", idempotent(handleConsentCreate(w)))
 		mux.Handle("GET /v1/customers/{id}/consents", authed(handleConsentList(w)))
 		mux.Handle("DELETE /v1/customers/{id}/consents/{consent}", authed(handleConsentRevoke(w)))
+		mux.Handle("POST /v1/wallet_sessions", idempotent(handleWalletSessionCreate(w)))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

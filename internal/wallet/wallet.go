@@ -47,6 +47,9 @@ type Service struct {
 	now       func() time.Time
 	logger    *slog.Logger
 	retention time.Duration
+	// publicURL is where browsers reach Tender: wallet links are built
+	// on it.
+	publicURL string
 }
 
 // Config is what a Service needs.
@@ -60,6 +63,8 @@ type Config struct {
 	// Retention is how long archived customers' Stripe ids are kept; zero
 	// means DefaultRetention.
 	Retention time.Duration
+	// PublicURL is where browsers reach Tender (no trailing slash).
+	PublicURL string
 }
 
 // NewService returns a Service.
@@ -74,7 +79,7 @@ func NewService(c Config) *Service {
 		c.Retention = DefaultRetention
 	}
 	return &Service{db: c.DB, platforms: c.Platforms, connect: c.Connect, stripe: c.Stripe, now: c.NowFunc,
-		logger: c.Logger, retention: c.Retention}
+		logger: c.Logger, retention: c.Retention, publicURL: c.PublicURL}
 }
 
 func (s *Service) client(ctx context.Context, platformID string) (*stripe.Client, error) {

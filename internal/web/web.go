@@ -18,6 +18,8 @@ import (
 	"net/http"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 //go:embed templates/*.html
@@ -26,6 +28,7 @@ var templateFS embed.FS
 var pages = map[string]*template.Template{
 	"connect_start": parse("connect_start.html"),
 	"connect_error": parse("connect_error.html"),
+	"wallet":        parse("wallet.html"),
 }
 
 func parse(name string) *template.Template {
@@ -36,6 +39,13 @@ func parse(name string) *template.Template {
 type Deps struct {
 	Logger  *slog.Logger
 	Connect *connect.Service
+	// Wallet and Platforms serve the hosted wallet; without Wallet it is
+	// not served.
+	Wallet    *wallet.Service
+	Platforms *platform.Service
+	// PublicURL is where browsers reach Tender; an https one makes the
+	// wallet's cookie Secure.
+	PublicURL string
 }
 
 // Routes adds the hosted pages to mux.
@@ -49,6 +59,9 @@ func Routes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET "+connect.CallbackPath, page(h.connectCallback))
 	mux.Handle("GET "+connect.ExpressReturnPath, page(h.expressReturn))
 	mux.Handle("GET "+connect.ExpressRefreshPth, page(h.expressRefresh))
+	if d.Wallet != nil {
+		h.walletRoutes(mux)
+	}
 }
 
 type handlers struct{ Deps }
