@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,17 +45,88 @@ type Env struct {
 	// EmulatorRequests counts the requests the emulator received, so tests
 	// can show that something was done without calling Stripe.
 	EmulatorRequests *atomic.Int64
+	// received is what Tender's server received, with RecordRequests.
+	received *recorder
+}
+
+// EnvOption configures an Env.
+type EnvOption func(*Env)
+
+// RecordRequests makes the Env keep every request Tender's server
+// receives, for Env.Received: a test can then show what never reached
+// Tender, such as a card number.
+func RecordRequests() EnvOption {
+	return func(e *Env) { e.received = &recorder{} }
+}
+
+// Received is one request Tender's server received.
+type Received struct {
+	Method string
+	URL    string // path and query
+	Header http.Header
+	Body   []byte
+}
+
+// String is the request as it came, for searching and failure messages.
+func (r Received) String() string {
+	var b strings.Builder
+	b.WriteString(r.Method + " " + r.URL + "\n")
+	r.Header.Write(&b)
+	b.WriteString("\n")
+	b.Write(r.Body)
+	return b.String()
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	reqs []Received
+}
+
+// wrap records each request, with its body, before h serves it.
+func (rec *recorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "apitest: reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, Received{Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+		rec.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Received returns the requests Tender's server received so far. It fails
+// the test unless the Env was made with RecordRequests.
+func (e *Env) Received() []Received {
+	e.tb.Helper()
+	if e.received == nil {
+		e.tb.Fatal("apitest: Received needs an Env made with RecordRequests")
+	}
+	e.received.mu.Lock()
+	defer e.received.mu.Unlock()
+	return slices.Clone(e.received.reqs)
 }
 
 // New starts Tender on db and returns its Env. Background jobs are not
 // started; tests that need them call Env.App.Start. Tender's public URL is
 // its test server's unless cfg says otherwise.
-func New(tb testing.TB, db *store.DB, cfg app.Config) *Env {
+func New(tb testing.TB, db *store.DB, cfg app.Config, opts ...EnvOption) *Env {
 	tb.Helper()
+	env := &Env{tb: tb}
+	for _, o := range opts {
+		o(env)
+	}
 	// The server starts first so that its URL, which links and redirect
 	// URIs are built on, is known when the app is made.
 	var handler http.Handler = http.NotFoundHandler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	var serve http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) })
+	if env.received != nil {
+		serve = env.received.wrap(serve)
+	}
+	srv := httptest.NewServer(serve)
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = srv.URL
 	}
@@ -74,14 +146,15 @@ func New(tb testing.TB, db *store.DB, cfg app.Config) *Env {
 			a.Jobs.Stop(context.Background())
 		}
 	})
-	return &Env{tb: tb, App: a, Server: srv, Key: secret, PlatformID: p.ID}
+	env.App, env.Server, env.Key, env.PlatformID = a, srv, secret, p.ID
+	return env
 }
 
 // NewWithEmulator starts a Stripe emulator and Tender with the emulator as
 // the default platform's Stripe, its OAuth redirect URI registered, and a
 // master key, as `tender serve` does with no Stripe key. opts configures
 // the emulator; its platforms are replaced by the default one.
-func NewWithEmulator(tb testing.TB, db *store.DB, cfg app.Config, opts emulator.Options) *Env {
+func NewWithEmulator(tb testing.TB, db *store.DB, cfg app.Config, opts emulator.Options, envOpts ...EnvOption) *Env {
 	tb.Helper()
 	var tender string // Tender's URL, known once New has started it
 	var handler http.Handler = http.NotFoundHandler()
@@ -100,7 +173,7 @@ func NewWithEmulator(tb testing.TB, db *store.DB, cfg app.Config, opts emulator.
 	}
 	cfg.Stripe = &platform.Stripe{SecretKey: emulator.DefaultSecretKey, PublishableKey: emulator.DefaultPublishableKey,
 		ClientID: emulator.DefaultClientID, APIBase: emuSrv.URL, ConnectBase: emuSrv.URL, Source: platform.StripeFromEmulator}
-	env := New(tb, db, cfg)
+	env := New(tb, db, cfg, envOpts...)
 	tender = env.Server.URL
 	opts.Platforms = []emulator.Platform{{AccountID: emulator.DefaultPlatformAccount, SecretKey: emulator.DefaultSecretKey,
 		PublishableKey: emulator.DefaultPublishableKey, Name: "Test platform", ClientID: emulator.DefaultClientID,

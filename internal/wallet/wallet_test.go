@@ -27,10 +27,10 @@ type fixture struct {
 	sc    *stripe.Client // the platform's key at the emulator
 }
 
-func newFixture(t *testing.T, db *store.DB) *fixture {
+func newFixture(t *testing.T, db *store.DB, opts ...apitest.EnvOption) *fixture {
 	t.Helper()
 	c := apitest.NewClock(time.Now())
-	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, emulator.Options{})
+	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, emulator.Options{}, opts...)
 	backends := &stripe.Backends{
 		API:     stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
