@@ -376,3 +376,62 @@ func (f *fixture) action(path, cookie, body string) page {
 	b, _ := io.ReadAll(resp.Body)
 	return page{resp.StatusCode, resp.Header, string(b)}
 }
+
+// TestWalletConsentForm: the page offers the platform's enabled merchants;
+// allowing one records the text the page showed, with the browser's
+// address and user agent; a page whose text is out of date, or a merchant
+// that cannot take payments, records nothing; withdrawing revokes.
+func TestWalletConsentForm(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		c := f.customer(`{}`)
+		f.saveCard(c.ID, "pm_card_visa")
+		m := f.merchant("Dairy")
+		var idle struct{ ID string }
+		f.post("/v1/merchants", map[string]string{"name": "Idle"}, 200, &idle)
+		ws := f.session(c.ID)
+		cookie := f.openSession(ws).Value
+		base := "/wallet/" + ws.ID
+		text := "Allow Dairy to charge my default card when I'm not there"
+
+		p := f.browse("GET", base, cookie, nil)
+		if !strings.Contains(p.body, `value="Allow Dairy to charge my default card when I&#39;m not there"`) || strings.Contains(p.body, idle.ID) {
+			t.Fatalf("page offers %s", p.body)
+		}
+		csrf := wallet.CSRFToken(cookie)
+		for _, tt := range []struct {
+			name, merchant, text, shown string
+		}{
+			{"text not shown", m.ID, "Allow Dairy to charge my card whenever it likes", "This page is out of date"},
+			{"merchant not enabled", idle.ID, "Allow Idle to charge my default card when I'm not there", "Idle cannot take payments"},
+		} {
+			p := f.browse("POST", base+"/merchants/"+tt.merchant+"/allow", cookie, url.Values{"csrf_token": {csrf}, "text": {tt.text}})
+			if p.status != 409 || !strings.Contains(p.body, tt.shown) || !strings.Contains(p.body, "Your saved cards") {
+				t.Errorf("%s: %d %s; want the page again with the error", tt.name, p.status, p.body)
+			}
+		}
+		if cs, _ := f.App.Wallet.Consents(ctx, f.PlatformID, c.ID); len(cs) != 0 {
+			t.Fatalf("refused consents were recorded: %+v", cs)
+		}
+
+		p = f.browse("POST", base+"/merchants/"+m.ID+"/allow", cookie, url.Values{"csrf_token": {csrf}, "text": {text}}, "User-Agent", "Test agent/1.0")
+		if p.status != 303 || p.header.Get("Location") != base+"?notice=consent_granted" {
+			t.Fatalf("allow: %d %s", p.status, p.body)
+		}
+		cs, _ := f.App.Wallet.Consents(ctx, f.PlatformID, c.ID)
+		if len(cs) != 1 || cs[0].MerchantID != m.ID || cs[0].Evidence.Text != text || cs[0].Evidence.TextVersion == "" ||
+			cs[0].Evidence.IPAddress != "127.0.0.1" || cs[0].Evidence.UserAgent != "Test agent/1.0" {
+			t.Fatalf("consent %+v", cs)
+		}
+		if p := f.browse("GET", base+"?notice=consent_granted", cookie, nil); !strings.Contains(p.body, "Permission given") || !strings.Contains(p.body, "withdraw") {
+			t.Errorf("page after allowing: %s", p.body)
+		}
+		if p := f.browse("POST", base+"/merchants/"+m.ID+"/withdraw", cookie, url.Values{"csrf_token": {csrf}}); p.status != 303 {
+			t.Fatalf("withdraw: %d %s", p.status, p.body)
+		}
+		if cs, _ := f.App.Wallet.Consents(ctx, f.PlatformID, c.ID); len(cs) != 1 || cs[0].RevokedReason != "customer_revoked" {
+			t.Errorf("consent after withdrawing: %+v", cs)
+		}
+	})
+}
