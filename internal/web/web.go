@@ -6,7 +6,9 @@
 //
 // Every page is sent with headers that keep its secrets in place: links
 // carry single-use tokens, so no page may be cached, framed, or leak its
-// address in a Referer to the sites it sends the browser on to.
+// address in a Referer to the sites it sends the browser on to. Pages run
+// no script, except the hosted wallet (wallet.go), whose policy allows
+// Stripe.js and Tender's own static script, and nothing inline.
 package web
 
 import (
