@@ -90,9 +90,9 @@ func (s *Service) CreateSetupIntent(ctx context.Context, platformID, customerID 
 // RecordSetup records the card a succeeded SetupIntent saved for the
 // customer. The SetupIntent is read from Stripe, never taken from the
 // browser's word, and must belong to the customer. A card whose
-// fingerprint the customer already has is merged into the one on file:
-// the new copy is detached at Stripe and the existing card returned
-// (with its expiry brought up to date). Recording the same SetupIntent
+// fingerprint the customer already has is merged into the one on file: it
+// keeps its id and takes the new copy's details (a renewed card's expiry),
+// and the old copy and its clones are removed at Stripe. Recording the same SetupIntent
 // twice returns the same card. Returns errs.Invalid (param setup_intent)
 // for an intent that is not the customer's or has not succeeded.
 func (s *Service) RecordSetup(ctx context.Context, platformID, customerID, setupIntentID string) (*PaymentMethod, error) {
@@ -141,10 +141,13 @@ func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMet
 			dup, err := scanPaymentMethod(tx.QueryRowContext(ctx, `SELECT `+pmCols+` FROM payment_methods
 				WHERE platform_id = $1 AND customer_id = $2 AND fingerprint = $3 AND status = 'active'`, c.PlatformID, c.ID, out.Fingerprint))
 			if err == nil {
+				// The same card saved again, perhaps renewed: the card on file
+				// keeps its id (consents name it) and takes the new copy's
+				// details.
 				duplicate = dup
-				_, err = tx.ExecContext(ctx, `UPDATE payment_methods SET exp_month = $3, exp_year = $4, updated_at = $5
-					WHERE platform_id = $1 AND id = $2`, c.PlatformID, dup.ID, out.ExpMonth, out.ExpYear, now)
-				dup.ExpMonth, dup.ExpYear = out.ExpMonth, out.ExpYear
+				_, err = tx.ExecContext(ctx, `UPDATE payment_methods SET stripe_payment_method_id = $3, brand = $4, last4 = $5,
+					exp_month = $6, exp_year = $7, wallet = $8, updated_at = $9 WHERE platform_id = $1 AND id = $2`,
+					c.PlatformID, dup.ID, out.StripeID, out.Brand, out.Last4, out.ExpMonth, out.ExpYear, out.Wallet, now)
 				return err
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
@@ -166,13 +169,22 @@ func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMet
 		return nil, err
 	}
 	if duplicate != nil {
-		// The same card saved again: keep one copy at Stripe too.
-		if err := s.detachAtStripe(ctx, c.PlatformID, pm.ID); err != nil {
-			s.logger.WarnContext(ctx, "detaching a duplicate card at Stripe", "payment_method", pm.ID, "err", err)
-		}
-		return duplicate, nil
+		return s.replaced(ctx, c, duplicate)
 	}
 	return out, nil
+}
+
+// replaced finishes merging a card saved again into the one on file: the
+// old copy's clones are out of date (they copy the old card), so they go,
+// and the old copy is detached at Stripe, leaving one copy there too.
+func (s *Service) replaced(ctx context.Context, c *Customer, old *PaymentMethod) (*PaymentMethod, error) {
+	if err := s.dropClones(ctx, c.PlatformID, `payment_method_id = $2`, old.ID); err != nil {
+		return nil, err
+	}
+	if err := s.detachAtStripe(ctx, c.PlatformID, old.StripeID); err != nil {
+		s.logger.WarnContext(ctx, "detaching the replaced copy of a card at Stripe", "payment_method", old.StripeID, "err", err)
+	}
+	return getPaymentMethod(ctx, s.db, c.PlatformID, c.ID, old.ID)
 }
 
 func (s *Service) byStripeID(ctx context.Context, q store.Querier, platformID, stripeID string) (*PaymentMethod, error) {

@@ -31,8 +31,9 @@ type Clone struct {
 // first use: Stripe copies the card onto the account, and a Customer of
 // that account (one per customer and account, shared by their cards) holds
 // it. Later calls find it in the registry with no Stripe request. The
-// Stripe calls carry idempotency keys derived from the card and the
-// account, so a retry after a crash reuses what the first attempt made.
+// Stripe calls carry idempotency keys derived from the card's Stripe copy
+// (new when the card is renewed) and the account, so a retry after a crash
+// reuses what the first attempt made.
 // Returns errs.NotFound, or errs.Conflict when the card was removed or the
 // merchant cannot take charges (reason merchant_not_connected).
 func (s *Service) CloneFor(ctx context.Context, platformID, pmID, merchantID string) (*Clone, error) {
@@ -83,7 +84,7 @@ func (s *Service) makeClone(ctx context.Context, pm *PaymentMethod, merchantID, 
 	}
 	copyParams := &stripe.PaymentMethodCreateParams{Customer: stripe.String(cu.StripeCustomerID), PaymentMethod: stripe.String(pm.StripeID)}
 	copyParams.SetStripeAccount(acct)
-	copyParams.SetIdempotencyKey(stripeapi.IdempotencyKey("clone", pm.ID, acct))
+	copyParams.SetIdempotencyKey(stripeapi.IdempotencyKey("clone", pm.StripeID, acct)) // the Stripe copy: a renewed card clones anew
 	cloned, err := sc.V1PaymentMethods.Create(ctx, copyParams)
 	if err != nil {
 		return nil, stripeapi.AsError(err)

@@ -383,6 +383,23 @@ func TestCloneRegistry(t *testing.T) {
 			t.Errorf("the customer's second card should share the connected customer: %+v %v", other, err)
 		}
 
+		// Saving the same card again (a renewed card) updates the card on
+		// file and drops its clones, which copy the old card; the next
+		// CloneFor copies the new one.
+		renewed := f.saveCard(c.ID, "pm_card_visa")
+		if renewed.ID != card.ID || renewed.StripePaymentMethod == card.StripePaymentMethod {
+			t.Fatalf("renewed card %+v, want %s with a new Stripe copy", renewed, card.ID)
+		}
+		if cl, _ := f.App.Wallet.Clones(ctx, f.PlatformID, card.ID); len(cl) != 0 {
+			t.Errorf("clones of the old copy kept after the card was updated: %+v", cl)
+		}
+		if cpm, err := f.sc.V1PaymentMethods.Retrieve(ctx, clone.ConnectedPaymentMethodID, onAcct); err != nil || cpm.Customer != nil {
+			t.Errorf("the old clone is still attached on the merchant's account: %+v %v", cpm, err)
+		}
+		if clone, err = f.App.Wallet.CloneFor(ctx, f.PlatformID, card.ID, m.ID); err != nil {
+			t.Fatal(err)
+		}
+
 		// Removing the card removes its clone at the merchant.
 		f.post("/v1/customers/"+c.ID+"/payment_methods/"+card.ID+"/detach", nil, 200, nil)
 		if cpm, err := f.sc.V1PaymentMethods.Retrieve(ctx, clone.ConnectedPaymentMethodID, onAcct); err != nil || cpm.Customer != nil {
