@@ -19,6 +19,7 @@ import (
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/jobs"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
@@ -71,6 +72,7 @@ type App struct {
 	StripeClients *stripeapi.Pool
 	Connect       *connect.Service
 	Wallet        *wallet.Service
+	Payments      *payment.Service
 	Handler       http.Handler
 	logger        *slog.Logger
 }
@@ -119,6 +121,10 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		DB: db, Platforms: a.Platforms, Connect: a.Connect, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
 		PublicURL: cfg.PublicURL,
 	})
+	a.Payments = payment.NewService(payment.Config{
+		DB: db, Connect: a.Connect, Wallet: a.Wallet, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
+		JobsFunc: func() *jobs.Client { return a.Jobs },
+	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
 	if err != nil {
 		return nil, err
@@ -132,6 +138,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		StripeClients: a.StripeClients,
 		Connect:       a.Connect,
 		Wallet:        a.Wallet,
+		Payments:      a.Payments,
 		Pages: func(mux *http.ServeMux) {
 			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect, Wallet: a.Wallet, Platforms: a.Platforms,
 				PublicURL: cfg.PublicURL})

@@ -55,6 +55,15 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/wallet_sessions", idempotent(handleWalletSessionCreate(w)))
 	}
 
+	if d.Payments != nil {
+		p := d.Payments
+		mux.Handle("GET /v1/fee_policy", authed(handleFeePolicyGet(p)))
+		mux.Handle("POST /v1/fee_policy", idempotent(handleFeePolicySet(p)))
+		mux.Handle("GET /v1/merchants/{id}/fee_policy", authed(handleMerchantFeePolicyGet(p)))
+		mux.Handle("POST /v1/merchants/{id}/fee_policy", idempotent(handleMerchantFeePolicySet(p)))
+		mux.Handle("DELETE /v1/merchants/{id}/fee_policy", authed(handleMerchantFeePolicyRemove(p)))
+	}
+
 	mux.Handle("/v1/", authed(handleNoRoute()))
 	mux.Handle("/", handleNoRoute())
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/idempotency"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/wallet"
@@ -37,6 +38,8 @@ type Deps struct {
 	Connect *connect.Service
 	// Wallet serves customers, their cards and consents.
 	Wallet *wallet.Service
+	// Payments serves fee policies and payments.
+	Payments *payment.Service
 	// Pages adds the hosted pages (package web) to the same mux, so they
 	// share request logging, ids and panic recovery with the API.
 	Pages func(mux *http.ServeMux)

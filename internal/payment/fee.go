@@ -1,0 +1,305 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/money"
+	"github.com/tenderpay/tender/internal/store"
+)
+
+// StripeFeePayer is who bears Stripe's processing fee.
+type StripeFeePayer string
+
+// Who bears Stripe's fee.
+const (
+	// StripeFeeMerchant: the merchant's account pays Stripe's fee, as
+	// Stripe does for direct charges; the platform's fee comes on top.
+	StripeFeeMerchant StripeFeePayer = "merchant"
+	// StripeFeePlatform: the platform bears Stripe's fee out of its own.
+	StripeFeePlatform StripeFeePayer = "platform"
+)
+
+// Rule is a fee rule for one currency, as the API shows it: money.FeeRule
+// with its JSON names. Amounts are minor units of that currency.
+type Rule struct {
+	BasisPoints int64 `json:"basis_points"`
+	Fixed       int64 `json:"fixed"`
+	Min         int64 `json:"min"`
+	Max         int64 `json:"max"`
+}
+
+func (r Rule) money() money.FeeRule {
+	return money.FeeRule{BasisPoints: r.BasisPoints, Fixed: r.Fixed, Min: r.Min, Max: r.Max}
+}
+
+// FeePolicy is one version of a platform's fee policy, or of a merchant's
+// override of it. Versions are immutable: a change is a new version.
+type FeePolicy struct {
+	ID         string // "" for the default policy of a platform that set none
+	PlatformID string
+	MerchantID string // "" for the platform's own policy
+	Version    int64  // 1, 2, … per platform or per merchant override; 0 for the default
+	// Rules maps a lower-case ISO 4217 code to its rule: 30 cents is not
+	// 30 yen, so each currency has its own.
+	Rules          map[string]Rule
+	StripeFeePayer StripeFeePayer
+	// CustomerCoversFees: the amount a payment asks for is what the
+	// merchant should get before Stripe's fee; the customer is charged the
+	// gross amount whose net after the platform's fee is at least that
+	// (money.GrossUp).
+	CustomerCoversFees bool
+	// Removed marks the version that removed a merchant's override.
+	Removed bool
+	Created time.Time
+}
+
+// FeePolicyParams set a new version of a policy.
+type FeePolicyParams struct {
+	Rules              map[string]Rule `json:"rules"`
+	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer"`
+	CustomerCoversFees bool            `json:"customer_covers_fees"`
+}
+
+// validate checks every rule and returns the rules keyed by lower-case
+// code. Errors name the field as the API does: rules[usd][basis_points].
+func (p *FeePolicyParams) validate() (map[string]Rule, error) {
+	switch p.StripeFeePayer {
+	case "":
+		p.StripeFeePayer = StripeFeeMerchant
+	case StripeFeeMerchant, StripeFeePlatform:
+	default:
+		return nil, errs.Invalidf("stripe_fee_payer", "stripe_fee_payer must be merchant or platform, not %q.", string(p.StripeFeePayer))
+	}
+	codes := make([]string, 0, len(p.Rules))
+	for code := range p.Rules {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes) // the first bad field is the same every time
+	rules := make(map[string]Rule, len(p.Rules))
+	for _, code := range codes {
+		r := p.Rules[code]
+		cur, err := money.ParseCurrency(code)
+		if err != nil {
+			return nil, errs.Invalidf("rules["+code+"]", "%q is not a currency Tender can charge in.", code)
+		}
+		key := cur.Lower()
+		if _, dup := rules[key]; dup {
+			return nil, errs.Invalidf("rules["+code+"]", "The rule for %s is given twice.", cur.Code())
+		}
+		if err := r.money().Validate(); err != nil {
+			var fe *money.FieldError
+			if errors.As(err, &fe) {
+				return nil, errs.Invalidf("rules["+code+"]["+fe.Field+"]", "rules[%s][%s] %s.", code, fe.Field, fe.Reason)
+			}
+			return nil, err
+		}
+		if p.CustomerCoversFees && r.BasisPoints == 10000 && r.Max == 0 {
+			return nil, errs.Invalidf("rules["+code+"][basis_points]",
+				"A 100 %% fee with no maximum cannot be covered by the customer: no amount would be left.")
+		}
+		rules[key] = r
+	}
+	return rules, nil
+}
+
+// Fee is the fee a policy takes on a payment, and the amount to charge.
+type Fee struct {
+	Amount int64 // what the customer is charged
+	Fee    int64 // the platform's application fee
+}
+
+// FeeFor prices a payment of amount minor units of cur under the policy:
+// the fee by the currency's rule (money.FeeRule.Fee: basis points rounded
+// half up, plus fixed, clamped to min, max and the amount), and, when the
+// customer covers the fees, the amount grossed up so that amount minus fee
+// is at least what was asked (money.GrossUp; it may exceed it by a minor
+// unit because the fee rounds, never fall short). A policy with no rules
+// at all takes no fee; a policy with rules but none for cur is an error
+// naming currency, so a payment in a currency the platform never priced
+// is not silently free.
+func (p *FeePolicy) FeeFor(amount int64, cur money.Currency) (Fee, error) {
+	if len(p.Rules) == 0 {
+		return Fee{Amount: amount}, nil
+	}
+	r, ok := p.Rules[cur.Lower()]
+	if !ok {
+		return Fee{}, errs.Invalidf("currency", "The fee policy has no rule for %s; add one or give application_fee.", cur.Code())
+	}
+	rule := r.money()
+	gross := amount
+	if p.CustomerCoversFees {
+		g, err := money.GrossUp(amount, rule)
+		if err != nil {
+			return Fee{}, errs.Invalidf("amount", "No amount covers the fee on %d.", amount)
+		}
+		gross = g
+	}
+	fee, err := rule.Fee(gross)
+	if err != nil {
+		return Fee{}, errs.Invalidf("amount", "amount must not be negative.")
+	}
+	return Fee{Amount: gross, Fee: fee}, nil
+}
+
+// defaultPolicy is the policy of a platform that set none: no fee.
+func defaultPolicy(platformID string) *FeePolicy {
+	return &FeePolicy{PlatformID: platformID, Rules: map[string]Rule{}, StripeFeePayer: StripeFeeMerchant}
+}
+
+const feeCols = `platform_id, id, merchant_id, version, rules, stripe_fee_payer, customer_covers_fees, removed, created_at`
+
+func scanFeePolicy(row interface{ Scan(...any) error }) (*FeePolicy, error) {
+	var p FeePolicy
+	var rules, payer string
+	var created store.Time
+	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.Version, &rules, &payer, &p.CustomerCoversFees, &p.Removed, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(rules), &p.Rules); err != nil {
+		return nil, fmt.Errorf("fee policy %s rules: %w", p.ID, err)
+	}
+	p.StripeFeePayer, p.Created = StripeFeePayer(payer), created.Time
+	return &p, nil
+}
+
+// latest returns the newest version for the platform (” merchant) or a
+// merchant's override, or sql.ErrNoRows.
+func latest(ctx context.Context, q store.Querier, platformID, merchantID string) (*FeePolicy, error) {
+	return scanFeePolicy(q.QueryRowContext(ctx, `SELECT `+feeCols+` FROM fee_policies
+		WHERE platform_id = $1 AND merchant_id = $2 ORDER BY version DESC LIMIT 1`, platformID, merchantID))
+}
+
+// PlatformFeePolicy returns the platform's current policy: its latest
+// version, or the default (no fee, version 0) if it set none.
+func (s *Service) PlatformFeePolicy(ctx context.Context, platformID string) (*FeePolicy, error) {
+	p, err := latest(ctx, s.db, platformID, "")
+	if errors.Is(err, sql.ErrNoRows) {
+		return defaultPolicy(platformID), nil
+	}
+	return p, err
+}
+
+// EffectiveFeePolicy returns the policy that prices the merchant's
+// payments: its latest override unless that was removed, else the
+// platform's current policy. It does not check that the merchant exists.
+func (s *Service) EffectiveFeePolicy(ctx context.Context, platformID, merchantID string) (*FeePolicy, error) {
+	p, err := latest(ctx, s.db, platformID, merchantID)
+	switch {
+	case err == nil && !p.Removed:
+		return p, nil
+	case err == nil || errors.Is(err, sql.ErrNoRows):
+		return s.PlatformFeePolicy(ctx, platformID)
+	}
+	return nil, err
+}
+
+// MerchantFeePolicy returns the policy that prices the merchant's
+// payments, as EffectiveFeePolicy. Returns errs.NotFound for an unknown
+// merchant.
+func (s *Service) MerchantFeePolicy(ctx context.Context, platformID, merchantID string) (*FeePolicy, error) {
+	if _, err := s.connect.Merchant(ctx, platformID, merchantID); err != nil {
+		return nil, err
+	}
+	return s.EffectiveFeePolicy(ctx, platformID, merchantID)
+}
+
+// SetPlatformFeePolicy records a new version of the platform's policy.
+// Returns errs.Invalid naming the field, or errs.Conflict if another change
+// took the same version first.
+func (s *Service) SetPlatformFeePolicy(ctx context.Context, platformID string, p FeePolicyParams) (*FeePolicy, error) {
+	return s.newVersion(ctx, platformID, "", p, false)
+}
+
+// SetMerchantFeePolicy records a new version of the merchant's override.
+// Returns errs.Invalid naming the field, errs.NotFound, or errs.Conflict.
+func (s *Service) SetMerchantFeePolicy(ctx context.Context, platformID, merchantID string, p FeePolicyParams) (*FeePolicy, error) {
+	if _, err := s.connect.Merchant(ctx, platformID, merchantID); err != nil {
+		return nil, err
+	}
+	return s.newVersion(ctx, platformID, merchantID, p, false)
+}
+
+// RemoveMerchantFeePolicy removes the merchant's override, as a new
+// version marked removed, and returns the policy now in effect (the
+// platform's). Removing when there is no override changes nothing.
+// Returns errs.NotFound for an unknown merchant.
+func (s *Service) RemoveMerchantFeePolicy(ctx context.Context, platformID, merchantID string) (*FeePolicy, error) {
+	if _, err := s.connect.Merchant(ctx, platformID, merchantID); err != nil {
+		return nil, err
+	}
+	cur, err := latest(ctx, s.db, platformID, merchantID)
+	if err == nil && !cur.Removed {
+		if _, err := s.newVersion(ctx, platformID, merchantID, FeePolicyParams{StripeFeePayer: cur.StripeFeePayer}, true); err != nil {
+			return nil, err
+		}
+	} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return s.PlatformFeePolicy(ctx, platformID)
+}
+
+func (s *Service) newVersion(ctx context.Context, platformID, merchantID string, p FeePolicyParams, removed bool) (*FeePolicy, error) {
+	rules, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(rules)
+	if err != nil {
+		return nil, err
+	}
+	now := store.TimeOf(s.now())
+	fp := &FeePolicy{ID: id.New(FeePolicyPrefix), PlatformID: platformID, MerchantID: merchantID, Rules: rules,
+		StripeFeePayer: p.StripeFeePayer, CustomerCoversFees: p.CustomerCoversFees, Removed: removed, Created: now.Time}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM fee_policies WHERE platform_id = $1 AND merchant_id = $2`,
+			platformID, merchantID).Scan(&fp.Version); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO fee_policies (`+feeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			platformID, fp.ID, merchantID, fp.Version, string(raw), string(fp.StripeFeePayer), fp.CustomerCoversFees, removed, now)
+		return err
+	})
+	if store.IsUniqueViolation(err) {
+		return nil, errs.E(errs.Conflict, "The fee policy was changed by another request at the same time; retry.").WithReason("fee_policy_changed")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fp, nil
+}
+
+// FeePolicyView is a fee policy as the API shows it.
+type FeePolicyView struct {
+	Object             string          `json:"object"`
+	ID                 *string         `json:"id"`
+	Merchant           *string         `json:"merchant"`
+	Version            int64           `json:"version"`
+	Rules              map[string]Rule `json:"rules"`
+	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer"`
+	CustomerCoversFees bool            `json:"customer_covers_fees"`
+	Created            *time.Time      `json:"created"`
+}
+
+// View returns the policy as the API shows it.
+func (p *FeePolicy) View() FeePolicyView {
+	v := FeePolicyView{Object: "fee_policy", Version: p.Version, Rules: p.Rules, StripeFeePayer: p.StripeFeePayer,
+		CustomerCoversFees: p.CustomerCoversFees}
+	if p.ID != "" {
+		v.ID, v.Created = &p.ID, &p.Created
+	}
+	if p.MerchantID != "" {
+		v.Merchant = &p.MerchantID
+	}
+	if v.Rules == nil {
+		v.Rules = map[string]Rule{}
+	}
+	return v
+}

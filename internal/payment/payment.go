@@ -1,0 +1,67 @@
+// Package payment owns payments: what a platform asks to charge, the fee
+// policy that prices it, and the job that charges it at Stripe exactly
+// once.
+//
+// A payment row and the job that processes it are written in one
+// transaction. The job charges on the merchant's connected account (a
+// direct charge) with an idempotency key derived from the payment and its
+// attempt, saves the PaymentIntent's id as soon as Stripe returns it, and
+// resumes from what is saved when it runs again; with nothing saved and an
+// outcome unknown, it looks the PaymentIntent up by Tender's metadata before
+// creating one, so even a run after Stripe's 24-hour key window cannot
+// charge twice.
+package payment
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/jobs"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/wallet"
+)
+
+// Id prefixes.
+const (
+	PaymentPrefix   = "pay"
+	FeePolicyPrefix = "fpol"
+)
+
+// Service manages fee policies and payments.
+type Service struct {
+	db      *store.DB
+	connect *connect.Service
+	wallet  *wallet.Service
+	stripe  *stripeapi.Pool
+	jobs    func() *jobs.Client
+	now     func() time.Time
+	logger  *slog.Logger
+}
+
+// Config is what a Service needs.
+type Config struct {
+	DB      *store.DB
+	Connect *connect.Service
+	Wallet  *wallet.Service
+	Stripe  *stripeapi.Pool
+	// JobsFunc returns the job client payments' jobs are inserted with; a
+	// function because the client is made after the services whose
+	// workers it runs.
+	JobsFunc func() *jobs.Client
+	NowFunc  func() time.Time
+	Logger   *slog.Logger
+}
+
+// NewService returns a Service.
+func NewService(c Config) *Service {
+	if c.NowFunc == nil {
+		c.NowFunc = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
+		now: c.NowFunc, logger: c.Logger}
+}
