@@ -42,6 +42,16 @@ func parseForm(raw string) (*params, *Error) {
 		if err1 != nil || err2 != nil {
 			return nil, invalidRequest("", "Invalid request body: could not decode %q.", pair)
 		}
+		// QueryUnescape returns its argument when there is nothing to
+		// unescape: a substring of the body. A value kept in an object
+		// (a currency, a metadata key) would then keep the whole body
+		// alive, so names and values get bytes of their own.
+		if key == k {
+			key = strings.Clone(k)
+		}
+		if val == v {
+			val = strings.Clone(v)
+		}
 		path, ok := splitKey(key)
 		if !ok {
 			return nil, invalidRequest(key, "Invalid parameter name: %s", key)
