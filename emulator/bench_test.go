@@ -58,6 +58,7 @@ const benchIntents = 100_000
 // for -cpuprofile and -benchmem. State accumulates across iterations, as
 // it does in a long test run.
 func BenchmarkHandler(b *testing.B) {
+	defer emulator.SetCheckVersions(emulator.SetCheckVersions(false))
 	for _, call := range benchCalls {
 		b.Run(call.name, func(b *testing.B) {
 			srv := emulator.New(emulator.Options{})
@@ -80,6 +81,7 @@ func BenchmarkHandler(b *testing.B) {
 // -memprofile then shows where the bytes are (-memprofilerate 1 for
 // exact figures).
 func BenchmarkLiveHeap(b *testing.B) {
+	defer emulator.SetCheckVersions(emulator.SetCheckVersions(false))
 	for _, keyed := range []bool{false, true} {
 		b.Run("payment_intents_100k/"+keyMode(keyed), func(b *testing.B) {
 			before := liveHeap()

@@ -14,12 +14,12 @@ const (
 // creates on the connected account.
 type Charge struct {
 	Meta
+	cow            // events share its versions; call c.touch before changing it
 	Amount         int64
 	AmountCaptured int64
 	AmountRefunded int64
 	Currency       string
 	Status         ChargeStatus
-	Captured       bool
 	Customer       string
 	PaymentIntent  string
 	PaymentMethod  string
@@ -31,11 +31,9 @@ type Charge struct {
 	BalanceTxn     string
 	AppFee         string
 	AppFeeAmount   int64
-	HasAppFee      bool
 	Transfer       string
 	TransferDest   string
 	TransferAmount int64
-	HasTransferAmt bool
 	OnBehalfOf     string
 	TransferGroup  string
 	SourceTransfer string
@@ -43,6 +41,10 @@ type Charge struct {
 	Transferred    int64 // amount sent on by transfers with source_transaction
 	Dispute        string
 	DisputeDue     int64 // when a dispute test card's dispute opens; 0 once it has
+	// The flags come last, together, so that they share one word.
+	Captured       bool
+	HasAppFee      bool
+	HasTransferAmt bool
 }
 
 func (ch *Charge) render(st *state) obj {
@@ -175,6 +177,7 @@ func (c *call) destinationTransfer(ch *Charge, amount, appFee int64) {
 	ch.Transfer = tr.ID
 	if ch.HasAppFee && appFee > 0 {
 		py := c.st.Objects[tr.DestPayment].(*Charge)
+		c.touch(py)
 		py.AppFeeAmount, py.HasAppFee = appFee, true
 		bt := c.st.Objects[py.BalanceTxn].(*BalanceTransaction)
 		bt.AppFee = appFee

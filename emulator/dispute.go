@@ -169,6 +169,7 @@ func (c *call) disputeLater(ch *Charge) {
 		return
 	}
 	if _, ok := disputeCards[pm.Number]; ok {
+		c.touch(ch)
 		ch.DisputeDue = c.now
 		ch.dueJobs(c.st.sched)
 	}
@@ -196,6 +197,7 @@ func (c *call) openDispute(chargeID string) {
 	if !ok || ch.DisputeDue == 0 {
 		return
 	}
+	c.touch(ch)
 	ch.DisputeDue = 0
 	amount := ch.disputedAmount()
 	pm, _ := c.st.Objects[ch.PaymentMethod].(*PaymentMethod)

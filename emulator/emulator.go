@@ -546,6 +546,9 @@ func (s *Server) Close() error {
 	s.closeMu.Do(func() {
 		s.stopTicker()
 		s.hooks.close()
+		s.mu.Lock()
+		s.st.verifyVersions()
+		s.mu.Unlock()
 		if s.opts.SnapshotFile != "" {
 			err = s.saveSnapshot(s.opts.SnapshotFile)
 		}
@@ -628,6 +631,7 @@ func (s *Server) Reset() {
 			platforms = append(platforms, a)
 		}
 	}
+	s.st.verifyVersions()
 	s.st = newState(s.opts.Seed, s.clock)
 	for _, a := range platforms {
 		s.st.put(a)

@@ -6,16 +6,19 @@ import "strings"
 // was then.
 type Event struct {
 	Meta
-	Type     string
+	Type string
+	// Snapshot is the object as it was; for versioned types it may be the
+	// live object itself (see version.go).
 	Snapshot object
+	ReqID    string
+	IdemKey  string
+	// Before is the object before an update, for previous_attributes.
+	Before object
+	// Pending and Connected share a word.
+	Pending int32
 	// Connected is set when the object lives on a connected account; the
 	// event then carries "account".
 	Connected bool
-	Pending   int
-	ReqID     string
-	IdemKey   string
-	// Before is the object before an update, for previous_attributes.
-	Before object
 }
 
 func (e *Event) render(st *state) obj {
@@ -38,7 +41,7 @@ func (e *Event) render(st *state) obj {
 		field{"created", e.Created},
 		field{"data", data},
 		field{"livemode", false},
-		field{"pending_webhooks", e.Pending},
+		field{"pending_webhooks", int(e.Pending)},
 		field{"request", req},
 		field{"type", e.Type},
 	)
@@ -108,12 +111,12 @@ func (c *call) emit(typ string, o object) {
 		acct = a.ID
 	}
 	e := &Event{
-		Meta:     Meta{ID: c.st.newID("evt"), Acct: acct, Created: c.now},
-		Type:     typ,
-		Snapshot: snapshot(o),
-		ReqID:    c.reqID,
-		IdemKey:  c.idemKey,
+		Meta:    Meta{ID: c.st.newID("evt"), Acct: acct, Created: c.now},
+		Type:    typ,
+		ReqID:   c.reqID,
+		IdemKey: c.idemKey,
 	}
+	e.Snapshot = c.st.record(o, e)
 	if a, ok := c.st.Objects[acct].(*Account); ok && a.Platform != "" {
 		e.Connected = true
 	}
@@ -143,6 +146,12 @@ func (st *state) trimEvents(limit int) {
 	for _, e := range drop {
 		delete(st.Objects, e.ID)
 		gone[e.ID] = true
+		// A dropped event that holds its object's version lets go of the
+		// object, so the object does not keep it alive.
+		if v, ok := e.Snapshot.(versioned); ok && v.version().holder == e {
+			st.touch(v)
+		}
+		delete(st.versionCheck, e)
 	}
 	st.Events = append([]*Event(nil), st.Events[len(drop):]...)
 	for k, l := range st.Lists {

@@ -47,6 +47,7 @@ func (e *lastError) render(st *state) any {
 // charges) on a connected account.
 type PaymentIntent struct {
 	Meta
+	cow                // events share its versions; call c.touch before changing it
 	Amount             int64
 	AmountCapturable   int64
 	AmountReceived     int64
@@ -59,10 +60,8 @@ type PaymentIntent struct {
 	Description        string
 	Metadata           Metadata
 	AppFeeAmount       int64
-	HasAppFee          bool
 	TransferDest       string
 	TransferAmount     int64
-	HasTransferAmt     bool
 	OnBehalfOf         string
 	TransferGroup      string
 	LatestCharge       string
@@ -74,7 +73,10 @@ type PaymentIntent struct {
 	ActionURL          string // where next_action sends the customer
 	CanceledAt         int64
 	CancelReason       string
-	Authenticated      bool // the current payment method passed 3-D Secure
+	// The flags come last, together, so that they share one word.
+	HasAppFee      bool
+	HasTransferAmt bool
+	Authenticated  bool // the current payment method passed 3-D Secure
 }
 
 var cardOnly = []string{"card"}
@@ -363,6 +365,8 @@ func handlePaymentIntentConfirm(c *call) (any, *Error) {
 		next.PaymentMethod = pm.ID
 		next.Authenticated = false
 	}
+	c.touch(pi)
+	next.cow = cow{} // copied from pi while an event may have held it
 	*pi = next
 	return c.confirmPI(pi, off)
 }
@@ -372,6 +376,7 @@ func handlePaymentIntentConfirm(c *call) (any, *Error) {
 func (c *call) confirmPI(pi *PaymentIntent, off bool) (any, *Error) {
 	pm := c.st.Objects[pi.PaymentMethod].(*PaymentMethod)
 	tc := pm.card()
+	c.touch(pi) // the intent as created or as it last failed stays in its events
 	pi.LastError = nil
 	if !pi.Authenticated && needsAuth(tc, pm, off) {
 		if off {
@@ -487,6 +492,8 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 		return nil, invalidRequest("application_fee_amount", "The application fee amount must not exceed the amount captured.")
 	}
 	ch := c.st.Objects[pi.LatestCharge].(*Charge)
+	c.touch(pi)
+	c.touch(ch)
 	if hasFee {
 		pi.AppFeeAmount, pi.HasAppFee = fee, true
 		ch.AppFeeAmount, ch.HasAppFee = fee, true
@@ -519,9 +526,11 @@ func handlePaymentIntentCancel(c *call) (any, *Error) {
 	}
 	if pi.Status == PIRequiresCapture {
 		ch := c.st.Objects[pi.LatestCharge].(*Charge)
+		c.touch(ch)
 		ch.AmountRefunded = ch.Amount
 		c.emit("charge.refunded", ch)
 	}
+	c.touch(pi)
 	pi.Status, pi.CanceledAt, pi.CancelReason, pi.AmountCapturable = PICanceled, c.now, reason, 0
 	c.emit("payment_intent.canceled", pi)
 	return pi, nil
@@ -575,7 +584,9 @@ func handlePaymentIntentUpdate(c *call) (any, *Error) {
 			next.Status = PIRequiresConfirmation
 		}
 	}
-	*pi = next // Stripe has no payment_intent.updated event
+	c.touch(pi)
+	next.cow = cow{} // copied from pi while an event may have held it
+	*pi = next       // Stripe has no payment_intent.updated event
 	return pi, nil
 }
 

@@ -100,6 +100,7 @@ func (c *call) refund(ch *Charge, amount int64, reason string, md Metadata, refu
 		Reason: reason, Metadata: md,
 	}
 	r.BalanceTxn = c.addBT(ch.Acct, BTRefund, -amount, 0, 0, ch.Currency, r.ID, c.now).ID
+	c.touch(ch)
 	ch.AmountRefunded += amount
 	full := ch.AmountRefunded == ch.Amount
 	if reverse {

@@ -45,11 +45,14 @@ type state struct {
 	// oauthSt holds Connect OAuth codes and tokens and account links; see
 	// state.oauth.
 	oauthSt *oauthState
+	// versionCheck, in tests only, holds a copy of every version an event
+	// shares with the store; see version.go.
+	versionCheck map[*Event]object
 }
 
 func newState(seed uint64, clk *clock) *state {
 	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
-	return &state{
+	st := &state{
 		now:     func() int64 { return clk.now().Unix() },
 		Objects: map[string]object{},
 		Lists:   map[listKey][]object{},
@@ -57,6 +60,10 @@ func newState(seed uint64, clk *clock) *state {
 		src:     src,
 		sched:   newSchedule(clk.now().Unix()),
 	}
+	if checkVersions {
+		st.versionCheck = map[*Event]object{}
+	}
+	return st
 }
 
 const idChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

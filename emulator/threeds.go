@@ -215,6 +215,7 @@ func (c *call) authenticatePI(pi *PaymentIntent, ok bool) *Error {
 		return stateError("payment_intent_unexpected_state", "PaymentIntent %s does not require action (status %s).", pi.ID, pi.Status)
 	}
 	pm := c.st.Objects[pi.PaymentMethod].(*PaymentMethod)
+	c.touch(pi)
 	if !ok {
 		pi.Status = PIRequiresPaymentMethod
 		pi.LastError = &lastError{Type: ErrorTypeInvalidRequest, Code: "payment_intent_authentication_failure",

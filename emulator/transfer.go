@@ -92,6 +92,7 @@ func (c *call) reverse(tr *Transfer, amount int64, refund string, md Metadata) *
 	r.BalanceTxn = c.addBT(tr.Acct, BTTransferRefund, amount, 0, 0, tr.Currency, r.ID, c.now).ID
 	c.addBT(tr.Destination, BTPaymentRefund, -amount, 0, 0, tr.Currency, tr.DestPayment, c.now)
 	if py, ok := c.st.Objects[tr.DestPayment].(*Charge); ok {
+		c.touch(py)
 		py.AmountRefunded += amount
 	}
 	tr.AmountReversed += amount
@@ -147,6 +148,7 @@ func handleTransferCreate(c *call) (any, *Error) {
 		if left := ch.AmountCaptured - ch.AmountRefunded - ch.Transferred; amount > left {
 			return nil, invalidRequestCode("balance_insufficient", "amount", "Insufficient funds in source_transaction %s: only %d %s can be transferred.", ch.ID, left, currency)
 		}
+		c.touch(ch)
 		ch.Transferred += amount
 		availableOn = ch.AvailableOn
 	} else {

@@ -206,7 +206,7 @@ func (st *state) deliveriesFor(e *Event) []*delivery {
 	if len(want) == 0 {
 		return nil
 	}
-	e.Pending = len(want)
+	e.Pending = int32(len(want))
 	body := appendJSON(nil, e.render(st))
 	out := make([]*delivery, 0, len(want))
 	for _, w := range want {

@@ -1,0 +1,71 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/emulator"
+)
+
+// TestEventsKeepTheirVersion: events share an intent or charge with the
+// store until it changes (see version.go); every event still shows the
+// object as it was when it happened, after later changes and after the
+// oldest events were dropped.
+func TestEventsKeepTheirVersion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.EventRetention = 6 })
+	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000),
+		Currency: stripe.String("usd"), CaptureMethod: stripe.String("manual"), PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)})
+	mustf(t, err, "authorize")
+	_, err = e.sc.V1PaymentIntents.Capture(ctx(), pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(800)})
+	mustf(t, err, "capture")
+	for range 2 {
+		_, err = e.sc.V1Refunds.Create(ctx(), &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(100)})
+		mustf(t, err, "refund")
+	}
+	type seen struct {
+		typ, status  string
+		refunded     int64
+		capturable   int64
+		amountRecvd  int64
+		latestCharge bool
+	}
+	var got []seen
+	var ids []string
+	for _, ev := range all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{}).All(ctx())) {
+		ids = append(ids, ev.ID)
+		var o struct {
+			Status           string `json:"status"`
+			AmountRefunded   int64  `json:"amount_refunded"`
+			AmountCapturable int64  `json:"amount_capturable"`
+			AmountReceived   int64  `json:"amount_received"`
+			LatestCharge     string `json:"latest_charge"`
+		}
+		mustf(t, json.Unmarshal(ev.Data.Raw, &o), "decode %s", ev.Type)
+		got = append(got, seen{string(ev.Type), o.Status, o.AmountRefunded, o.AmountCapturable, o.AmountReceived, o.LatestCharge != ""})
+	}
+	// Nine events were made, newest first; retention keeps six. Capturing
+	// 800 of 1,000 released 200, which counts as refunded.
+	want := []seen{
+		{"charge.refunded", "succeeded", 400, 0, 0, false},
+		{"refund.created", "succeeded", 0, 0, 0, false},
+		{"charge.refunded", "succeeded", 300, 0, 0, false},
+		{"refund.created", "succeeded", 0, 0, 0, false},
+		{"payment_intent.succeeded", "succeeded", 0, 0, 800, true},
+		{"charge.captured", "succeeded", 200, 0, 0, false},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("events %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("event %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if st, _, body := e.raw("GET", "/v1/events/"+ids[len(ids)-1], "", nil); st != http.StatusOK {
+		t.Errorf("GET the oldest event kept: %d %s", st, body)
+	}
+}
