@@ -144,7 +144,6 @@ func (st *state) trimEvents(limit int) {
 	drop := st.Events[:len(st.Events)-limit]
 	gone := map[string]bool{}
 	for _, e := range drop {
-		delete(st.Objects, e.ID)
 		gone[e.ID] = true
 		// A dropped event that holds its object's version lets go of the
 		// object, so the object does not keep it alive.
@@ -173,7 +172,24 @@ func handleEventRetrieve(c *call) (any, *Error) {
 	if err := c.p.finish(); err != nil {
 		return nil, err
 	}
-	return get[*Event](c.st, c.acct, c.r.PathValue("id"), "event", "id")
+	id := c.r.PathValue("id")
+	if e := c.st.findEvent(c.acct, id); e != nil {
+		return e, nil
+	}
+	return nil, noSuch("event", "id", id)
+}
+
+// findEvent returns acct's event with this id, or nil. Events are not in
+// the id index (see put); the account's list is searched from its newest
+// end, where the events a webhook handler fetches back are.
+func (st *state) findEvent(acct, id string) *Event {
+	l := st.Lists[listKey{acct, "event"}]
+	for i := len(l) - 1; i >= 0; i-- {
+		if e := l[i].(*Event); e.ID == id {
+			return e
+		}
+	}
+	return nil
 }
 
 func handleEventList(c *call) (any, *Error) {

@@ -1,9 +1,12 @@
 package emulator_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v85"
 
@@ -20,6 +23,7 @@ func TestEventsKeepTheirVersion(t *testing.T) {
 	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000),
 		Currency: stripe.String("usd"), CaptureMethod: stripe.String("manual"), PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)})
 	mustf(t, err, "authorize")
+	first := all(t, e.sc.V1Events.List(ctx(), &stripe.EventListParams{}).All(ctx()))
 	_, err = e.sc.V1PaymentIntents.Capture(ctx(), pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(800)})
 	mustf(t, err, "capture")
 	for range 2 {
@@ -67,5 +71,52 @@ func TestEventsKeepTheirVersion(t *testing.T) {
 	}
 	if st, _, body := e.raw("GET", "/v1/events/"+ids[len(ids)-1], "", nil); st != http.StatusOK {
 		t.Errorf("GET the oldest event kept: %d %s", st, body)
+	}
+	dropped := first[len(first)-1].ID // payment_intent.created
+	if st, _, body := e.raw("GET", "/v1/events/"+dropped, "", nil); st != http.StatusNotFound {
+		t.Errorf("GET a dropped event: %d %s", st, body)
+	}
+}
+
+// TestSnapshotKeepsEventsAndVersions: after a restart every event and
+// intent reads back byte for byte, whether its version was shared with
+// the store or copied.
+func TestSnapshotKeepsEventsAndVersions(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "emulator.snapshot")
+	base := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	e, stop := snapshotEnv(t, file, base)
+	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000),
+		Currency: stripe.String("usd"), CaptureMethod: stripe.String("manual"), PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)})
+	mustf(t, err, "authorize")
+	_, err = e.sc.V1PaymentIntents.Capture(ctx(), pi.ID, nil)
+	mustf(t, err, "capture")
+	pending, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000),
+		Currency: stripe.String("usd"), PaymentMethod: stripe.String("pm_card_authenticationRequired"), Confirm: stripe.Bool(true),
+		ReturnURL: stripe.String("https://shop.example/back")})
+	mustf(t, err, "3-D Secure")
+	if pending.Status != stripe.PaymentIntentStatusRequiresAction || pending.NextAction == nil {
+		t.Fatalf("intent %s, next_action %v; want requires_action", pending.Status, pending.NextAction)
+	}
+	paths := []string{"/v1/payment_intents/" + pi.ID, "/v1/payment_intents/" + pending.ID}
+	for _, ev := range all(t, e.sc.V1Events.List(ctx(), nil).All(ctx())) {
+		paths = append(paths, "/v1/events/"+ev.ID)
+	}
+	before := map[string][]byte{}
+	for _, p := range paths {
+		st, _, body := e.raw("GET", p, "", nil)
+		if st != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", p, st, body)
+		}
+		before[p] = body
+	}
+	stop()
+
+	e, stop = snapshotEnv(t, file, base)
+	defer stop()
+	for _, p := range paths {
+		if st, _, body := e.raw("GET", p, "", nil); st != http.StatusOK || !bytes.Equal(body, before[p]) {
+			t.Errorf("GET %s after a restart: %d\n%s\nwant\n%s", p, st, body, before[p])
+		}
 	}
 }

@@ -105,9 +105,10 @@ func (s *Server) loadSnapshot(path string) error {
 	for k, l := range snap.Lists {
 		st.Lists[k] = l
 		for _, o := range l {
-			st.Objects[o.meta().ID] = o
 			if e, ok := o.(*Event); ok {
 				st.Events = append(st.Events, e)
+			} else {
+				st.Objects[o.meta().ID] = o
 			}
 		}
 	}
@@ -138,9 +139,12 @@ func (st *state) restoreRNG(saved []byte) error {
 		return st.src.UnmarshalBinary(saved)
 	}
 	h := fnv.New64a()
-	ids := make([]string, 0, len(st.Objects))
+	ids := make([]string, 0, len(st.Objects)+len(st.Events))
 	for id := range st.Objects {
 		ids = append(ids, id)
+	}
+	for _, e := range st.Events { // not in Objects since 2026-11, but they were
+		ids = append(ids, e.ID)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
