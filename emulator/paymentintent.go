@@ -70,9 +70,13 @@ type PaymentIntent struct {
 	SetupFutureUsage   string
 	ReceiptEmail       string
 	ReturnURL          string
-	ActionURL          string // where next_action sends the customer
-	CanceledAt         int64
-	CancelReason       string
+	// ActionURL is the base URL (scheme://host) of the request that
+	// created the intent; next_action sends the customer to its challenge
+	// under it (see actionURL). The name is kept for snapshots, which
+	// before 2026-11 held the whole URL here.
+	ActionURL    string
+	CanceledAt   int64
+	CancelReason string
 	// The flags come last, together, so that they share one word.
 	HasAppFee      bool
 	HasTransferAmt bool
@@ -94,7 +98,7 @@ func (pi *PaymentIntent) render(st *state) obj {
 		td = append(t, field{"destination", ref(pi.TransferDest)})
 	}
 	if pi.Status == PIRequiresAction {
-		nextAction = nextActionFor(pi.ActionURL, pi.ReturnURL)
+		nextAction = nextActionFor(actionURL(pi.ActionURL, pi.ID), pi.ReturnURL)
 	}
 	var canceledAt any
 	if pi.CanceledAt != 0 {
@@ -180,7 +184,8 @@ func handlePaymentIntentCreate(c *call) (any, *Error) {
 	}
 	pi.Meta = Meta{ID: c.st.newID("pi"), Acct: c.acct, Created: c.now}
 	pi.Secret = pi.ID + "_secret_" + c.st.randString(25)
-	pi.ActionURL = c.baseURL() + "/_emulator/authenticate/" + pi.ID
+	pi.ID = pi.Secret[:len(pi.ID)] // the secret starts with the id: one allocation for both
+	pi.ActionURL = c.baseURL()
 	if pi.PaymentMethod != "" {
 		pm, _ := c.paymentMethodFor(pi.PaymentMethod, "payment_method")
 		pi.PaymentMethod = pm.ID
@@ -296,12 +301,28 @@ func (c *call) validatePI(pi *PaymentIntent, confirm, off bool) *Error {
 	return nil
 }
 
+// baseURL is scheme://host of the request, the same string for every
+// request to the same host (see state.intern).
 func (c *call) baseURL() string {
 	scheme := "http"
 	if c.r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + c.r.Host
+	return c.st.intern(scheme + "://" + c.r.Host)
+}
+
+// authenticatePath is where an intent's 3-D Secure challenge is served.
+const authenticatePath = "/_emulator/authenticate/"
+
+// actionURL is where next_action sends the customer to authenticate intent
+// id, given the intent's ActionURL: the base URL of the request that
+// created it, or, in snapshots written before 2026-11, the whole URL.
+// Storing only the base, which intents share, saves a string per intent.
+func actionURL(stored, id string) string {
+	if strings.HasSuffix(stored, id) && strings.HasSuffix(stored[:len(stored)-len(id)], authenticatePath) {
+		return stored
+	}
+	return stored + authenticatePath + id
 }
 
 func (c *call) intent() (*PaymentIntent, *Error) {

@@ -25,7 +25,7 @@ type SetupIntent struct {
 	OnBehalfOf    string
 	Secret        string
 	ReturnURL     string
-	ActionURL     string
+	ActionURL     string // the base URL, as PaymentIntent.ActionURL
 	LastError     *lastError
 	CancelReason  string
 }
@@ -33,7 +33,7 @@ type SetupIntent struct {
 func (si *SetupIntent) render(st *state) obj {
 	var nextAction any
 	if si.Status == SIRequiresAction {
-		nextAction = nextActionFor(si.ActionURL, si.ReturnURL)
+		nextAction = nextActionFor(actionURL(si.ActionURL, si.ID), si.ReturnURL)
 	}
 	return obj{
 		{"id", si.ID}, {"object", "setup_intent"},
@@ -77,7 +77,8 @@ func handleSetupIntentCreate(c *call) (any, *Error) {
 	}
 	si.Meta = Meta{ID: c.st.newID("seti"), Acct: c.acct, Created: c.now}
 	si.Secret = si.ID + "_secret_" + c.st.randString(32)
-	si.ActionURL = c.baseURL() + "/_emulator/authenticate/" + si.ID
+	si.ID = si.Secret[:len(si.ID)] // the secret starts with the id: one allocation for both
+	si.ActionURL = c.baseURL()
 	if si.PaymentMethod != "" {
 		pm, _ := c.paymentMethodFor(si.PaymentMethod, "payment_method")
 		si.PaymentMethod = pm.ID

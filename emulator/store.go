@@ -45,6 +45,9 @@ type state struct {
 	// oauthSt holds Connect OAuth codes and tokens and account links; see
 	// state.oauth.
 	oauthSt *oauthState
+	// interned holds strings many objects share, such as the base URL of
+	// requests; see intern.
+	interned map[string]string
 	// versionCheck, in tests only, holds a copy of every version an event
 	// shares with the store; see version.go.
 	versionCheck map[*Event]object
@@ -71,6 +74,22 @@ const idChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 // newID makes a Stripe-shaped id: prefix, underscore, 24 characters.
 func (st *state) newID(prefix string) string {
 	return prefix + "_" + st.randString(24)
+}
+
+// intern returns s, or an equal string returned before, so that objects
+// storing it share one copy. It keeps at most 64 strings: enough for the
+// hosts one emulator is reached by, bounded whatever requests name.
+func (st *state) intern(s string) string {
+	if v, ok := st.interned[s]; ok {
+		return v
+	}
+	if st.interned == nil {
+		st.interned = map[string]string{}
+	}
+	if len(st.interned) < 64 {
+		st.interned[s] = s
+	}
+	return s
 }
 
 func (st *state) randString(n int) string {
