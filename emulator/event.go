@@ -132,6 +132,7 @@ func (c *call) commitEvents() []*delivery {
 		out = append(out, c.st.deliveriesFor(e)...)
 	}
 	c.st.trimEvents(c.s.opts.EventRetention)
+	c.st.compact()
 	return out
 }
 

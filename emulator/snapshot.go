@@ -64,6 +64,7 @@ func (s *Server) saveSnapshot(path string) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.st.materializeEvents()
 	snap := snapshotFile{Lists: s.st.Lists, Offset: s.clock.advanced(), Idem: s.idem.records(),
 		RNG: rng, RequestSeq: requestSeq.Load(), Through: s.st.sched.Through}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-snapshot-*")

@@ -51,6 +51,9 @@ type state struct {
 	// versionCheck, in tests only, holds a copy of every version an event
 	// shares with the store; see version.go.
 	versionCheck map[*Event]object
+	// copied lists the events touch gave a copy since the last commit, for
+	// compact.
+	copied []copiedVersion
 }
 
 func newState(seed uint64, clk *clock) *state {

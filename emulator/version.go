@@ -27,6 +27,12 @@ import (
 // Reset that every event still shows the version it recorded, so a change
 // that forgot to touch fails the suite.
 //
+// A copy that touch made is then usually a near twin of a later version:
+// payment_intent.created's intent differs from payment_intent.succeeded's
+// in status, amount_received and latest_charge only. When the call
+// commits, such a copy becomes a delta, the few fields in which it differs
+// from the version a later event holds (compact, below).
+//
 // Types that are not versioned keep a copy per event (snapshot).
 
 // cow is embedded in versioned types. It is unexported, so snapshots
@@ -88,7 +94,156 @@ func (st *state) touch(v versioned) {
 		return
 	}
 	cw.holder.Snapshot = v.copyVersion()
+	st.copied = append(st.copied, copiedVersion{cw.holder, v})
 	cw.holder = nil
+}
+
+// copiedVersion is an event given a copy by touch, and the object copied.
+type copiedVersion struct {
+	e    *Event
+	live versioned
+}
+
+// maxDelta is the most fields a delta keeps; a version that differs in
+// more stays a copy, which is then about as small.
+const maxDelta = 8
+
+// compact turns the copies touch made since the last call into deltas
+// where it can: when an event holds the object's current version, the
+// copy is stored as its differences from that version. Called as a call
+// commits its events.
+func (st *state) compact() {
+	for _, cv := range st.copied {
+		base := cv.live.version().holder
+		if base == nil {
+			continue // changed since with no event: nothing to lean on
+		}
+		old, ok := cv.e.Snapshot.(versioned)
+		if !ok {
+			continue
+		}
+		if diff, ok := diffVersions(old, cv.live); ok {
+			cv.e.Snapshot = &delta{base: base, diff: diff}
+		}
+	}
+	clear(st.copied)
+	st.copied = st.copied[:0]
+}
+
+// delta is a past version of a versioned object kept as the fields in
+// which it differs from a later version, the one event base records.
+// base's record never changes: touch gives it a copy of that same version,
+// which may in turn become a delta against a still later one. Deltas
+// render by rebuilding the whole version (full); only events hold them,
+// and snapshots are written with whole versions (materializeEvents).
+type delta struct {
+	base *Event
+	diff []fieldValue
+}
+
+// fieldValue is one exported field of a versioned struct: its index and
+// the value this version has, nil for the zero value (a cleared field
+// costs no allocation).
+type fieldValue struct {
+	index int
+	value any
+}
+
+// diffVersions lists the exported fields in which old differs from cur,
+// both pointers to the same struct type; ok is false when there are more
+// than maxDelta. Slices are compared by identity: objects never change a
+// slice in place, they replace it.
+func diffVersions(old, cur versioned) (diff []fieldValue, ok bool) {
+	a, b := reflect.ValueOf(old).Elem(), reflect.ValueOf(cur).Elem()
+	t := a.Type()
+	var buf [maxDelta]fieldValue
+	n := 0
+	for i := range t.NumField() {
+		if !t.Field(i).IsExported() {
+			continue
+		}
+		fa, fb := a.Field(i), b.Field(i)
+		var same bool
+		switch fa.Kind() {
+		case reflect.Slice:
+			same = fa.Pointer() == fb.Pointer() && fa.Len() == fb.Len() && fa.Cap() == fb.Cap()
+		case reflect.Map, reflect.Func, reflect.Interface, reflect.Chan:
+			return nil, false // no versioned type has these; do not guess
+		default:
+			same = fa.Equal(fb)
+		}
+		if same {
+			continue
+		}
+		if n == maxDelta {
+			return nil, false
+		}
+		buf[n].index = i
+		if !fa.IsZero() {
+			buf[n].value = fa.Interface()
+		}
+		n++
+	}
+	return append([]fieldValue(nil), buf[:n]...), true
+}
+
+// full rebuilds the version: a copy of the newest version down the chain
+// of bases, with the deltas' fields set from the newest to this one.
+func (d *delta) full() object {
+	chain := []*delta{d}
+	o := d.base.Snapshot
+	for {
+		next, ok := o.(*delta)
+		if !ok {
+			break
+		}
+		chain = append(chain, next)
+		o = next.base.Snapshot
+	}
+	v := o.(versioned).copyVersion()
+	rv := reflect.ValueOf(v).Elem()
+	for i := len(chain) - 1; i >= 0; i-- {
+		for _, f := range chain[i].diff {
+			if f.value == nil {
+				rv.Field(f.index).SetZero()
+			} else {
+				rv.Field(f.index).Set(reflect.ValueOf(f.value))
+			}
+		}
+	}
+	return v
+}
+
+// meta is the same in every version of an object: the newest version's.
+func (d *delta) meta() *Meta {
+	o := d.base.Snapshot
+	for {
+		next, ok := o.(*delta)
+		if !ok {
+			return o.meta()
+		}
+		o = next.base.Snapshot
+	}
+}
+
+func (d *delta) render(st *state) obj { return d.full().render(st) }
+
+// materialize returns o, or the whole version when o is a delta.
+func materialize(o object) object {
+	if d, ok := o.(*delta); ok {
+		return d.full()
+	}
+	return o
+}
+
+// materializeEvents gives every event that holds a delta the whole
+// version instead, for a snapshot file, which stores objects as they are.
+func (st *state) materializeEvents() {
+	for _, e := range st.Events {
+		if d, ok := e.Snapshot.(*delta); ok {
+			e.Snapshot = d.full()
+		}
+	}
 }
 
 // checkVersions makes every server keep a copy of each version an event
@@ -101,7 +256,7 @@ var checkVersions bool
 // touch first.
 func (st *state) verifyVersions() {
 	for e, want := range st.versionCheck {
-		got := e.Snapshot.(versioned).copyVersion()
+		got := materialize(e.Snapshot).(versioned).copyVersion()
 		if !reflect.DeepEqual(got, want) {
 			panic(fmt.Sprintf("emulator: %s %s changed after event %s (%s) recorded it: a change without touch\nrecorded %+v\nnow      %+v",
 				kindOf(got), got.meta().ID, e.ID, e.Type, want, got))

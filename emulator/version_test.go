@@ -1,6 +1,9 @@
 package emulator
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // The package's tests check that every change to a versioned object
 // touches it first; see version.go.
@@ -49,5 +52,55 @@ func TestVersionCheckCatchesAChangeWithoutTouch(t *testing.T) {
 			t.Error("verifyVersions accepted a change made without touch")
 		}
 	}()
+	st.verifyVersions()
+}
+
+// TestDeltas: a copy made by touch becomes a delta against the version a
+// later event holds, and rebuilds to what it was, down a chain of them.
+func TestDeltas(t *testing.T) {
+	st := newState(1, newClock(nil))
+	c := &call{st: st, now: 1}
+	pi := &PaymentIntent{Meta: Meta{ID: "pi_1", Acct: "acct_1"}, Status: PIRequiresCapture, AmountCapturable: 500,
+		Metadata: Metadata{{"k", "v"}}, LastError: &lastError{Code: "card_declined"}}
+	st.put(pi)
+	var want []PaymentIntent
+	step := func(typ string, change func()) {
+		c.touch(pi)
+		change()
+		c.emit(typ, pi)
+		want = append(want, *pi)
+		st.compact()
+	}
+	c.emit("payment_intent.amount_capturable_updated", pi)
+	want = append(want, *pi)
+	step("payment_intent.succeeded", func() {
+		pi.Status, pi.AmountCapturable, pi.AmountReceived, pi.LastError = PISucceeded, 0, 500, nil
+	})
+	step("payment_intent.updated", func() { pi.Metadata = nil; pi.Description = "later" })
+	for i, e := range c.events[:2] {
+		if _, ok := e.Snapshot.(*delta); !ok {
+			t.Errorf("event %d holds a %T, want a delta", i, e.Snapshot)
+		}
+	}
+	for i, e := range c.events {
+		got := *materialize(e.Snapshot).(*PaymentIntent)
+		got.cow, want[i].cow = cow{}, cow{}
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("event %d rebuilds to\n%+v\nwant\n%+v", i, got, want[i])
+		}
+		if e.Snapshot.meta().ID != "pi_1" {
+			t.Errorf("event %d: meta %+v", i, e.Snapshot.meta())
+		}
+	}
+	st.verifyVersions()
+
+	// A version that differs in more fields than maxDelta stays a copy.
+	step("payment_intent.canceled", func() {
+		pi.Amount, pi.Currency, pi.CaptureMethod, pi.ConfirmationMethod = 1, "eur", "manual", "manual"
+		pi.Customer, pi.Description, pi.ReceiptEmail, pi.ReturnURL, pi.CancelReason = "cus_1", "x", "a@b", "https://x", "duplicate"
+	})
+	if _, ok := c.events[2].Snapshot.(*PaymentIntent); !ok {
+		t.Errorf("a version far from the next is a %T, want a copy", c.events[2].Snapshot)
+	}
 	st.verifyVersions()
 }
