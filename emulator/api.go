@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
@@ -87,7 +88,7 @@ func (s *Server) api(h handlerFunc) http.Handler {
 			s.idempotent(w, q)
 			return
 		}
-		status, body, _ := s.execute(q)
+		status, body, _, _ := s.execute(q)
 		if r.Method == http.MethodPost && s.faults.loseResponse() && hijackClose(w) {
 			return
 		}
@@ -147,12 +148,16 @@ func (s *Server) idempotent(w http.ResponseWriter, q *request) {
 	case idemReplay:
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.Header().Set("Original-Request", ent.reqID)
-		s.respondIdempotent(w, q, ent.status, ent.body)
+		s.respondIdempotent(w, q, int(ent.status), s.storedBody(ent))
 		return
 	}
-	status, body, stored := s.execute(q)
+	status, body, stored, replay := s.execute(q)
 	if stored {
-		s.idem.finish(scope, q.reqID, status, body)
+		kept := body
+		if replay != nil && !checkVersions { // tests keep both, to compare
+			kept = nil
+		}
+		s.idem.finish(scope, q.reqID, status, kept, replay, q.publishable)
 	} else {
 		s.idem.abandon(scope)
 	}
@@ -196,13 +201,14 @@ func paramsSum(q *request) [32]byte {
 // result: everything except failures of validation. An injected failure is
 // raised by params.finish, after validation and before any effect; an
 // operation that succeeds without calling finish fails all the same.
-func (s *Server) execute(q *request) (status int, body []byte, stored bool) {
-	status, body, stored = s.run(q)
+// replay, when not nil, can render body again (see replayable).
+func (s *Server) execute(q *request) (status int, body []byte, stored bool, replay *Event) {
+	status, body, stored, replay = s.run(q)
 	if q.fail && status < http.StatusBadRequest {
 		e := injectedError()
-		return e.Status, s.errorBody(e), true
+		return e.Status, s.errorBody(e), true, nil
 	}
-	return status, body, stored
+	return status, body, stored, replay
 }
 
 func injectedError() *Error {
@@ -210,10 +216,10 @@ func injectedError() *Error {
 }
 
 // run executes the operation under the state lock and renders its result.
-func (s *Server) run(q *request) (status int, body []byte, stored bool) {
+func (s *Server) run(q *request) (status int, body []byte, stored bool, replay *Event) {
 	p, perr := parseForm(q.raw)
 	if perr != nil {
-		return perr.Status, s.errorBody(perr), false
+		return perr.Status, s.errorBody(perr), false, nil
 	}
 	if q.fail {
 		p.injected = injectedError()
@@ -222,7 +228,7 @@ func (s *Server) run(q *request) (status int, body []byte, stored bool) {
 	if p.has("expand") {
 		var err *Error
 		if paths, err = expandPaths(p.strs("expand")); err != nil {
-			return err.Status, s.errorBody(err), false
+			return err.Status, s.errorBody(err), false, nil
 		}
 	}
 	if s.executeHook != nil {
@@ -240,9 +246,52 @@ func (s *Server) run(q *request) (status int, body []byte, stored bool) {
 		status, body = err.Status, c.errorBody(err)
 	}
 	deliveries := c.commitEvents()
+	if err == nil && q.key != "" {
+		replay = replayable(res, paths)
+	}
 	s.mu.Unlock()
 	s.hooks.enqueue(deliveries)
-	return status, body, err == nil || !err.validation
+	return status, body, err == nil || !err.validation, replay
+}
+
+// replayable returns the event from whose record of res the response can
+// be rendered again byte for byte, or nil. A stored idempotent response is
+// then a pointer instead of 2 kB of JSON. That holds for a PaymentIntent
+// without last_payment_error, whose rendering reads nothing but the
+// intent (the error's payment method could change), when nothing was
+// expanded and an event holds the intent's current version: the version
+// rendered, which that event keeps unchanged (version.go). Called with
+// s.mu held, after the call's events are committed.
+func replayable(res any, paths [][]string) *Event {
+	pi, ok := res.(*PaymentIntent)
+	if !ok || pi.LastError != nil || len(paths) > 0 {
+		return nil
+	}
+	return pi.holder
+}
+
+// storedBody is the body of a stored idempotent response. In tests, where
+// a replayed response also keeps its body, the two must agree.
+func (s *Server) storedBody(ent *idemEntry) []byte {
+	if ent.replay == nil {
+		return ent.body
+	}
+	s.mu.Lock()
+	body := s.replayBody(ent)
+	s.mu.Unlock()
+	if ent.body != nil && !bytes.Equal(body, ent.body) {
+		panic("emulator: an idempotent response rendered again differs from the first:\n" + string(body) + "\n" + string(ent.body))
+	}
+	return body
+}
+
+// replayBody renders a response kept as a replay. Called with s.mu held.
+func (s *Server) replayBody(ent *idemEntry) []byte {
+	v := any(ent.replay.Snapshot.render(s.st))
+	if ent.publishable {
+		v = clientView(v)
+	}
+	return appendJSON(make([]byte, 0, 2048), v)
 }
 
 func (s *Server) renderResult(c *call, res any, paths [][]string) ([]byte, *Error) {

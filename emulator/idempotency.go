@@ -10,12 +10,20 @@ import (
 const idempotencyTTL = 24 * time.Hour
 
 type idemEntry struct {
-	sum      [32]byte
-	created  time.Time
-	inFlight bool
-	reqID    string
-	status   int
-	body     []byte
+	sum     [32]byte
+	created time.Time
+	reqID   string
+	body    []byte
+	// replay, set in place of body, is the event whose record of the
+	// response's object is the version the response showed: the body is
+	// rendered again from it (see Server.replayable). A stored response
+	// was 2 kB a request with stripe-go, which sends a key with every POST.
+	replay *Event
+	status int32
+	// publishable: the response was an intent as a publishable key sees
+	// it (clientView).
+	publishable bool
+	inFlight    bool
 }
 
 type idemResult int
@@ -57,11 +65,14 @@ func (s *idempotencyStore) begin(scope string, sum [32]byte, now time.Time) (*id
 	return e, idemNew
 }
 
-func (s *idempotencyStore) finish(scope, reqID string, status int, body []byte) {
+// finish stores the response of a claimed key: body, or replay and
+// publishable to render it again from.
+func (s *idempotencyStore) finish(scope, reqID string, status int, body []byte, replay *Event, publishable bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.entries[scope]; ok {
-		e.inFlight, e.reqID, e.status, e.body = false, reqID, status, body
+		e.inFlight, e.reqID, e.status, e.body = false, reqID, int32(status), body
+		e.replay, e.publishable = replay, publishable
 	}
 }
 
@@ -99,14 +110,19 @@ type idemRecord struct {
 	Body    []byte
 }
 
-// records copies the finished entries for a snapshot.
-func (s *idempotencyStore) records() map[string]idemRecord {
+// records copies the finished entries for a snapshot; body renders a
+// response kept as a replay.
+func (s *idempotencyStore) records(body func(*idemEntry) []byte) map[string]idemRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]idemRecord, len(s.entries))
 	for k, e := range s.entries {
 		if !e.inFlight {
-			out[k] = idemRecord{e.sum, e.created, e.reqID, e.status, e.body}
+			b := e.body
+			if e.replay != nil {
+				b = body(e)
+			}
+			out[k] = idemRecord{e.sum, e.created, e.reqID, int(e.status), b}
 		}
 	}
 	return out
@@ -118,6 +134,6 @@ func (s *idempotencyStore) restore(recs map[string]idemRecord) {
 	defer s.mu.Unlock()
 	s.entries = make(map[string]*idemEntry, len(recs))
 	for k, r := range recs {
-		s.entries[k] = &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: r.Status, body: r.Body}
+		s.entries[k] = &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: int32(r.Status), body: r.Body}
 	}
 }

@@ -120,3 +120,71 @@ func TestSnapshotKeepsEventsAndVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestIdempotentReplayOfAnIntentThatChanged: a stored response of a
+// PaymentIntent is rendered again from the version its event keeps, and
+// replays byte for byte after the intent has moved on, with a secret or a
+// publishable key, and after a restart.
+func TestIdempotentReplayOfAnIntentThatChanged(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "emulator.snapshot")
+	base := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	e, stop := snapshotEnv(t, file, base)
+	post := func(path, body, key string, hdr map[string]string) []byte {
+		t.Helper()
+		h := map[string]string{"Idempotency-Key": key}
+		for k, v := range hdr {
+			h[k] = v
+		}
+		st, _, b := e.raw("POST", path, body, h)
+		if st != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", path, st, b)
+		}
+		return b
+	}
+	first := map[string][]byte{}
+	const create = "amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true&capture_method=manual&payment_method_types%5B%5D=card"
+	first["authorized"] = post("/v1/payment_intents", create, "k-authorize", nil)
+	var pi struct {
+		ID           string `json:"id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	mustf(t, json.Unmarshal(first["authorized"], &pi), "decode")
+	const draft = "amount=1500&currency=usd&payment_method=pm_card_visa&payment_method_types%5B%5D=card"
+	first["draft"] = post("/v1/payment_intents", draft, "k-draft", nil)
+	var d struct {
+		ID           string `json:"id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	mustf(t, json.Unmarshal(first["draft"], &d), "decode")
+	// Stripe.js confirms with the publishable key and the client secret.
+	confirm := "client_secret=" + d.ClientSecret
+	first["confirmed"] = post("/v1/payment_intents/"+d.ID+"/confirm", confirm, "k-confirm",
+		map[string]string{"Authorization": "Bearer " + emulator.DefaultPublishableKey})
+	first["captured"] = post("/v1/payment_intents/"+pi.ID+"/capture", "amount_to_capture=1000", "k-capture", nil)
+	post("/v1/payment_intents/"+pi.ID, "metadata%5Border%5D=42", "k-update", nil)
+
+	replays := func(run string) {
+		t.Helper()
+		for _, r := range []struct{ name, path, body, key, auth string }{
+			{"authorized", "/v1/payment_intents", create, "k-authorize", ""},
+			{"draft", "/v1/payment_intents", draft, "k-draft", ""},
+			{"confirmed", "/v1/payment_intents/" + d.ID + "/confirm", confirm, "k-confirm", "Bearer " + emulator.DefaultPublishableKey},
+			{"captured", "/v1/payment_intents/" + pi.ID + "/capture", "amount_to_capture=1000", "k-capture", ""},
+		} {
+			h := map[string]string{"Idempotency-Key": r.key}
+			if r.auth != "" {
+				h["Authorization"] = r.auth
+			}
+			st, hdr, b := e.raw("POST", r.path, r.body, h)
+			if st != http.StatusOK || hdr.Get("Idempotent-Replayed") != "true" || !bytes.Equal(b, first[r.name]) {
+				t.Errorf("%s: replay of %s: %d %q\n%s\nwant\n%s", run, r.name, st, hdr.Get("Idempotent-Replayed"), b, first[r.name])
+			}
+		}
+	}
+	replays("before the restart")
+	stop()
+	e, stop = snapshotEnv(t, file, base)
+	defer stop()
+	replays("after the restart")
+}

@@ -65,7 +65,7 @@ func (s *Server) saveSnapshot(path string) error {
 		return err
 	}
 	s.st.materializeEvents()
-	snap := snapshotFile{Lists: s.st.Lists, Offset: s.clock.advanced(), Idem: s.idem.records(),
+	snap := snapshotFile{Lists: s.st.Lists, Offset: s.clock.advanced(), Idem: s.idem.records(s.replayBody),
 		RNG: rng, RequestSeq: requestSeq.Load(), Through: s.st.sched.Through}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-snapshot-*")
 	if err != nil {
