@@ -1,5 +1,7 @@
 package emulator
 
+import "reflect"
+
 // ChargeStatus is a charge's status.
 type ChargeStatus string
 
@@ -20,15 +22,28 @@ type Charge struct {
 	AmountRefunded int64
 	Currency       string
 	Status         ChargeStatus
-	Customer       string
 	PaymentIntent  string
 	PaymentMethod  string
+	BalanceTxn     string
+	AvailableOn    int64 // when this charge's funds become available
+	// x holds the fields most charges leave empty: read them with extra,
+	// change them with edit. Snapshot files store them with the rest
+	// (chargeWire).
+	x        *chargeExtra
+	Captured bool
+}
+
+// chargeExtra is the part of a Charge that most charges leave empty, kept
+// apart so that such a charge is half the size. It is never changed once
+// a charge points to it (versions of the charge may share it): edit gives
+// the charge a new one.
+type chargeExtra struct {
+	Customer       string
 	Description    string
 	Metadata       Metadata
 	FailureCode    string
 	FailureMessage string
 	DeclineCode    string
-	BalanceTxn     string
 	AppFee         string
 	AppFeeAmount   int64
 	Transfer       string
@@ -37,17 +52,45 @@ type Charge struct {
 	OnBehalfOf     string
 	TransferGroup  string
 	SourceTransfer string
-	AvailableOn    int64 // when this charge's funds become available
 	Transferred    int64 // amount sent on by transfers with source_transaction
 	Dispute        string
 	DisputeDue     int64 // when a dispute test card's dispute opens; 0 once it has
-	// The flags come last, together, so that they share one word.
-	Captured       bool
 	HasAppFee      bool
 	HasTransferAmt bool
 }
 
+// extra returns the charge's rarely set fields, as a value: to change one,
+// use edit.
+func (ch *Charge) extra() chargeExtra {
+	if ch.x == nil {
+		return chargeExtra{}
+	}
+	return *ch.x
+}
+
+// setExtra sets the charge's rarely set fields, keeping none when all are
+// empty.
+func (ch *Charge) setExtra(x chargeExtra) {
+	ch.x = nil
+	if !reflect.ValueOf(x).IsZero() {
+		ch.x = &x
+	}
+}
+
+// edit gives the charge its own copy of its rarely set fields and returns
+// it to be changed. Call it for each change (ch.edit().Dispute = id), after
+// c.touch: a copy edit returned before may since be shared.
+func (ch *Charge) edit() *chargeExtra {
+	x := new(chargeExtra)
+	if ch.x != nil {
+		*x = *ch.x
+	}
+	ch.x = x
+	return x
+}
+
 func (ch *Charge) render(st *state) obj {
+	x := ch.extra()
 	var pmd, outcome any
 	if pm, ok := st.Objects[ch.PaymentMethod].(*PaymentMethod); ok {
 		tc := pm.card()
@@ -67,45 +110,45 @@ func (ch *Charge) render(st *state) obj {
 			{"seller_message", "Payment complete."}, {"type", "authorized"}}
 		if ch.Status == ChargeFailed {
 			outcome = obj{{"advice_code", nil}, {"network_advice_code", nil}, {"network_decline_code", nil},
-				{"network_status", "declined_by_network"}, {"reason", strOrNil(ch.DeclineCode)}, {"risk_level", "normal"},
+				{"network_status", "declined_by_network"}, {"reason", strOrNil(x.DeclineCode)}, {"risk_level", "normal"},
 				{"risk_score", 20}, {"seller_message", "The bank did not return any further details with this decline."},
 				{"type", "issuer_declined"}}
 		}
 	}
 	var td any
-	if ch.TransferDest != "" {
+	if x.TransferDest != "" {
 		var amt any
-		if ch.HasTransferAmt {
-			amt = ch.TransferAmount
+		if x.HasTransferAmt {
+			amt = x.TransferAmount
 		}
-		td = obj{{"amount", amt}, {"destination", ref(ch.TransferDest)}}
+		td = obj{{"amount", amt}, {"destination", ref(x.TransferDest)}}
 	}
 	var appFeeAmount any
-	if ch.HasAppFee {
-		appFeeAmount = ch.AppFeeAmount
+	if x.HasAppFee {
+		appFeeAmount = x.AppFeeAmount
 	}
 	o := obj{
 		{"id", ch.ID}, {"object", "charge"},
 		{"amount", ch.Amount}, {"amount_captured", ch.AmountCaptured}, {"amount_refunded", ch.AmountRefunded},
-		{"application", nil}, {"application_fee", ref(ch.AppFee)}, {"application_fee_amount", appFeeAmount},
+		{"application", nil}, {"application_fee", ref(x.AppFee)}, {"application_fee_amount", appFeeAmount},
 		{"balance_transaction", ref(ch.BalanceTxn)},
 		{"billing_details", obj{{"address", nullAddress()}, {"email", nil}, {"name", nil}, {"phone", nil}, {"tax_id", nil}}},
 		{"calculated_statement_descriptor", "EMULATOR"}, {"captured", ch.Captured}, {"created", ch.Created},
-		{"currency", ch.Currency}, {"customer", ref(ch.Customer)}, {"description", strOrNil(ch.Description)},
-		{"disputed", ch.Dispute != ""}, {"failure_balance_transaction", nil}, {"failure_code", strOrNil(ch.FailureCode)},
-		{"failure_message", strOrNil(ch.FailureMessage)}, {"fraud_details", obj{}}, {"livemode", false},
-		{"metadata", ch.Metadata.orEmpty()}, {"on_behalf_of", ref(ch.OnBehalfOf)}, {"outcome", outcome},
+		{"currency", ch.Currency}, {"customer", ref(x.Customer)}, {"description", strOrNil(x.Description)},
+		{"disputed", x.Dispute != ""}, {"failure_balance_transaction", nil}, {"failure_code", strOrNil(x.FailureCode)},
+		{"failure_message", strOrNil(x.FailureMessage)}, {"fraud_details", obj{}}, {"livemode", false},
+		{"metadata", x.Metadata.orEmpty()}, {"on_behalf_of", ref(x.OnBehalfOf)}, {"outcome", outcome},
 		{"paid", ch.Status == ChargeSucceeded}, {"payment_intent", ref(ch.PaymentIntent)},
 		{"payment_method", strOrNil(ch.PaymentMethod)}, {"payment_method_details", pmd},
 		{"receipt_email", nil}, {"receipt_number", nil}, {"receipt_url", nil},
 		{"refunded", ch.AmountRefunded > 0 && ch.AmountRefunded == ch.Amount},
-		{"review", nil}, {"shipping", nil}, {"source_transfer", ref(ch.SourceTransfer)},
+		{"review", nil}, {"shipping", nil}, {"source_transfer", ref(x.SourceTransfer)},
 		{"statement_descriptor", nil}, {"statement_descriptor_suffix", nil},
 		{"status", string(ch.Status)}, {"transfer_data", td},
-		{"transfer_group", strOrNil(ch.TransferGroup)},
+		{"transfer_group", strOrNil(x.TransferGroup)},
 	}
-	if ch.Transfer != "" { // optional but not nullable in the spec
-		o = append(o, field{"transfer", ref(ch.Transfer)})
+	if x.Transfer != "" { // optional but not nullable in the spec
+		o = append(o, field{"transfer", ref(x.Transfer)})
 	}
 	return o
 }
@@ -128,8 +171,8 @@ func handleChargeList(c *call) (any, *Error) {
 	}
 	return c.listPage("charge", "/v1/charges", c.st.Lists[listKey{c.acct, "charge"}], func(o object) bool {
 		ch := o.(*Charge)
-		return created(ch.Created) && (cus == "" || ch.Customer == cus) &&
-			(pi == "" || ch.PaymentIntent == pi) && (group == "" || ch.TransferGroup == group)
+		return created(ch.Created) && (cus == "" || ch.extra().Customer == cus) &&
+			(pi == "" || ch.PaymentIntent == pi) && (group == "" || ch.extra().TransferGroup == group)
 	})
 }
 
@@ -142,10 +185,11 @@ func (c *call) settle(ch *Charge, amount int64, bypassPending bool) {
 		ch.AvailableOn = c.now
 	}
 	fee := c.s.stripeFee(ch.Currency, amount)
-	appFee := min(ch.AppFeeAmount, amount) // capped at the captured amount
+	x := ch.extra()
+	appFee := min(x.AppFeeAmount, amount) // capped at the captured amount
 	direct := ch.Acct != c.platform
 	var btAppFee int64
-	if direct && ch.HasAppFee {
+	if direct && x.HasAppFee {
 		btAppFee = appFee
 	}
 	bt := c.addBT(ch.Acct, BTCharge, amount, fee, btAppFee, ch.Currency, ch.ID, ch.AvailableOn)
@@ -156,9 +200,9 @@ func (c *call) settle(ch *Charge, amount int64, bypassPending bool) {
 		c.emit("balance.available", c.st.balanceAt(ch.Acct, c.now))
 	}
 	switch {
-	case direct && ch.HasAppFee && appFee > 0:
-		ch.AppFee = c.newApplicationFee(ch, ch.Acct, ch.ID, appFee).ID
-	case ch.TransferDest != "":
+	case direct && x.HasAppFee && appFee > 0:
+		ch.edit().AppFee = c.newApplicationFee(ch, ch.Acct, ch.ID, appFee).ID
+	case x.TransferDest != "":
 		c.destinationTransfer(ch, amount, appFee)
 	}
 	c.disputeLater(ch)
@@ -169,19 +213,22 @@ func (c *call) settle(ch *Charge, amount int64, bypassPending bool) {
 // fee comes back to the platform, as Stripe documents for destination
 // charges; with transfer_data[amount] only that amount is transferred.
 func (c *call) destinationTransfer(ch *Charge, amount, appFee int64) {
+	x := ch.extra()
 	amt := amount
-	if ch.HasTransferAmt {
-		amt = min(ch.TransferAmount, amount)
+	if x.HasTransferAmt {
+		amt = min(x.TransferAmount, amount)
 	}
-	tr := c.newTransfer(amt, ch.Currency, ch.TransferDest, ch.ID, ch.TransferGroup, "", nil, ch.AvailableOn)
-	ch.Transfer = tr.ID
-	if ch.HasAppFee && appFee > 0 {
+	tr := c.newTransfer(amt, ch.Currency, x.TransferDest, ch.ID, x.TransferGroup, "", nil, ch.AvailableOn)
+	ch.edit().Transfer = tr.ID
+	if x.HasAppFee && appFee > 0 {
 		py := c.st.Objects[tr.DestPayment].(*Charge)
 		c.touch(py)
-		py.AppFeeAmount, py.HasAppFee = appFee, true
+		px := py.edit()
+		px.AppFeeAmount, px.HasAppFee = appFee, true
 		bt := c.st.Objects[py.BalanceTxn].(*BalanceTransaction)
 		bt.AppFee = appFee
 		fee := c.newApplicationFee(py, py.Acct, ch.ID, appFee)
-		py.AppFee, ch.AppFee = fee.ID, fee.ID
+		py.edit().AppFee = fee.ID
+		ch.edit().AppFee = fee.ID
 	}
 }

@@ -165,20 +165,20 @@ func (d *Dispute) render(st *state) obj {
 // request that made the charge, as Stripe's arrives after the charge.
 func (c *call) disputeLater(ch *Charge) {
 	pm, ok := c.st.Objects[ch.PaymentMethod].(*PaymentMethod)
-	if !ok || ch.Dispute != "" {
+	if !ok || ch.extra().Dispute != "" {
 		return
 	}
 	if _, ok := disputeCards[pm.Number]; ok {
 		c.touch(ch)
-		ch.DisputeDue = c.now
+		ch.edit().DisputeDue = c.now
 		ch.dueJobs(c.st.sched)
 	}
 }
 
 // dueJobs queues the opening of a dispute test card's dispute.
 func (ch *Charge) dueJobs(sc *schedule) {
-	if ch.DisputeDue > 0 {
-		sc.add(job{At: ch.DisputeDue, Kind: jobDisputeOpen, ID: ch.ID})
+	if due := ch.extra().DisputeDue; due > 0 {
+		sc.add(job{At: due, Kind: jobDisputeOpen, ID: ch.ID})
 	}
 }
 
@@ -194,11 +194,11 @@ func (ch *Charge) disputedAmount() int64 {
 // chargeback withdraws the amount and the dispute fee at once.
 func (c *call) openDispute(chargeID string) {
 	ch, ok := c.st.Objects[chargeID].(*Charge)
-	if !ok || ch.DisputeDue == 0 {
+	if !ok || ch.extra().DisputeDue == 0 {
 		return
 	}
 	c.touch(ch)
-	ch.DisputeDue = 0
+	ch.edit().DisputeDue = 0
 	amount := ch.disputedAmount()
 	pm, _ := c.st.Objects[ch.PaymentMethod].(*PaymentMethod)
 	if amount <= 0 || pm == nil {
@@ -216,7 +216,7 @@ func (c *call) openDispute(chargeID string) {
 	if d.Inquiry {
 		d.Status = DisputeWarningNeedsResponse
 	}
-	ch.Dispute = d.ID
+	ch.edit().Dispute = d.ID
 	c.st.put(d)
 	d.dueJobs(c.st.sched)
 	c.emit("charge.dispute.created", d)
@@ -286,7 +286,7 @@ func (c *call) expireDispute(id string) {
 // chargeDisputed refuses refunds of a charged-back charge: its funds have
 // already gone back to the cardholder. An inquiry can still be refunded.
 func (c *call) chargeDisputed(ch *Charge) *Error {
-	d, ok := c.st.Objects[ch.Dispute].(*Dispute)
+	d, ok := c.st.Objects[ch.extra().Dispute].(*Dispute)
 	if !ok || d.Inquiry && d.needsResponse() {
 		return nil
 	}

@@ -459,12 +459,12 @@ func (c *call) chargePI(pi *PaymentIntent, pm *PaymentMethod, off bool) (any, *E
 func (c *call) newCharge(pi *PaymentIntent, pm *PaymentMethod) *Charge {
 	ch := &Charge{
 		Meta:   Meta{ID: c.st.newID("ch"), Acct: pi.Acct, Created: c.now},
-		Amount: pi.Amount, Currency: pi.Currency, Customer: pi.Customer, PaymentIntent: pi.ID,
-		PaymentMethod: pm.ID, Description: pi.Description, Metadata: pi.Metadata,
+		Amount: pi.Amount, Currency: pi.Currency, PaymentIntent: pi.ID, PaymentMethod: pm.ID,
+	}
+	ch.setExtra(chargeExtra{Customer: pi.Customer, Description: pi.Description, Metadata: pi.Metadata,
 		AppFeeAmount: pi.AppFeeAmount, HasAppFee: pi.HasAppFee, TransferDest: pi.TransferDest,
 		TransferAmount: pi.TransferAmount, HasTransferAmt: pi.HasTransferAmt,
-		OnBehalfOf: pi.OnBehalfOf, TransferGroup: pi.TransferGroup,
-	}
+		OnBehalfOf: pi.OnBehalfOf, TransferGroup: pi.TransferGroup})
 	c.st.put(ch)
 	return ch
 }
@@ -474,7 +474,9 @@ func (c *call) newCharge(pi *PaymentIntent, pm *PaymentMethod) *Charge {
 // carrying the intent.
 func (c *call) failPI(pi *PaymentIntent, pm *PaymentMethod, e *Error) (any, *Error) {
 	ch := c.newCharge(pi, pm)
-	ch.Status, ch.FailureCode, ch.FailureMessage, ch.DeclineCode = ChargeFailed, e.Code, e.Message, e.DeclineCode
+	ch.Status = ChargeFailed
+	x := ch.edit()
+	x.FailureCode, x.FailureMessage, x.DeclineCode = e.Code, e.Message, e.DeclineCode
 	pi.LatestCharge = ch.ID
 	pi.Status = PIRequiresPaymentMethod
 	pi.Authenticated = false
@@ -517,7 +519,8 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 	c.touch(ch)
 	if hasFee {
 		pi.AppFeeAmount, pi.HasAppFee = fee, true
-		ch.AppFeeAmount, ch.HasAppFee = fee, true
+		x := ch.edit()
+		x.AppFeeAmount, x.HasAppFee = fee, true
 	}
 	pi.Metadata = md
 	ch.Captured, ch.AmountCaptured = true, amount

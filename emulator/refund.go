@@ -54,10 +54,10 @@ func handleRefundCreate(c *call) (any, *Error) {
 	if amount <= 0 || amount > left {
 		return nil, invalidRequestCode("amount_too_large", "amount", "Refund amount (%s) is greater than unrefunded amount on charge (%s)", money(amount, ch.Currency), money(left, ch.Currency))
 	}
-	if reverse && ch.Transfer == "" {
+	if reverse && ch.extra().Transfer == "" {
 		return nil, invalidRequest("reverse_transfer", "The charge %s has no transfer to reverse.", ch.ID)
 	}
-	if refundFee && ch.AppFee == "" {
+	if refundFee && ch.extra().AppFee == "" {
 		return nil, invalidRequest("refund_application_fee", "The charge %s has no application fee to refund.", ch.ID)
 	}
 	return c.refund(ch, amount, reason, md, refundFee, reverse), nil
@@ -104,14 +104,14 @@ func (c *call) refund(ch *Charge, amount int64, reason string, md Metadata, refu
 	ch.AmountRefunded += amount
 	full := ch.AmountRefunded == ch.Amount
 	if reverse {
-		tr := c.st.Objects[ch.Transfer].(*Transfer)
+		tr := c.st.Objects[ch.extra().Transfer].(*Transfer)
 		part := proportional(tr.Amount-tr.AmountReversed, tr.Amount, amount, ch.AmountCaptured, full)
 		if part > 0 {
 			r.Reversal = c.reverse(tr, part, r.ID, nil).ID
 		}
 	}
 	if refundFee {
-		f := c.st.Objects[ch.AppFee].(*ApplicationFee)
+		f := c.st.Objects[ch.extra().AppFee].(*ApplicationFee)
 		part := proportional(f.Amount-f.AmountRefunded, f.Amount, amount, ch.AmountCaptured, full)
 		if part > 0 {
 			r.FeeRefund = c.refundFee(f, part, nil).ID

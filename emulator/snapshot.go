@@ -14,10 +14,11 @@ import (
 
 func init() {
 	for _, o := range []object{&Account{}, &Customer{}, &PaymentMethod{}, &SetupIntent{}, &PaymentIntent{},
-		&Charge{}, &Refund{}, &Transfer{}, &TransferReversal{}, &ApplicationFee{}, &FeeRefund{},
+		&Refund{}, &Transfer{}, &TransferReversal{}, &ApplicationFee{}, &FeeRefund{},
 		&BalanceTransaction{}, &WebhookEndpoint{}, &Event{}, &Balance{}} {
 		gob.Register(o)
 	}
+	gob.RegisterName("*emulator.Charge", &chargeWire{}) // see wire.go
 }
 
 // snapshotFile is what a snapshot holds: every list, in creation order
@@ -65,7 +66,7 @@ func (s *Server) saveSnapshot(path string) error {
 		return err
 	}
 	s.st.materializeEvents()
-	snap := snapshotFile{Lists: s.st.Lists, Offset: s.clock.advanced(), Idem: s.idem.records(s.replayBody),
+	snap := snapshotFile{Lists: wireLists(s.st.Lists), Offset: s.clock.advanced(), Idem: s.idem.records(s.replayBody),
 		RNG: rng, RequestSeq: requestSeq.Load(), Through: s.st.sched.Through}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-snapshot-*")
 	if err != nil {
@@ -104,14 +105,16 @@ func (s *Server) loadSnapshot(path string) error {
 	}
 	st := newState(s.opts.Seed, s.clock)
 	for k, l := range snap.Lists {
-		st.Lists[k] = l
-		for _, o := range l {
+		for i, o := range l {
+			o = fromWire(o)
+			l[i] = o
 			if e, ok := o.(*Event); ok {
 				st.Events = append(st.Events, e)
 			} else {
 				st.Objects[o.meta().ID] = o
 			}
 		}
+		st.Lists[k] = l
 	}
 	sort.SliceStable(st.Events, func(i, j int) bool { return st.Events[i].Created < st.Events[j].Created })
 	if err := st.restoreRNG(snap.RNG); err != nil {

@@ -72,8 +72,9 @@ func (c *call) newTransfer(amount int64, currency, dest, sourceTxn, group, desc 
 	py := &Charge{
 		Meta:   Meta{ID: c.st.newID("py"), Acct: dest, Created: c.now},
 		Amount: amount, AmountCaptured: amount, Currency: currency, Status: ChargeSucceeded, Captured: true,
-		SourceTransfer: tr.ID, AvailableOn: availableOn,
+		AvailableOn: availableOn,
 	}
+	py.setExtra(chargeExtra{SourceTransfer: tr.ID})
 	tr.DestPayment = py.ID
 	tr.BalanceTxn = c.addBT(c.platform, BTTransfer, -amount, 0, 0, currency, tr.ID, availableOn).ID
 	py.BalanceTxn = c.addBT(dest, BTPayment, amount, 0, 0, currency, py.ID, availableOn).ID
@@ -145,11 +146,11 @@ func handleTransferCreate(c *call) (any, *Error) {
 		if ch.Currency != currency {
 			return nil, invalidRequest("currency", "The currency of source_transaction's balance transaction (%s) must be the same as the transfer currency (%s).", ch.Currency, currency)
 		}
-		if left := ch.AmountCaptured - ch.AmountRefunded - ch.Transferred; amount > left {
+		if left := ch.AmountCaptured - ch.AmountRefunded - ch.extra().Transferred; amount > left {
 			return nil, invalidRequestCode("balance_insufficient", "amount", "Insufficient funds in source_transaction %s: only %d %s can be transferred.", ch.ID, left, currency)
 		}
 		c.touch(ch)
-		ch.Transferred += amount
+		ch.edit().Transferred += amount
 		availableOn = ch.AvailableOn
 	} else {
 		avail, _ := c.st.balances(c.platform)

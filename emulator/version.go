@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"reflect"
+	"unsafe"
 )
 
 // An event records its object as it was when the event happened. Copying
@@ -149,20 +150,21 @@ type fieldValue struct {
 	value any
 }
 
-// diffVersions lists the exported fields in which old differs from cur,
-// both pointers to the same struct type; ok is false when there are more
-// than maxDelta. Slices are compared by identity: objects never change a
-// slice in place, they replace it.
+// diffVersions lists the fields in which old differs from cur, both
+// pointers to the same struct type; ok is false when there are more than
+// maxDelta. Slices and pointers (to rarely set fields, which are never
+// changed in place either) are compared by identity: objects never change
+// a slice in place, they replace it.
 func diffVersions(old, cur versioned) (diff []fieldValue, ok bool) {
 	a, b := reflect.ValueOf(old).Elem(), reflect.ValueOf(cur).Elem()
 	t := a.Type()
 	var buf [maxDelta]fieldValue
 	n := 0
 	for i := range t.NumField() {
-		if !t.Field(i).IsExported() {
+		if t.Field(i).Type == cowType {
 			continue
 		}
-		fa, fb := a.Field(i), b.Field(i)
+		fa, fb := structField(a, i), structField(b, i)
 		var same bool
 		switch fa.Kind() {
 		case reflect.Slice:
@@ -187,6 +189,18 @@ func diffVersions(old, cur versioned) (diff []fieldValue, ok bool) {
 	return append([]fieldValue(nil), buf[:n]...), true
 }
 
+var cowType = reflect.TypeFor[cow]()
+
+// structField is field i of the addressable struct v, readable and settable
+// even when unexported (the rarely set fields' pointer).
+func structField(v reflect.Value, i int) reflect.Value {
+	f := v.Field(i)
+	if !v.Type().Field(i).IsExported() {
+		f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+	}
+	return f
+}
+
 // full rebuilds the version: a copy of the newest version down the chain
 // of bases, with the deltas' fields set from the newest to this one.
 func (d *delta) full() object {
@@ -205,9 +219,9 @@ func (d *delta) full() object {
 	for i := len(chain) - 1; i >= 0; i-- {
 		for _, f := range chain[i].diff {
 			if f.value == nil {
-				rv.Field(f.index).SetZero()
+				structField(rv, f.index).SetZero()
 			} else {
-				rv.Field(f.index).Set(reflect.ValueOf(f.value))
+				structField(rv, f.index).Set(reflect.ValueOf(f.value))
 			}
 		}
 	}

@@ -1,0 +1,62 @@
+package emulator
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestWireTypesMatch: a snapshot file's form of a type has exactly the
+// fields of the type and of its rarely set part, by name and type, so
+// that nothing is lost on the way to the file and back.
+func TestWireTypesMatch(t *testing.T) {
+	for _, c := range []struct{ mem, extra, wire any }{
+		{Charge{}, chargeExtra{}, chargeWire{}},
+	} {
+		have := map[string]reflect.Type{}
+		for _, v := range []any{c.mem, c.extra} {
+			tv := reflect.TypeOf(v)
+			for i := range tv.NumField() {
+				if f := tv.Field(i); f.IsExported() {
+					if _, dup := have[f.Name]; dup {
+						t.Errorf("%s: field %s twice", tv, f.Name)
+					}
+					have[f.Name] = f.Type
+				}
+			}
+		}
+		tw := reflect.TypeOf(c.wire)
+		for i := range tw.NumField() {
+			f := tw.Field(i)
+			if typ, ok := have[f.Name]; !ok || typ != f.Type {
+				t.Errorf("%s.%s (%s): %s has %v", tw, f.Name, f.Type, reflect.TypeOf(c.mem), typ)
+			}
+			delete(have, f.Name)
+		}
+		for name := range have {
+			t.Errorf("%s.%s is not in %s", reflect.TypeOf(c.mem), name, tw)
+		}
+	}
+}
+
+// TestWireRoundTrip: an object with every field set comes back from its
+// snapshot form equal.
+func TestWireRoundTrip(t *testing.T) {
+	ch := &Charge{Meta: Meta{ID: "ch_1", Acct: "acct_1", Created: 1}, Amount: 1, AmountCaptured: 2, AmountRefunded: 3,
+		Currency: "usd", Status: ChargeSucceeded, PaymentIntent: "pi_1", PaymentMethod: "pm_1", BalanceTxn: "txn_1",
+		AvailableOn: 4, Captured: true}
+	ch.setExtra(chargeExtra{Customer: "cus_1", Description: "d", Metadata: Metadata{{"k", "v"}}, FailureCode: "f",
+		FailureMessage: "m", DeclineCode: "dc", AppFee: "fee_1", AppFeeAmount: 5, Transfer: "tr_1", TransferDest: "acct_2",
+		TransferAmount: 6, OnBehalfOf: "acct_3", TransferGroup: "g", SourceTransfer: "tr_2", Transferred: 7,
+		Dispute: "du_1", DisputeDue: 8, HasAppFee: true, HasTransferAmt: true})
+	e := &Event{Meta: Meta{ID: "evt_1"}, Type: "charge.succeeded", Snapshot: ch}
+	back := fromWire(toWire(e)).(*Event)
+	if back == e {
+		t.Fatal("toWire changed the live event")
+	}
+	if got := back.Snapshot.(*Charge); !reflect.DeepEqual(got, ch) {
+		t.Errorf("round trip:\n%+v %+v\nwant\n%+v %+v", got, got.x, ch, ch.x)
+	}
+	if e.Snapshot != object(ch) {
+		t.Error("toWire changed the live event's record")
+	}
+}
