@@ -311,10 +311,10 @@ func (c *call) checkCharging(pi *PaymentIntent) *Error {
 	if a, ok := c.st.Objects[c.acct].(*Account); ok && a.Platform != "" && !a.ChargesEnabled {
 		return invalidRequest("", "You cannot create a charge on a connected account without the card_payments capability enabled.")
 	}
-	if a, ok := c.st.Objects[pi.OnBehalfOf].(*Account); ok && a.Platform == c.platform && !a.ChargesEnabled {
+	if a, ok := c.st.Objects[pi.extra().OnBehalfOf].(*Account); ok && a.Platform == c.platform && !a.ChargesEnabled {
 		return invalidRequest("on_behalf_of", "You cannot create a charge on a connected account without the card_payments capability enabled.")
 	}
-	if a, ok := c.st.Objects[pi.TransferDest].(*Account); ok && a.Platform == c.platform && a.capabilityStatus("transfers") != "active" {
+	if a, ok := c.st.Objects[pi.extra().TransferDest].(*Account); ok && a.Platform == c.platform && a.capabilityStatus("transfers") != "active" {
 		e := invalidRequestCode("insufficient_capabilities_for_transfer", "transfer_data[destination]",
 			"Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments")
 		e.Status = http.StatusForbidden

@@ -264,7 +264,7 @@ func (s *Server) run(q *request) (status int, body []byte, stored bool, replay *
 // s.mu held, after the call's events are committed.
 func replayable(res any, paths [][]string) *Event {
 	pi, ok := res.(*PaymentIntent)
-	if !ok || pi.LastError != nil || len(paths) > 0 {
+	if !ok || pi.lastError() != nil || len(paths) > 0 {
 		return nil
 	}
 	return pi.holder

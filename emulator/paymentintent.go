@@ -1,6 +1,9 @@
 package emulator
 
-import "strings"
+import (
+	"reflect"
+	"strings"
+)
 
 // PIStatus is a PaymentIntent's status.
 type PIStatus string
@@ -55,74 +58,123 @@ type PaymentIntent struct {
 	Status             PIStatus
 	CaptureMethod      string
 	ConfirmationMethod string
-	Customer           string
 	PaymentMethod      string
-	Description        string
-	Metadata           Metadata
-	AppFeeAmount       int64
-	TransferDest       string
-	TransferAmount     int64
-	OnBehalfOf         string
-	TransferGroup      string
 	LatestCharge       string
-	LastError          *lastError
 	Secret             string
-	SetupFutureUsage   string
-	ReceiptEmail       string
-	ReturnURL          string
 	// ActionURL is the base URL (scheme://host) of the request that
 	// created the intent; next_action sends the customer to its challenge
 	// under it (see actionURL). The name is kept for snapshots, which
 	// before 2026-11 held the whole URL here.
-	ActionURL    string
-	CanceledAt   int64
-	CancelReason string
-	// The flags come last, together, so that they share one word.
-	HasAppFee      bool
-	HasTransferAmt bool
-	Authenticated  bool // the current payment method passed 3-D Secure
+	ActionURL string
+	// x holds the fields most intents leave empty: read them with extra,
+	// change them with edit. Snapshot files store them with the rest
+	// (piWire).
+	x             *piExtra
+	Authenticated bool // the current payment method passed 3-D Secure
+}
+
+// piExtra is the part of a PaymentIntent that most intents leave empty,
+// kept apart so that such an intent is 240 bytes instead of 416. It is
+// never changed once an intent points to it (versions of the intent may
+// share it): edit gives the intent a new one.
+type piExtra struct {
+	Customer         string
+	Description      string
+	Metadata         Metadata
+	AppFeeAmount     int64
+	TransferDest     string
+	TransferAmount   int64
+	OnBehalfOf       string
+	TransferGroup    string
+	LastError        *lastError
+	SetupFutureUsage string
+	ReceiptEmail     string
+	ReturnURL        string
+	CanceledAt       int64
+	CancelReason     string
+	HasAppFee        bool
+	HasTransferAmt   bool
+}
+
+// extra returns the intent's rarely set fields, as a value: to change one,
+// use edit.
+func (pi *PaymentIntent) extra() piExtra {
+	if pi.x == nil {
+		return piExtra{}
+	}
+	return *pi.x
+}
+
+// edit gives the intent its own copy of its rarely set fields and returns
+// it to be changed. Call it for each change (pi.edit().Customer = id),
+// after c.touch: a copy edit returned before may since be shared.
+func (pi *PaymentIntent) edit() *piExtra {
+	x := new(piExtra)
+	if pi.x != nil {
+		*x = *pi.x
+	}
+	pi.x = x
+	return x
+}
+
+// setExtra sets the intent's rarely set fields, keeping none when all are
+// empty.
+func (pi *PaymentIntent) setExtra(x piExtra) {
+	pi.x = nil
+	if !reflect.ValueOf(x).IsZero() {
+		pi.x = &x
+	}
+}
+
+// lastError is the intent's last_payment_error, or nil.
+func (pi *PaymentIntent) lastError() *lastError {
+	if pi.x == nil {
+		return nil
+	}
+	return pi.x.LastError
 }
 
 var cardOnly = []string{"card"}
 
 func (pi *PaymentIntent) render(st *state) obj {
+	x := pi.extra()
 	var appFee, td, nextAction any
-	if pi.HasAppFee {
-		appFee = pi.AppFeeAmount
+	if x.HasAppFee {
+		appFee = x.AppFeeAmount
 	}
-	if pi.TransferDest != "" {
+	if x.TransferDest != "" {
 		t := obj{}
-		if pi.HasTransferAmt {
-			t = append(t, field{"amount", pi.TransferAmount})
+		if x.HasTransferAmt {
+			t = append(t, field{"amount", x.TransferAmount})
 		}
-		td = append(t, field{"destination", ref(pi.TransferDest)})
+		td = append(t, field{"destination", ref(x.TransferDest)})
 	}
 	if pi.Status == PIRequiresAction {
-		nextAction = nextActionFor(actionURL(pi.ActionURL, pi.ID), pi.ReturnURL)
+		nextAction = nextActionFor(actionURL(pi.ActionURL, pi.ID), x.ReturnURL)
 	}
 	var canceledAt any
-	if pi.CanceledAt != 0 {
-		canceledAt = pi.CanceledAt
+	if x.CanceledAt != 0 {
+		canceledAt = x.CanceledAt
 	}
 	return obj{
 		{"id", pi.ID}, {"object", "payment_intent"},
 		{"amount", pi.Amount}, {"amount_capturable", pi.AmountCapturable},
 		{"amount_details", obj{{"tip", obj{}}}}, {"amount_received", pi.AmountReceived},
 		{"application", nil}, {"application_fee_amount", appFee}, {"automatic_payment_methods", nil},
-		{"canceled_at", canceledAt}, {"cancellation_reason", strOrNil(pi.CancelReason)},
+		{"canceled_at", canceledAt}, {"cancellation_reason", strOrNil(x.CancelReason)},
 		{"capture_method", pi.CaptureMethod}, {"client_secret", pi.Secret},
 		{"confirmation_method", pi.ConfirmationMethod}, {"created", pi.Created}, {"currency", pi.Currency},
-		{"customer", ref(pi.Customer)}, {"customer_account", nil}, {"description", strOrNil(pi.Description)},
-		{"excluded_payment_method_types", nil}, {"last_payment_error", pi.LastError.render(st)},
-		{"latest_charge", ref(pi.LatestCharge)}, {"livemode", false}, {"metadata", pi.Metadata.orEmpty()},
-		{"next_action", nextAction}, {"on_behalf_of", ref(pi.OnBehalfOf)},
+		{"customer", ref(x.Customer)}, {"customer_account", nil}, {"description", strOrNil(x.Description)},
+		{"excluded_payment_method_types", nil}, {"last_payment_error", x.LastError.render(st)},
+		{"latest_charge", ref(pi.LatestCharge)}, {"livemode", false}, {"metadata", x.Metadata.orEmpty()},
+		{"next_action", nextAction}, {"on_behalf_of", ref(x.OnBehalfOf)},
 		{"payment_method", ref(pi.PaymentMethod)}, {"payment_method_configuration_details", nil},
 		{"payment_method_options", obj{{"card", obj{{"installments", nil}, {"mandate_options", nil},
 			{"network", nil}, {"request_three_d_secure", "automatic"}}}}},
-		{"payment_method_types", cardOnly}, {"processing", nil}, {"receipt_email", strOrNil(pi.ReceiptEmail)},
-		{"review", nil}, {"setup_future_usage", strOrNil(pi.SetupFutureUsage)}, {"shipping", nil},
+		{"payment_method_types", cardOnly}, {"processing", nil}, {"receipt_email", strOrNil(x.ReceiptEmail)},
+		{"review", nil}, {"setup_future_usage", strOrNil(x.SetupFutureUsage)}, {"shipping", nil},
 		{"statement_descriptor", nil}, {"statement_descriptor_suffix", nil},
-		{"status", string(pi.Status)}, {"transfer_data", td}, {"transfer_group", strOrNil(pi.TransferGroup)},
+		{"status", string(pi.Status)}, {"transfer_data", td}, {"transfer_group", strOrNil(x.TransferGroup)},
 	}
 }
 
@@ -163,17 +215,19 @@ func handlePaymentIntentCreate(c *call) (any, *Error) {
 	}
 	confirm, _ := c.p.boolean("confirm")
 	off := c.offSessionParam()
-	c.piFields(pi)
+	var x piExtra
+	c.piFields(pi, &x)
 	if v, ok := c.p.str("transfer_data", "destination"); ok {
-		pi.TransferDest = v
+		x.TransferDest = v
 	}
 	if v, ok := c.p.integer("transfer_data", "amount"); ok {
-		pi.TransferAmount, pi.HasTransferAmt = v, true
+		x.TransferAmount, x.HasTransferAmt = v, true
 	}
 	if v, ok := c.p.str("on_behalf_of"); ok {
-		pi.OnBehalfOf = v
+		x.OnBehalfOf = v
 	}
-	pi.ReturnURL, _ = c.p.str("return_url")
+	x.ReturnURL, _ = c.p.str("return_url")
+	pi.setExtra(x)
 	c.p.ignore("payment_method_types", "automatic_payment_methods", "payment_method_options", "use_stripe_sdk",
 		"error_on_requires_action", "mandate_data", "shipping", "statement_descriptor", "statement_descriptor_suffix", "expand")
 	if err := c.p.finish(); err != nil {
@@ -216,30 +270,31 @@ func (c *call) offSessionParam() bool {
 	return false
 }
 
-// piFields reads the parameters create and update share.
-func (c *call) piFields(pi *PaymentIntent) {
+// piFields reads the parameters create and update share, into pi and its
+// rarely set fields x.
+func (c *call) piFields(pi *PaymentIntent, x *piExtra) {
 	if v, ok := c.p.str("customer"); ok {
-		pi.Customer = v
+		x.Customer = v
 	}
 	if v, ok := c.p.str("payment_method"); ok {
 		pi.PaymentMethod = v
 	}
 	if v, ok := c.p.str("description"); ok {
-		pi.Description = v
+		x.Description = v
 	}
 	if v, ok := c.p.str("receipt_email"); ok {
-		pi.ReceiptEmail = v
+		x.ReceiptEmail = v
 	}
 	if v, ok := c.p.enum([]string{"off_session", "on_session", ""}, "setup_future_usage"); ok {
-		pi.SetupFutureUsage = v
+		x.SetupFutureUsage = v
 	}
 	if v, ok := c.p.integer("application_fee_amount"); ok {
-		pi.AppFeeAmount, pi.HasAppFee = v, true
+		x.AppFeeAmount, x.HasAppFee = v, true
 	}
 	if v, ok := c.p.str("transfer_group"); ok {
-		pi.TransferGroup = v
+		x.TransferGroup = v
 	}
-	pi.Metadata = c.p.metadata(pi.Metadata)
+	x.Metadata = c.p.metadata(x.Metadata)
 }
 
 // validatePI checks the Connect rules and references of a PaymentIntent.
@@ -253,40 +308,40 @@ func (c *call) validatePI(pi *PaymentIntent, confirm, off bool) *Error {
 	if off && !confirm && pi.Status == PIRequiresPaymentMethod {
 		return invalidRequest("off_session", "You can only set `off_session` when `confirm` is true.")
 	}
-	if pi.HasAppFee {
-		if pi.AppFeeAmount < 0 || pi.AppFeeAmount > pi.Amount {
+	if pi.extra().HasAppFee {
+		if pi.extra().AppFeeAmount < 0 || pi.extra().AppFeeAmount > pi.Amount {
 			return invalidRequest("application_fee_amount", "The application fee amount must be between 0 and the amount of the PaymentIntent.")
 		}
-		if c.acct == c.platform && pi.TransferDest == "" {
+		if c.acct == c.platform && pi.extra().TransferDest == "" {
 			return invalidRequest("application_fee_amount", "Can only apply an application_fee_amount when the PaymentIntent is attempting a direct payment (using an OAuth key or Stripe-Account header) or destination payment (using `transfer_data[destination]`).")
 		}
 	}
-	if pi.TransferDest != "" {
+	if pi.extra().TransferDest != "" {
 		if c.acct != c.platform {
 			return invalidRequest("transfer_data[destination]", "transfer_data[destination] cannot be used on a connected account.")
 		}
-		if _, err := c.connectedAccount(pi.TransferDest, "transfer_data[destination]"); err != nil {
+		if _, err := c.connectedAccount(pi.extra().TransferDest, "transfer_data[destination]"); err != nil {
 			return err
 		}
-		if pi.HasTransferAmt && (pi.TransferAmount < 0 || pi.TransferAmount > pi.Amount) {
+		if pi.extra().HasTransferAmt && (pi.extra().TransferAmount < 0 || pi.extra().TransferAmount > pi.Amount) {
 			return invalidRequest("transfer_data[amount]", "transfer_data[amount] must be between 0 and the amount of the PaymentIntent.")
 		}
-		if pi.HasTransferAmt && pi.HasAppFee {
+		if pi.extra().HasTransferAmt && pi.extra().HasAppFee {
 			return invalidRequest("application_fee_amount", "You cannot specify both `application_fee_amount` and `transfer_data[amount]`.")
 		}
-	} else if pi.HasTransferAmt {
+	} else if pi.extra().HasTransferAmt {
 		return missingParam("transfer_data[destination]")
 	}
-	if pi.OnBehalfOf != "" {
-		if _, err := c.connectedAccount(pi.OnBehalfOf, "on_behalf_of"); err != nil {
+	if pi.extra().OnBehalfOf != "" {
+		if _, err := c.connectedAccount(pi.extra().OnBehalfOf, "on_behalf_of"); err != nil {
 			return err
 		}
-		if pi.TransferDest != "" && pi.OnBehalfOf != pi.TransferDest {
+		if pi.extra().TransferDest != "" && pi.extra().OnBehalfOf != pi.extra().TransferDest {
 			return invalidRequest("on_behalf_of", "The `on_behalf_of` parameter must match `transfer_data[destination]` for card payments.")
 		}
 	}
-	if pi.Customer != "" {
-		if _, err := c.customerFor(pi.Customer, "customer"); err != nil {
+	if pi.extra().Customer != "" {
+		if _, err := c.customerFor(pi.extra().Customer, "customer"); err != nil {
 			return err
 		}
 	}
@@ -294,7 +349,7 @@ func (c *call) validatePI(pi *PaymentIntent, confirm, off bool) *Error {
 		if err := c.checkPaymentMethod(pi.PaymentMethod, "payment_method"); err != nil {
 			return err
 		}
-		if pm, ok := c.st.Objects[pi.PaymentMethod].(*PaymentMethod); ok && pm.Customer != "" && pm.Customer != pi.Customer {
+		if pm, ok := c.st.Objects[pi.PaymentMethod].(*PaymentMethod); ok && pm.Customer != "" && pm.Customer != pi.extra().Customer {
 			return invalidRequest("payment_method", "The provided PaymentMethod belongs to a different Customer. Please provide the Customer that %s is attached to.", pm.ID)
 		}
 	}
@@ -355,14 +410,18 @@ func handlePaymentIntentConfirm(c *call) (any, *Error) {
 		next.PaymentMethod = v
 	}
 	off := c.offSessionParam()
+	x, changed := next.extra(), false
 	if v, ok := c.p.str("return_url"); ok {
-		next.ReturnURL = v
+		x.ReturnURL, changed = v, true
 	}
 	if v, ok := c.p.enum([]string{"off_session", "on_session", ""}, "setup_future_usage"); ok {
-		next.SetupFutureUsage = v
+		x.SetupFutureUsage, changed = v, true
 	}
 	if v, ok := c.p.str("receipt_email"); ok {
-		next.ReceiptEmail = v
+		x.ReceiptEmail, changed = v, true
+	}
+	if changed {
+		next.setExtra(x)
 	}
 	c.p.ignore("payment_method_types", "payment_method_options", "use_stripe_sdk", "error_on_requires_action",
 		"mandate_data", "shipping", "expand", "capture_method")
@@ -376,7 +435,7 @@ func handlePaymentIntentConfirm(c *call) (any, *Error) {
 	}
 	if next.PaymentMethod == "" {
 		return nil, invalidRequestCode("payment_intent_unexpected_state", "payment_method",
-			"You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with %s, specify a payment method attached to this customer along with the customer ID.", pi.Customer)
+			"You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with %s, specify a payment method attached to this customer along with the customer ID.", pi.extra().Customer)
 	}
 	if err := c.validatePI(&next, true, off); err != nil {
 		return nil, err
@@ -398,7 +457,9 @@ func (c *call) confirmPI(pi *PaymentIntent, off bool) (any, *Error) {
 	pm := c.st.Objects[pi.PaymentMethod].(*PaymentMethod)
 	tc := pm.card()
 	c.touch(pi) // the intent as created or as it last failed stays in its events
-	pi.LastError = nil
+	if pi.lastError() != nil {
+		pi.edit().LastError = nil
+	}
 	if !pi.Authenticated && needsAuth(tc, pm, off) {
 		if off {
 			return c.failPI(pi, pm, authRequired())
@@ -434,11 +495,11 @@ func (c *call) chargePI(pi *PaymentIntent, pm *PaymentMethod, off bool) (any, *E
 	ch := c.newCharge(pi, pm)
 	ch.Status = ChargeSucceeded
 	pi.LatestCharge = ch.ID
-	if pi.SetupFutureUsage == "off_session" {
+	if pi.extra().SetupFutureUsage == "off_session" {
 		pm.SetUpOffSession = true
 	}
-	if pi.SetupFutureUsage != "" && pi.Customer != "" && pm.Customer == "" {
-		pm.Customer = pi.Customer
+	if pi.extra().SetupFutureUsage != "" && pi.extra().Customer != "" && pm.Customer == "" {
+		pm.Customer = pi.extra().Customer
 		c.emit("payment_method.attached", pm)
 	}
 	if pi.CaptureMethod == "manual" {
@@ -461,10 +522,10 @@ func (c *call) newCharge(pi *PaymentIntent, pm *PaymentMethod) *Charge {
 		Meta:   Meta{ID: c.st.newID("ch"), Acct: pi.Acct, Created: c.now},
 		Amount: pi.Amount, Currency: pi.Currency, PaymentIntent: pi.ID, PaymentMethod: pm.ID,
 	}
-	ch.setExtra(chargeExtra{Customer: pi.Customer, Description: pi.Description, Metadata: pi.Metadata,
-		AppFeeAmount: pi.AppFeeAmount, HasAppFee: pi.HasAppFee, TransferDest: pi.TransferDest,
-		TransferAmount: pi.TransferAmount, HasTransferAmt: pi.HasTransferAmt,
-		OnBehalfOf: pi.OnBehalfOf, TransferGroup: pi.TransferGroup})
+	ch.setExtra(chargeExtra{Customer: pi.extra().Customer, Description: pi.extra().Description, Metadata: pi.extra().Metadata,
+		AppFeeAmount: pi.extra().AppFeeAmount, HasAppFee: pi.extra().HasAppFee, TransferDest: pi.extra().TransferDest,
+		TransferAmount: pi.extra().TransferAmount, HasTransferAmt: pi.extra().HasTransferAmt,
+		OnBehalfOf: pi.extra().OnBehalfOf, TransferGroup: pi.extra().TransferGroup})
 	c.st.put(ch)
 	return ch
 }
@@ -480,7 +541,7 @@ func (c *call) failPI(pi *PaymentIntent, pm *PaymentMethod, e *Error) (any, *Err
 	pi.LatestCharge = ch.ID
 	pi.Status = PIRequiresPaymentMethod
 	pi.Authenticated = false
-	pi.LastError = &lastError{Type: ErrorTypeCard, Code: e.Code, DeclineCode: e.DeclineCode, Message: e.Message,
+	pi.edit().LastError = &lastError{Type: ErrorTypeCard, Code: e.Code, DeclineCode: e.DeclineCode, Message: e.Message,
 		PaymentMethod: pm.ID, Charge: ch.ID}
 	c.emit("charge.failed", ch)
 	c.emit("payment_intent.payment_failed", pi)
@@ -497,7 +558,7 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 	}
 	amount, hasAmount := c.p.integer("amount_to_capture")
 	fee, hasFee := c.p.integer("application_fee_amount")
-	md := c.p.metadata(pi.Metadata)
+	md := c.p.metadata(pi.extra().Metadata)
 	c.p.ignore("final_capture", "statement_descriptor", "statement_descriptor_suffix", "expand")
 	if err := c.p.finish(); err != nil {
 		return nil, err
@@ -517,12 +578,14 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 	ch := c.st.Objects[pi.LatestCharge].(*Charge)
 	c.touch(pi)
 	c.touch(ch)
+	x := pi.extra()
 	if hasFee {
-		pi.AppFeeAmount, pi.HasAppFee = fee, true
-		x := ch.edit()
 		x.AppFeeAmount, x.HasAppFee = fee, true
+		cx := ch.edit()
+		cx.AppFeeAmount, cx.HasAppFee = fee, true
 	}
-	pi.Metadata = md
+	x.Metadata = md
+	pi.setExtra(x)
 	ch.Captured, ch.AmountCaptured = true, amount
 	ch.AmountRefunded = ch.Amount - amount // the uncaptured rest is released
 	tc := c.st.Objects[ch.PaymentMethod].(*PaymentMethod).card()
@@ -555,7 +618,9 @@ func handlePaymentIntentCancel(c *call) (any, *Error) {
 		c.emit("charge.refunded", ch)
 	}
 	c.touch(pi)
-	pi.Status, pi.CanceledAt, pi.CancelReason, pi.AmountCapturable = PICanceled, c.now, reason, 0
+	pi.Status, pi.AmountCapturable = PICanceled, 0
+	x := pi.edit()
+	x.CanceledAt, x.CancelReason = c.now, reason
 	c.emit("payment_intent.canceled", pi)
 	return pi, nil
 }
@@ -583,14 +648,17 @@ func handlePaymentIntentUpdate(c *call) (any, *Error) {
 	if v, ok := c.p.enum([]string{"automatic", "automatic_async", "manual"}, "capture_method"); ok {
 		next.CaptureMethod = v
 	}
-	c.piFields(&next)
+	x := pi.extra()
+	c.piFields(&next, &x)
+	next.setExtra(x)
 	c.p.ignore("payment_method_types", "payment_method_options", "shipping", "statement_descriptor",
 		"statement_descriptor_suffix", "expand")
 	if err := c.p.finish(); err != nil {
 		return nil, err
 	}
+	was := pi.extra()
 	onlyMetadata := next.Amount == pi.Amount && next.Currency == pi.Currency && next.PaymentMethod == pi.PaymentMethod &&
-		next.Customer == pi.Customer && next.AppFeeAmount == pi.AppFeeAmount && next.CaptureMethod == pi.CaptureMethod
+		x.Customer == was.Customer && x.AppFeeAmount == was.AppFeeAmount && next.CaptureMethod == pi.CaptureMethod
 	switch pi.Status {
 	case PIRequiresPaymentMethod, PIRequiresConfirmation, PIRequiresAction:
 	default:
@@ -622,7 +690,7 @@ func handlePaymentIntentList(c *call) (any, *Error) {
 	}
 	return c.listPage("payment_intent", "/v1/payment_intents", c.st.Lists[listKey{c.acct, "payment_intent"}], func(o object) bool {
 		pi := o.(*PaymentIntent)
-		return created(pi.Created) && (cus == "" || pi.Customer == cus)
+		return created(pi.Created) && (cus == "" || pi.extra().Customer == cus)
 	})
 }
 
@@ -637,10 +705,10 @@ func handlePaymentIntentSearch(c *call) (any, *Error) {
 			case "currency":
 				return pi.Currency, true
 			case "customer":
-				return pi.Customer, true
+				return pi.extra().Customer, true
 			case "status":
 				return string(pi.Status), true
 			}
-			return metaGet(pi.Metadata, f, k)
+			return metaGet(pi.extra().Metadata, f, k)
 		})
 }

@@ -13,12 +13,13 @@ import (
 )
 
 func init() {
-	for _, o := range []object{&Account{}, &Customer{}, &PaymentMethod{}, &SetupIntent{}, &PaymentIntent{},
+	for _, o := range []object{&Account{}, &Customer{}, &PaymentMethod{}, &SetupIntent{},
 		&Refund{}, &Transfer{}, &TransferReversal{}, &ApplicationFee{}, &FeeRefund{},
 		&BalanceTransaction{}, &WebhookEndpoint{}, &Event{}, &Balance{}} {
 		gob.Register(o)
 	}
 	gob.RegisterName("*emulator.Charge", &chargeWire{}) // see wire.go
+	gob.RegisterName("*emulator.PaymentIntent", &piWire{})
 }
 
 // snapshotFile is what a snapshot holds: every list, in creation order

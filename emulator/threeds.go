@@ -172,7 +172,7 @@ func (s *Server) authenticate3DS(r *http.Request, id string, ok bool) (*authResu
 	switch in := o.(type) {
 	case *PaymentIntent:
 		err = c.authenticatePI(in, ok)
-		res.returnURL, res.secret, res.param = in.ReturnURL, in.Secret, "payment_intent"
+		res.returnURL, res.secret, res.param = in.extra().ReturnURL, in.Secret, "payment_intent"
 	case *SetupIntent:
 		err = c.authenticateSI(in, ok)
 		res.returnURL, res.secret, res.param = in.ReturnURL, in.Secret, "setup_intent"
@@ -218,7 +218,7 @@ func (c *call) authenticatePI(pi *PaymentIntent, ok bool) *Error {
 	c.touch(pi)
 	if !ok {
 		pi.Status = PIRequiresPaymentMethod
-		pi.LastError = &lastError{Type: ErrorTypeInvalidRequest, Code: "payment_intent_authentication_failure",
+		pi.edit().LastError = &lastError{Type: ErrorTypeInvalidRequest, Code: "payment_intent_authentication_failure",
 			Message:       "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
 			PaymentMethod: pm.ID}
 		c.emit("payment_intent.payment_failed", pi)

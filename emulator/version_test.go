@@ -60,8 +60,8 @@ func TestVersionCheckCatchesAChangeWithoutTouch(t *testing.T) {
 func TestDeltas(t *testing.T) {
 	st := newState(1, newClock(nil))
 	c := &call{st: st, now: 1}
-	pi := &PaymentIntent{Meta: Meta{ID: "pi_1", Acct: "acct_1"}, Status: PIRequiresCapture, AmountCapturable: 500,
-		Metadata: Metadata{{"k", "v"}}, LastError: &lastError{Code: "card_declined"}}
+	pi := &PaymentIntent{Meta: Meta{ID: "pi_1", Acct: "acct_1"}, Status: PIRequiresCapture, AmountCapturable: 500}
+	pi.setExtra(piExtra{Metadata: Metadata{{"k", "v"}}, LastError: &lastError{Code: "card_declined"}})
 	st.put(pi)
 	var want []PaymentIntent
 	step := func(typ string, change func()) {
@@ -74,9 +74,13 @@ func TestDeltas(t *testing.T) {
 	c.emit("payment_intent.amount_capturable_updated", pi)
 	want = append(want, *pi)
 	step("payment_intent.succeeded", func() {
-		pi.Status, pi.AmountCapturable, pi.AmountReceived, pi.LastError = PISucceeded, 0, 500, nil
+		pi.Status, pi.AmountCapturable, pi.AmountReceived = PISucceeded, 0, 500
+		pi.edit().LastError = nil
 	})
-	step("payment_intent.updated", func() { pi.Metadata = nil; pi.Description = "later" })
+	step("payment_intent.updated", func() {
+		x := pi.edit()
+		x.Metadata, x.Description = nil, "later"
+	})
 	for i, e := range c.events[:2] {
 		if _, ok := e.Snapshot.(*delta); !ok {
 			t.Errorf("event %d holds a %T, want a delta", i, e.Snapshot)
@@ -97,7 +101,7 @@ func TestDeltas(t *testing.T) {
 	// A version that differs in more fields than maxDelta stays a copy.
 	step("payment_intent.canceled", func() {
 		pi.Amount, pi.Currency, pi.CaptureMethod, pi.ConfirmationMethod = 1, "eur", "manual", "manual"
-		pi.Customer, pi.Description, pi.ReceiptEmail, pi.ReturnURL, pi.CancelReason = "cus_1", "x", "a@b", "https://x", "duplicate"
+		pi.AmountCapturable, pi.AmountReceived, pi.Status, pi.PaymentMethod, pi.LatestCharge = 1, 1, PICanceled, "pm_2", "ch_2"
 	})
 	if _, ok := c.events[2].Snapshot.(*PaymentIntent); !ok {
 		t.Errorf("a version far from the next is a %T, want a copy", c.events[2].Snapshot)

@@ -6,11 +6,12 @@ import (
 )
 
 // Snapshot files are gob: every object with its exported fields, by name.
-// A Charge keeps its rarely set fields apart (chargeExtra), where gob does
-// not look, so the file holds a charge in the shape it always had:
-// chargeWire, registered under the name Charge had, with the same fields.
-// Files written before and after the split read alike. The conversion
-// goes field by field by name; TestWireTypesMatch keeps the two in step.
+// A Charge and a PaymentIntent keep their rarely set fields apart
+// (chargeExtra, piExtra), where gob does not look, so the file holds them
+// in the shape they always had: chargeWire and piWire, registered under
+// the names Charge and PaymentIntent had, with the same fields. Files
+// written before and after the split read alike. The conversion goes
+// field by field by name; TestWireTypesMatch keeps the types in step.
 
 // chargeWire is a Charge as snapshot files hold it.
 type chargeWire struct {
@@ -50,11 +51,54 @@ func (w *chargeWire) meta() *Meta { return &w.Meta }
 
 func (w *chargeWire) render(*state) obj { panic("emulator: a chargeWire is only for snapshot files") }
 
+// piWire is a PaymentIntent as snapshot files hold it.
+type piWire struct {
+	Meta
+	Amount             int64
+	AmountCapturable   int64
+	AmountReceived     int64
+	Currency           string
+	Status             PIStatus
+	CaptureMethod      string
+	ConfirmationMethod string
+	Customer           string
+	PaymentMethod      string
+	Description        string
+	Metadata           Metadata
+	AppFeeAmount       int64
+	HasAppFee          bool
+	TransferDest       string
+	TransferAmount     int64
+	HasTransferAmt     bool
+	OnBehalfOf         string
+	TransferGroup      string
+	LatestCharge       string
+	LastError          *lastError
+	Secret             string
+	SetupFutureUsage   string
+	ReceiptEmail       string
+	ReturnURL          string
+	ActionURL          string
+	CanceledAt         int64
+	CancelReason       string
+	Authenticated      bool
+}
+
+func (w *piWire) meta() *Meta { return &w.Meta }
+
+func (w *piWire) render(*state) obj { panic("emulator: a piWire is only for snapshot files") }
+
 // toWire returns o as a snapshot file holds it.
 func toWire(o object) object {
 	switch o := o.(type) {
 	case *Charge:
 		w := new(chargeWire)
+		copyByName(w, o)
+		x := o.extra()
+		copyByName(w, &x)
+		return w
+	case *PaymentIntent:
+		w := new(piWire)
 		copyByName(w, o)
 		x := o.extra()
 		copyByName(w, &x)
@@ -81,6 +125,13 @@ func fromWire(o object) object {
 		copyByName(&x, o)
 		ch.setExtra(x)
 		return ch
+	case *piWire:
+		pi := new(PaymentIntent)
+		copyByName(pi, o)
+		var x piExtra
+		copyByName(&x, o)
+		pi.setExtra(x)
+		return pi
 	case *Event:
 		o.Snapshot, o.Before = fromWire(o.Snapshot), fromWire(o.Before)
 	}
@@ -91,7 +142,7 @@ func fromWire(o object) object {
 func wireLists(lists map[listKey][]object) map[listKey][]object {
 	out := make(map[listKey][]object, len(lists))
 	for k, l := range lists {
-		if k.Kind != "charge" && k.Kind != "event" {
+		if k.Kind != "charge" && k.Kind != "payment_intent" && k.Kind != "event" {
 			out[k] = l
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 func TestWireTypesMatch(t *testing.T) {
 	for _, c := range []struct{ mem, extra, wire any }{
 		{Charge{}, chargeExtra{}, chargeWire{}},
+		{PaymentIntent{}, piExtra{}, piWire{}},
 	} {
 		have := map[string]reflect.Type{}
 		for _, v := range []any{c.mem, c.extra} {
@@ -58,5 +59,16 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 	if e.Snapshot != object(ch) {
 		t.Error("toWire changed the live event's record")
+	}
+
+	pi := &PaymentIntent{Meta: Meta{ID: "pi_1", Acct: "acct_1", Created: 1}, Amount: 1, AmountCapturable: 2,
+		AmountReceived: 3, Currency: "usd", Status: PISucceeded, CaptureMethod: "manual", ConfirmationMethod: "manual",
+		PaymentMethod: "pm_1", LatestCharge: "ch_1", Secret: "pi_1_secret_x", ActionURL: "http://h", Authenticated: true}
+	pi.setExtra(piExtra{Customer: "cus_1", Description: "d", Metadata: Metadata{{"k", "v"}}, AppFeeAmount: 4,
+		TransferDest: "acct_2", TransferAmount: 5, OnBehalfOf: "acct_2", TransferGroup: "g",
+		LastError: &lastError{Code: "card_declined"}, SetupFutureUsage: "off_session", ReceiptEmail: "r@x",
+		ReturnURL: "https://x", CanceledAt: 6, CancelReason: "duplicate", HasAppFee: true, HasTransferAmt: true})
+	if got := fromWire(toWire(pi)).(*PaymentIntent); !reflect.DeepEqual(got, pi) {
+		t.Errorf("round trip:\n%+v %+v\nwant\n%+v %+v", got, got.x, pi, pi.x)
 	}
 }
