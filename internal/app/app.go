@@ -179,6 +179,7 @@ func (a *App) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &idempotency.PruneWorker{Store: a.Idempotency})
 	river.AddWorker(w, &wallet.EraseWorker{Wallet: a.Wallet})
+	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
 	return w
 }
 

@@ -62,6 +62,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /v1/merchants/{id}/fee_policy", authed(handleMerchantFeePolicyGet(p)))
 		mux.Handle("POST /v1/merchants/{id}/fee_policy", idempotent(handleMerchantFeePolicySet(p)))
 		mux.Handle("DELETE /v1/merchants/{id}/fee_policy", authed(handleMerchantFeePolicyRemove(p)))
+		mux.Handle("POST /v1/payments", idempotent(handlePaymentCreate(p)))
+		mux.Handle("GET /v1/payments", authed(handlePaymentList(p)))
+		mux.Handle("GET /v1/payments/{id}", authed(handlePaymentGet(p)))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

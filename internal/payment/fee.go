@@ -285,7 +285,7 @@ type FeePolicyView struct {
 	Rules              map[string]Rule `json:"rules"`
 	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer"`
 	CustomerCoversFees bool            `json:"customer_covers_fees"`
-	Created            *time.Time      `json:"created"`
+	Created            *time.Time      `json:"created_at"`
 }
 
 // View returns the policy as the API shows it.

@@ -1,6 +1,10 @@
 package payment_test
 
 import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/app"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 type fixture struct {
@@ -44,9 +49,76 @@ func (f *fixture) post(path string, body any, want int, out any) *apitest.Respon
 	return r
 }
 
+func (f *fixture) customer() wallet.CustomerView {
+	f.t.Helper()
+	var c wallet.CustomerView
+	f.post("/v1/customers", `{"email":"ann@example.com"}`, 200, &c)
+	return c
+}
+
+// saveCard saves a card as a front end would: a SetupIntent from Tender,
+// confirmed at Stripe with a test token (standing in for Stripe.js; a card
+// that asks for authentication is authenticated at the emulator), then
+// recorded.
+func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
+	f.t.Helper()
+	ctx := context.Background()
+	var si wallet.SetupIntentView
+	f.post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
+	got, err := f.sc.V1SetupIntents.Confirm(ctx, si.ID, &stripe.SetupIntentConfirmParams{PaymentMethod: stripe.String(token)})
+	if err != nil {
+		f.t.Fatalf("confirm %s with %s: %v", si.ID, token, err)
+	}
+	if got.Status == stripe.SetupIntentStatusRequiresAction {
+		resp, err := http.PostForm(f.EmulatorServer.URL+"/_emulator/authenticate/"+si.ID, url.Values{"outcome": {"complete"}})
+		if err != nil || resp.StatusCode != 200 {
+			f.t.Fatalf("authenticate %s: %v %v", si.ID, resp, err)
+		}
+		resp.Body.Close()
+		got, _ = f.sc.V1SetupIntents.Retrieve(ctx, si.ID, nil)
+	}
+	if got.Status != stripe.SetupIntentStatusSucceeded {
+		f.t.Fatalf("setup intent with %s: %s", token, got.Status)
+	}
+	var pm wallet.PaymentMethodView
+	f.post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": si.ID}, 200, &pm)
+	return pm
+}
+
+// merchant connects a merchant through an Express link, which the
+// emulator enables at once.
+func (f *fixture) merchant(name string) connect.MerchantView {
+	f.t.Helper()
+	m := f.unconnectedMerchant(name)
+	var l struct{ URL string }
+	f.post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
+		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(l.URL, url.Values{})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("begin express: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	got, err := f.App.Connect.Merchant(context.Background(), f.PlatformID, m.ID)
+	if err != nil || got.Connection.Status != connect.StatusEnabled {
+		f.t.Fatalf("merchant %+v %v", got, err)
+	}
+	return got.View()
+}
+
 func (f *fixture) unconnectedMerchant(name string) connect.MerchantView {
 	f.t.Helper()
 	var m connect.MerchantView
 	f.post("/v1/merchants", map[string]string{"name": name}, 200, &m)
 	return m
 }
+
+// consent records the customer's off-session consent for the merchant on
+// their default card.
+func (f *fixture) consent(customerID, merchantID string) {
+	f.t.Helper()
+	f.post("/v1/customers/"+customerID+"/consents", map[string]any{"merchant": merchantID,
+		"evidence": map[string]string{"text": "I allow " + merchantID + " to charge my card.", "text_version": "1"}}, 200, nil)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -13,8 +13,11 @@
 package payment
 
 import (
+	"context"
 	"log/slog"
 	"time"
+
+	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/jobs"
@@ -38,6 +41,10 @@ type Service struct {
 	jobs    func() *jobs.Client
 	now     func() time.Time
 	logger  *slog.Logger
+	// afterCreate runs between Stripe's answer to a PaymentIntent's
+	// creation and saving its id; tests make it fail to simulate a crash
+	// there.
+	afterCreate func(paymentID, paymentIntentID string) error
 }
 
 // Config is what a Service needs.
@@ -64,4 +71,12 @@ func NewService(c Config) *Service {
 	}
 	return &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
 		now: c.NowFunc, logger: c.Logger}
+}
+
+func (s *Service) client(ctx context.Context, platformID string) (*stripe.Client, error) {
+	c, err := s.stripe.Client(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	return c.Stripe(), nil
 }

@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/tenderpay/tender/internal/payment"
+)
+
+func handlePaymentCreate(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var p payment.CreateParams
+		if err := decodeJSON(r, &p); err != nil {
+			return err
+		}
+		pay, err := svc.Create(r.Context(), principalFrom(r.Context()).PlatformID, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pay.View())
+		return nil
+	})
+}
+
+func handlePaymentGet(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		pay, err := svc.Payment(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pay.View())
+		return nil
+	})
+}
+
+func handlePaymentList(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		page, err := parsePage(r)
+		if err != nil {
+			return err
+		}
+		q := r.URL.Query()
+		f := payment.Filter{Merchant: q.Get("merchant"), Customer: q.Get("customer"), Status: payment.Status(q.Get("status")),
+			Reference: q.Get("reference")}
+		ps, more, err := svc.Payments(r.Context(), principalFrom(r.Context()).PlatformID, f, page)
+		if err != nil {
+			return err
+		}
+		out := make([]payment.View, len(ps))
+		for i, p := range ps {
+			out[i] = p.View()
+		}
+		writeJSON(w, http.StatusOK, newList(r, out, more))
+		return nil
+	})
+}

@@ -1,0 +1,479 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/metadata"
+	"github.com/tenderpay/tender/internal/money"
+	"github.com/tenderpay/tender/internal/store"
+)
+
+// Status is where a payment stands.
+type Status string
+
+// Payment statuses.
+const (
+	// StatusPending: accepted; its job has not reached Stripe yet.
+	StatusPending Status = "pending"
+	// StatusProcessing: the job is charging at Stripe, or will resume.
+	StatusProcessing Status = "processing"
+	// StatusSucceeded: the money was taken.
+	StatusSucceeded Status = "succeeded"
+	// StatusRequiresCapture: authorized, to be captured (capture manual).
+	StatusRequiresCapture Status = "requires_capture"
+	// StatusRequiresAction: the customer's bank wants them to
+	// authenticate.
+	StatusRequiresAction Status = "requires_action"
+	// StatusFailed: declined, refused by Stripe, or the merchant's account
+	// is out of reach; FailureCode says which.
+	StatusFailed Status = "failed"
+)
+
+func (s Status) validate() error {
+	switch s {
+	case "", StatusPending, StatusProcessing, StatusSucceeded, StatusRequiresCapture, StatusRequiresAction, StatusFailed:
+		return nil
+	}
+	return errs.Invalidf("status", "status must be one of pending, processing, succeeded, requires_capture, requires_action, failed, not %q.", string(s))
+}
+
+// final reports whether the job has nothing more to do.
+func (s Status) final() bool { return s != StatusPending && s != StatusProcessing }
+
+// ChargeType is how the money flows between the customer, the merchant and
+// the platform.
+type ChargeType string
+
+// Charge types. Only direct charges are processed so far.
+const (
+	// ChargeDirect: on the merchant's account, the platform's fee taken as
+	// an application fee.
+	ChargeDirect      ChargeType = "direct"
+	ChargeDestination ChargeType = "destination"
+	ChargeSeparate    ChargeType = "separate"
+)
+
+// Capture says when an authorized payment is captured.
+type Capture string
+
+// Capture methods.
+const (
+	CaptureAutomatic Capture = "automatic"
+	CaptureManual    Capture = "manual"
+)
+
+// Event types recorded in the outbox.
+const (
+	EventPaymentCreated         event.Type = "payment.created"
+	EventPaymentSucceeded       event.Type = "payment.succeeded"
+	EventPaymentRequiresAction  event.Type = "payment.requires_action"
+	EventPaymentRequiresCapture event.Type = "payment.requires_capture"
+	EventPaymentFailed          event.Type = "payment.failed"
+)
+
+// Payment is one order's charge of a customer's card for a merchant.
+type Payment struct {
+	ID              string
+	PlatformID      string
+	MerchantID      string
+	CustomerID      string
+	PaymentMethodID string
+	// Amount is what the customer is charged; AmountRequested what the
+	// platform asked for. They differ when the customer covers the fees.
+	Amount                    int64
+	AmountRequested           int64
+	Currency                  money.Currency
+	ApplicationFee            int64
+	FeePolicyID               string // "" when the fee was given explicitly or no policy was set
+	FeePolicyVersion          int64
+	ChargeType                ChargeType
+	Capture                   Capture
+	OffSession                bool
+	Description               string
+	StatementDescriptorSuffix string
+	Reference                 string
+	Metadata                  map[string]string
+	Status                    Status
+	// Attempt numbers the PaymentIntents tried for this payment, from 1;
+	// each attempt has its own idempotency key.
+	Attempt               int64
+	AccountID             string // the merchant's acct_… the charge is made on
+	StripePaymentIntentID string
+	FailureCode           string // card_declined, authentication_required, invalid_request, account_invalid, …
+	DeclineCode           string // the issuer's reason, for a decline
+	FailureMessage        string // fit to show the customer
+	FailureDetail         string // Stripe's words, for the operator; not shown by the API
+	Created               time.Time
+	Updated               time.Time
+}
+
+// Split is one merchant's part of a charge shared by several.
+type Split struct {
+	Merchant string `json:"merchant"`
+	Amount   int64  `json:"amount"`
+}
+
+// CreateParams ask for a payment.
+type CreateParams struct {
+	Merchant      string     `json:"merchant"`
+	Customer      string     `json:"customer"`
+	PaymentMethod string     `json:"payment_method"` // the customer's default card when empty
+	Amount        int64      `json:"amount"`
+	Currency      string     `json:"currency"`
+	ChargeType    ChargeType `json:"charge_type"`
+	Splits        []Split    `json:"splits"`
+	// ApplicationFee is the platform's fee, in minor units; nil means the
+	// merchant's fee policy decides.
+	ApplicationFee            *int64            `json:"application_fee"`
+	Capture                   Capture           `json:"capture"`
+	OffSession                bool              `json:"off_session"`
+	Description               string            `json:"description"`
+	StatementDescriptorSuffix string            `json:"statement_descriptor_suffix"`
+	Reference                 string            `json:"reference"`
+	Metadata                  map[string]string `json:"metadata"`
+}
+
+// MaxAmount is the largest amount Stripe accepts on a charge: eight
+// digits of minor units.
+const MaxAmount = 99_999_999
+
+// tenderMetadata are the keys Tender puts on the PaymentIntent; a
+// platform's metadata may not use them, and leaves room for them under
+// Stripe's 50 keys.
+var tenderMetadata = []string{"tender_payment", "tender_attempt"}
+
+// validate checks what needs no database, in the order a form is read.
+func (p *CreateParams) validate() (money.Currency, error) {
+	switch {
+	case p.Merchant == "":
+		return money.Currency{}, errs.Missing("merchant")
+	case p.Customer == "":
+		return money.Currency{}, errs.Missing("customer")
+	case p.Amount <= 0:
+		return money.Currency{}, errs.Invalidf("amount", "amount must be a positive number of minor units, not %d.", p.Amount)
+	case p.Amount > MaxAmount:
+		return money.Currency{}, errs.Invalidf("amount", "amount must be at most %d minor units.", MaxAmount)
+	case p.Currency == "":
+		return money.Currency{}, errs.Missing("currency")
+	}
+	cur, err := money.ParseCurrency(p.Currency)
+	if err != nil {
+		return money.Currency{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in.", p.Currency)
+	}
+	if len(p.Splits) > 0 {
+		if err := validateSplits(p.Amount, p.Splits); err != nil {
+			return money.Currency{}, err
+		}
+		if p.ChargeType == "" {
+			p.ChargeType = ChargeSeparate
+		}
+		if p.ChargeType != ChargeSeparate {
+			return money.Currency{}, errs.Invalidf("charge_type", "splits need charge_type separate, not %q.", string(p.ChargeType))
+		}
+	}
+	switch p.ChargeType {
+	case "":
+		p.ChargeType = ChargeDirect
+	case ChargeDirect:
+	case ChargeDestination, ChargeSeparate:
+		return money.Currency{}, errs.Invalidf("charge_type", "charge_type %s is not available yet; use direct.", string(p.ChargeType))
+	default:
+		return money.Currency{}, errs.Invalidf("charge_type", "charge_type must be direct, destination or separate, not %q.", string(p.ChargeType))
+	}
+	switch p.Capture {
+	case "":
+		p.Capture = CaptureAutomatic
+	case CaptureAutomatic, CaptureManual:
+	default:
+		return money.Currency{}, errs.Invalidf("capture", "capture must be automatic or manual, not %q.", string(p.Capture))
+	}
+	if p.ApplicationFee != nil && (*p.ApplicationFee < 0 || *p.ApplicationFee > p.Amount) {
+		return money.Currency{}, errs.Invalidf("application_fee", "application_fee must be between 0 and the amount (%d), not %d.", p.Amount, *p.ApplicationFee)
+	}
+	if len(p.Description) > 1000 {
+		return money.Currency{}, errs.Invalidf("description", "description must be at most 1000 characters.")
+	}
+	if err := validateSuffix(p.StatementDescriptorSuffix); err != nil {
+		return money.Currency{}, err
+	}
+	if len(p.Reference) > 255 {
+		return money.Currency{}, errs.Invalidf("reference", "reference must be at most 255 characters.")
+	}
+	updates := make(map[string]*string, len(p.Metadata))
+	for k, v := range p.Metadata {
+		for _, reserved := range tenderMetadata {
+			if k == reserved {
+				return money.Currency{}, errs.Invalidf("metadata", "metadata key %q is Tender's own.", k)
+			}
+		}
+		updates[k] = &v
+	}
+	md, err := metadata.Apply(nil, updates)
+	if err != nil {
+		return money.Currency{}, err
+	}
+	if len(md) > metadata.MaxKeys-len(tenderMetadata) {
+		return money.Currency{}, errs.Invalidf("metadata", "metadata may have at most %d keys.", metadata.MaxKeys-len(tenderMetadata))
+	}
+	p.Metadata = md
+	return cur, nil
+}
+
+// validateSplits checks that a shared charge's parts are positive, name
+// distinct merchants and add up to the amount exactly: a part left over or
+// missing would be money invented or lost.
+func validateSplits(amount int64, splits []Split) error {
+	seen := make(map[string]bool, len(splits))
+	var sum int64
+	for i, s := range splits {
+		field := fmt.Sprintf("splits[%d]", i)
+		switch {
+		case s.Merchant == "":
+			return errs.Missing(field + "[merchant]")
+		case seen[s.Merchant]:
+			return errs.Invalidf(field+"[merchant]", "Merchant %s has two splits; give it one.", s.Merchant)
+		case s.Amount <= 0:
+			return errs.Invalidf(field+"[amount]", "%s[amount] must be positive, not %d.", field, s.Amount)
+		}
+		seen[s.Merchant] = true
+		sum += s.Amount // each <= amount after the check below, so no overflow
+		if sum > amount {
+			return errs.Invalidf("splits", "The splits add up to more than the amount (%d).", amount)
+		}
+	}
+	if sum != amount {
+		return errs.Invalidf("splits", "The splits add up to %d, not the amount (%d).", sum, amount)
+	}
+	return nil
+}
+
+// validateSuffix applies Stripe's rules for statement descriptors to the
+// suffix: at most 22 characters, at least one letter, none of < > \ ' " *.
+func validateSuffix(s string) error {
+	if s == "" {
+		return nil
+	}
+	switch {
+	case len(s) > 22:
+		return errs.Invalidf("statement_descriptor_suffix", "statement_descriptor_suffix must be at most 22 characters.")
+	case strings.ContainsAny(s, `<>\'"*`):
+		return errs.Invalidf("statement_descriptor_suffix", `statement_descriptor_suffix must not contain < > \ ' " or *.`)
+	case !strings.ContainsFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }):
+		return errs.Invalidf("statement_descriptor_suffix", "statement_descriptor_suffix must contain at least one letter.")
+	}
+	return nil
+}
+
+// Create validates the payment, prices it, and writes it with the job that
+// charges it, in one transaction. Every refusal names its field and
+// leaves nothing behind. Returns errs.Invalid: merchant unknown, not
+// connected or not enabled; customer unknown or archived; card unknown,
+// removed or missing; no off-session consent; currency the policy cannot
+// price; fee above the amount.
+func (s *Service) Create(ctx context.Context, platformID string, p CreateParams) (*Payment, error) {
+	cur, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.connect.Merchant(ctx, platformID, p.Merchant)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.Invalidf("merchant", "No such merchant: %q.", p.Merchant)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !m.Archived.IsZero():
+		return nil, errs.Invalidf("merchant", "Merchant %s is archived.", m.ID).WithReason("merchant_archived")
+	case m.Connection.AccountID == "" || m.Connection.Status == connect.StatusDeauthorized:
+		return nil, errs.Invalidf("merchant", "Merchant %s has no connected Stripe account.", m.ID).WithReason("merchant_not_connected")
+	case m.Connection.Status != connect.StatusEnabled:
+		return nil, errs.Invalidf("merchant", "Merchant %s cannot take payments: its account is %s.", m.ID, m.Connection.Status).WithReason("merchant_not_enabled")
+	}
+	cu, err := s.wallet.Customer(ctx, platformID, p.Customer)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.Invalidf("customer", "No such customer: %q.", p.Customer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !cu.Archived.IsZero() {
+		return nil, errs.Invalidf("customer", "Customer %s is archived.", cu.ID).WithReason("customer_archived")
+	}
+	pmID := p.PaymentMethod
+	if pmID == "" {
+		if pmID = cu.DefaultPaymentMethodID; pmID == "" {
+			return nil, errs.Invalidf("payment_method", "Customer %s has no saved card; give payment_method or save one.", cu.ID).WithReason("payment_method_missing")
+		}
+	}
+	pm, err := s.wallet.PaymentMethod(ctx, platformID, cu.ID, pmID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.Invalidf("payment_method", "No such card of customer %s: %q.", cu.ID, pmID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pm.Status != "active" {
+		return nil, errs.Invalidf("payment_method", "Card %s was removed.", pm.ID).WithReason("payment_method_detached")
+	}
+	if p.OffSession {
+		if _, err := s.wallet.ActiveConsent(ctx, platformID, cu.ID, m.ID, pm.ID); errs.Is(err, errs.Forbidden) {
+			return nil, errs.Invalidf("off_session", "Customer %s has not allowed merchant %s to charge card %s off-session.", cu.ID, m.ID, pm.ID).WithReason("consent_missing")
+		} else if err != nil {
+			return nil, err
+		}
+	}
+
+	now := store.TimeOf(s.now())
+	pay := &Payment{ID: id.New(PaymentPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: cu.ID, PaymentMethodID: pm.ID,
+		Amount: p.Amount, AmountRequested: p.Amount, Currency: cur, ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession,
+		Description: p.Description, StatementDescriptorSuffix: p.StatementDescriptorSuffix, Reference: p.Reference, Metadata: p.Metadata,
+		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Created: now.Time, Updated: now.Time}
+	if p.ApplicationFee != nil {
+		pay.ApplicationFee = *p.ApplicationFee
+	} else {
+		policy, err := s.EffectiveFeePolicy(ctx, platformID, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		fee, err := policy.FeeFor(p.Amount, cur)
+		if err != nil {
+			return nil, err
+		}
+		if fee.Amount > MaxAmount {
+			return nil, errs.Invalidf("amount", "With the fees covered the charge would be %d, above Stripe's maximum.", fee.Amount)
+		}
+		pay.Amount, pay.ApplicationFee, pay.FeePolicyID, pay.FeePolicyVersion = fee.Amount, fee.Fee, policy.ID, policy.Version
+	}
+	md, err := json.Marshal(pay.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
+			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
+			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)`,
+			platformID, pay.ID, pay.MerchantID, pay.CustomerID, pay.PaymentMethodID, pay.Amount, pay.AmountRequested, cur.Lower(),
+			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
+			string(pay.Capture), pay.OffSession, pay.Description, pay.StatementDescriptorSuffix, pay.Reference, string(md),
+			string(pay.Status), pay.Attempt, pay.AccountID, now)
+		if err != nil {
+			return fmt.Errorf("insert payment: %w", err)
+		}
+		if _, err := s.jobs().InsertTx(ctx, tx, ProcessArgs{PlatformID: platformID, PaymentID: pay.ID}, processOpts); err != nil {
+			return fmt.Errorf("enqueue payment: %w", err)
+		}
+		_, err = event.Record(ctx, tx, now.Time, platformID, EventPaymentCreated, pay.ID, pay.View())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pay, nil
+}
+
+// processOpts bound the job's retries: River backs off exponentially with
+// jitter between them (attempt⁴ seconds), so ten tries span about three
+// hours; a payment still unsettled then is left processing for the
+// janitor rather than retried forever.
+var processOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: cond != ""} }
+
+const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
+	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
+	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at`
+
+func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
+	var p Payment
+	var cur, chargeType, capture, md, status string
+	var policyID, piID sql.NullString
+	var policyVersion sql.NullInt64
+	var created, updated store.Time
+	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.CustomerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
+		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
+		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	c, err := money.ParseCurrency(cur)
+	if err != nil {
+		return nil, fmt.Errorf("payment %s: %w", p.ID, err)
+	}
+	if err := json.Unmarshal([]byte(md), &p.Metadata); err != nil {
+		return nil, fmt.Errorf("payment %s metadata: %w", p.ID, err)
+	}
+	p.Currency, p.FeePolicyID, p.FeePolicyVersion = c, policyID.String, policyVersion.Int64
+	p.ChargeType, p.Capture, p.Status, p.StripePaymentIntentID = ChargeType(chargeType), Capture(capture), Status(status), piID.String
+	p.Created, p.Updated = created.Time, updated.Time
+	return &p, nil
+}
+
+func getPayment(ctx context.Context, q store.Querier, platformID, paymentID string) (*Payment, error) {
+	p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payments WHERE platform_id = $1 AND id = $2`, platformID, paymentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("id", "No such payment: '%s'.", paymentID)
+	}
+	return p, err
+}
+
+// Payment returns one of the platform's payments. Returns errs.NotFound.
+func (s *Service) Payment(ctx context.Context, platformID, paymentID string) (*Payment, error) {
+	return getPayment(ctx, s.db, platformID, paymentID)
+}
+
+// Filter narrows a list of payments; zero fields match everything.
+type Filter struct {
+	Merchant  string
+	Customer  string
+	Status    Status
+	Reference string
+}
+
+// Payments returns a page of the platform's payments, newest first, and
+// whether there are more. Returns errs.Invalid for an unknown status.
+func (s *Service) Payments(ctx context.Context, platformID string, f Filter, page store.Page) ([]*Payment, bool, error) {
+	if err := f.Status.validate(); err != nil {
+		return nil, false, err
+	}
+	query := `SELECT ` + paymentCols + ` FROM payments WHERE platform_id = $1 AND ($2 = '' OR merchant_id = $2)
+		AND ($3 = '' OR customer_id = $3) AND ($4 = '' OR status = $4) AND ($5 = '' OR reference = $5)`
+	cond, tail, cursor := page.Clause("id", 6)
+	args := []any{platformID, f.Merchant, f.Customer, string(f.Status), f.Reference}
+	if cursor != nil {
+		args = append(args, cursor)
+	}
+	rows, err := s.db.QueryContext(ctx, query+cond+tail, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []*Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	out, more := store.Trim(page, out)
+	return out, more, nil
+}

@@ -1,0 +1,361 @@
+package payment_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/apitest"
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/storetest"
+)
+
+func (f *fixture) count(query string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.App.DB.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) payment(id string) payment.View {
+	f.t.Helper()
+	var p payment.View
+	r := f.Do("GET", "/v1/payments/"+id, nil)
+	if r.Status != 200 {
+		f.t.Fatalf("GET payment %s: %d %s", id, r.Status, r.Body)
+	}
+	r.Decode(f.t, &p)
+	return p
+}
+
+// process runs the payment's job as River would.
+func (f *fixture) process(id string) error {
+	return f.App.Payments.Process(context.Background(), f.PlatformID, id)
+}
+
+// intents lists the PaymentIntents on a connected account.
+func (f *fixture) intents(acct string) []*stripe.PaymentIntent {
+	f.t.Helper()
+	ctx := context.Background()
+	params := &stripe.PaymentIntentListParams{}
+	params.SetStripeAccount(acct)
+	var out []*stripe.PaymentIntent
+	for pi, err := range f.sc.V1PaymentIntents.List(ctx, params).All(ctx) {
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		out = append(out, pi)
+	}
+	return out
+}
+
+func (f *fixture) events(typ event.Type, objectID string) int {
+	f.t.Helper()
+	return f.count(`SELECT COUNT(*) FROM events WHERE platform_id = $1 AND type = $2 AND object_id = $3`, f.PlatformID, string(typ), objectID)
+}
+
+// TestCreatePayment: bad input names its field and writes nothing (no
+// payment, no job, no event); a good payment is priced by the merchant's
+// policy, written pending with its job, read back, listed and filtered, and
+// an Idempotency-Key replays it rather than making a second.
+func TestCreatePayment(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Greengrocer")
+		unconnected := f.unconnectedMerchant("Not yet")
+		c := f.customer()
+		card := f.saveCard(c.ID, "pm_card_visa")
+		cardless := f.customer()
+		other := f.customer()
+		otherCard := f.saveCard(other.ID, "pm_card_visa")
+		var policy payment.FeePolicyView
+		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, &policy)
+
+		ok := func(changes map[string]any) map[string]any {
+			b := map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"}
+			for k, v := range changes {
+				if v == nil {
+					delete(b, k)
+				} else {
+					b[k] = v
+				}
+			}
+			return b
+		}
+		for _, tt := range []struct {
+			name  string
+			body  map[string]any
+			param string
+		}{
+			{"no merchant", ok(map[string]any{"merchant": nil}), "merchant"},
+			{"unknown merchant", ok(map[string]any{"merchant": "mer_nope"}), "merchant"},
+			{"unconnected merchant", ok(map[string]any{"merchant": unconnected.ID}), "merchant"},
+			{"no customer", ok(map[string]any{"customer": nil}), "customer"},
+			{"unknown customer", ok(map[string]any{"customer": "cst_nope"}), "customer"},
+			{"customer without a card", ok(map[string]any{"customer": cardless.ID}), "payment_method"},
+			{"another customer's card", ok(map[string]any{"payment_method": otherCard.ID}), "payment_method"},
+			{"zero amount", ok(map[string]any{"amount": 0}), "amount"},
+			{"amount too large", ok(map[string]any{"amount": 100_000_000}), "amount"},
+			{"no currency", ok(map[string]any{"currency": nil}), "currency"},
+			{"unknown currency", ok(map[string]any{"currency": "abc"}), "currency"},
+			{"currency the policy cannot price", ok(map[string]any{"currency": "eur"}), "currency"},
+			{"fee above the amount", ok(map[string]any{"application_fee": 1001}), "application_fee"},
+			{"negative fee", ok(map[string]any{"application_fee": -1}), "application_fee"},
+			{"charge type", ok(map[string]any{"charge_type": "sideways"}), "charge_type"},
+			{"destination not yet", ok(map[string]any{"charge_type": "destination"}), "charge_type"},
+			{"splits that do not add up", ok(map[string]any{"splits": []map[string]any{{"merchant": m.ID, "amount": 600}, {"merchant": unconnected.ID, "amount": 300}}}), "splits"},
+			{"split without amount", ok(map[string]any{"splits": []map[string]any{{"merchant": m.ID}}}), "splits[0][amount]"},
+			{"capture", ok(map[string]any{"capture": "later"}), "capture"},
+			{"off session without consent", ok(map[string]any{"off_session": true}), "off_session"},
+			{"suffix", ok(map[string]any{"statement_descriptor_suffix": "12345"}), "statement_descriptor_suffix"},
+			{"tender's metadata", ok(map[string]any{"metadata": map[string]string{"tender_payment": "x"}}), "metadata"},
+		} {
+			if r := f.Do("POST", "/v1/payments", tt.body); r.Status != 400 || r.Err().Param != tt.param {
+				t.Errorf("%s: %d %s; want 400 naming %s", tt.name, r.Status, r.Body, tt.param)
+			}
+		}
+		if n := f.count(`SELECT COUNT(*) FROM payments`) + f.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'payment.process'`) +
+			f.count(`SELECT COUNT(*) FROM events WHERE type LIKE 'payment.%'`); n != 0 {
+			t.Fatalf("refused payments left %d rows, jobs or events", n)
+		}
+
+		var p payment.View
+		r := f.Do("POST", "/v1/payments", ok(map[string]any{"reference": "order-7", "metadata": map[string]string{"order": "7"}}), apitest.WithIdempotencyKey("order-7"))
+		if r.Status != 200 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		r.Decode(t, &p)
+		// 2.9 % of 1000 is 29, + 30.
+		if p.Status != payment.StatusPending || p.ApplicationFee != 59 || p.Amount != 1000 || p.PaymentMethod != card.ID ||
+			p.FeePolicy == nil || p.FeePolicy.ID != *policy.ID || p.FeePolicy.Version != 1 || p.ChargeType != payment.ChargeDirect ||
+			p.Capture != payment.CaptureAutomatic || p.StripeAccount != *m.Connection.AccountID {
+			t.Fatalf("created %+v", p)
+		}
+		var replay payment.View
+		r = f.Do("POST", "/v1/payments", ok(map[string]any{"reference": "order-7", "metadata": map[string]string{"order": "7"}}), apitest.WithIdempotencyKey("order-7"))
+		r.Decode(t, &replay)
+		if replay.ID != p.ID || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay made %s (%s), want %s replayed", replay.ID, r.Header.Get("Idempotent-Replayed"), p.ID)
+		}
+		if n := f.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'payment.process'`); n != 1 {
+			t.Errorf("%d jobs, want 1", n)
+		}
+		if got := f.payment(p.ID); got.ID != p.ID || got.Metadata["order"] != "7" || *got.Reference != "order-7" {
+			t.Errorf("read back %+v", got)
+		}
+
+		var explicit payment.View
+		f.post("/v1/payments", ok(map[string]any{"application_fee": 0, "capture": "manual"}), 200, &explicit)
+		if explicit.ApplicationFee != 0 || explicit.FeePolicy != nil || explicit.Capture != payment.CaptureManual {
+			t.Errorf("explicit fee %+v", explicit)
+		}
+		var list struct {
+			Data    []payment.View
+			HasMore bool `json:"has_more"`
+		}
+		f.Do("GET", "/v1/payments?reference=order-7", nil).Decode(t, &list)
+		if len(list.Data) != 1 || list.Data[0].ID != p.ID {
+			t.Errorf("by reference: %+v", list.Data)
+		}
+		f.Do("GET", "/v1/payments?merchant="+m.ID+"&limit=1", nil).Decode(t, &list)
+		if len(list.Data) != 1 || list.Data[0].ID != explicit.ID || !list.HasMore {
+			t.Errorf("newest first, paged: %+v", list)
+		}
+		f.Do("GET", "/v1/payments?status=succeeded", nil).Decode(t, &list)
+		if len(list.Data) != 0 {
+			t.Errorf("by status: %+v", list.Data)
+		}
+		if r := f.Do("GET", "/v1/payments?status=great", nil); r.Status != 400 || r.Err().Param != "status" {
+			t.Errorf("bad status filter: %d %s", r.Status, r.Body)
+		}
+		if r := f.Do("GET", "/v1/payments/pay_nope", nil); r.Status != 404 {
+			t.Errorf("unknown payment: %d", r.Status)
+		}
+
+		// The customer covers the fees: charged 1061, of which 61 is the
+		// fee, leaving the 1000 asked for.
+		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"customer_covers_fees":true}`, 200, nil)
+		var covered payment.View
+		f.post("/v1/payments", ok(nil), 200, &covered)
+		if covered.Amount != 1061 || covered.AmountRequested != 1000 || covered.ApplicationFee != 61 || covered.FeePolicy.Version != 1 {
+			t.Errorf("covered %+v", covered)
+		}
+	})
+}
+
+// TestDirectCharge: an off-session direct charge goes through River to
+// the emulator, on the merchant's account with the card's clone, the
+// policy's fee as the application fee and Tender's metadata; it ends
+// succeeded with one event.
+func TestDirectCharge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Cheesemonger")
+		acct := *m.Connection.AccountID
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		f.consent(c.ID, m.ID)
+		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 2500, "currency": "usd",
+			"off_session": true, "description": "Weekly box", "statement_descriptor_suffix": "BOX"}, 200, &p)
+
+		if err := f.App.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for p.Status == payment.StatusPending || p.Status == payment.StatusProcessing {
+			if time.Now().After(deadline) {
+				t.Fatalf("payment still %s", p.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+			p = f.payment(p.ID)
+		}
+		// 2.9 % of 2500 is 72.5, rounded half up to 73, + 30.
+		if p.Status != payment.StatusSucceeded || p.ApplicationFee != 103 || p.StripePaymentIntent == nil || p.Failure != nil {
+			t.Fatalf("payment %+v", p)
+		}
+		params := &stripe.PaymentIntentRetrieveParams{}
+		params.SetStripeAccount(acct)
+		pi, err := f.sc.V1PaymentIntents.Retrieve(ctx, *p.StripePaymentIntent, params)
+		if err != nil || pi.Amount != 2500 || pi.ApplicationFeeAmount != 103 || pi.Metadata["tender_payment"] != p.ID ||
+			pi.Metadata["tender_attempt"] != "1" || pi.Status != stripe.PaymentIntentStatusSucceeded || pi.LatestCharge == nil {
+			t.Fatalf("PaymentIntent %+v %v", pi, err)
+		}
+		fees := f.sc.V1ApplicationFees.List(ctx, &stripe.ApplicationFeeListParams{Charge: stripe.String(pi.LatestCharge.ID)})
+		n := 0
+		for fee, err := range fees.All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if fee.Amount != 103 || fee.Account == nil || fee.Account.ID != acct {
+				t.Errorf("application fee %+v", fee)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d application fees for the charge, want 1", n)
+		}
+		if got := len(f.intents(acct)); got != 1 {
+			t.Errorf("%d PaymentIntents on the account, want 1", got)
+		}
+		if f.events(payment.EventPaymentSucceeded, p.ID) != 1 {
+			t.Errorf("no payment.succeeded event")
+		}
+	})
+}
+
+// TestDeclinesAndAuthentication: a card that saves but declines fails the
+// payment with the decline kept and a message for the customer; a card
+// whose bank always asks for authentication leaves an off-session payment
+// waiting for the customer.
+func TestDeclinesAndAuthentication(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Florist")
+		acct := *m.Connection.AccountID
+		for _, tt := range []struct {
+			token       string
+			status      payment.Status
+			code        string
+			declineCode string
+			event       event.Type
+		}{
+			{"pm_card_chargeCustomerFail", payment.StatusFailed, "card_declined", "generic_decline", payment.EventPaymentFailed},
+			{"pm_card_authenticationRequired", payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+		} {
+			c := f.customer()
+			f.saveCard(c.ID, tt.token)
+			f.consent(c.ID, m.ID)
+			var p payment.View
+			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": true}, 200, &p)
+			if err := f.process(p.ID); err != nil {
+				t.Fatalf("%s: process: %v", tt.token, err)
+			}
+			p = f.payment(p.ID)
+			if p.Status != tt.status || p.Failure == nil || p.Failure.Code != tt.code || p.StripePaymentIntent == nil {
+				t.Fatalf("%s: payment %+v", tt.token, p)
+			}
+			if got := ""; p.Failure.DeclineCode != nil {
+				got = *p.Failure.DeclineCode
+				if got != tt.declineCode {
+					t.Errorf("%s: decline code %q, want %q", tt.token, got, tt.declineCode)
+				}
+			} else if tt.declineCode != "" {
+				t.Errorf("%s: no decline code, want %q", tt.token, tt.declineCode)
+			}
+			if p.Failure.Message == "" || contains(p.Failure.Message, "pm_") || contains(p.Failure.Message, "acct_") {
+				t.Errorf("%s: message for the customer %q", tt.token, p.Failure.Message)
+			}
+			if f.events(tt.event, p.ID) != 1 {
+				t.Errorf("%s: no %s event", tt.token, tt.event)
+			}
+			if err := f.process(p.ID); err != nil { // again: settled, nothing happens
+				t.Fatal(err)
+			}
+		}
+		if n := len(f.intents(acct)); n != 2 {
+			t.Errorf("%d PaymentIntents on the account, want 2", n)
+		}
+	})
+}
+
+// TestCrashBetweenCreateAndSave: the job dies after Stripe created the
+// PaymentIntent but before Tender saved its id. The next run finds it by
+// Tender's metadata instead of creating another; further runs change
+// nothing. Exactly one PaymentIntent exists, even when the rerun comes
+// after Stripe forgot the idempotency key.
+func TestCrashBetweenCreateAndSave(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Baker")
+		acct := *m.Connection.AccountID
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		f.consent(c.ID, m.ID)
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
+			"application_fee": 80}, 200, &p)
+
+		crash := errors.New("simulated crash")
+		payment.SetAfterCreateHook(f.App.Payments, func(string, string) error { return crash })
+		if err := f.process(p.ID); !errors.Is(err, crash) {
+			t.Fatalf("first run: %v, want the crash", err)
+		}
+		if got := f.payment(p.ID); got.Status != payment.StatusProcessing || got.StripePaymentIntent != nil {
+			t.Fatalf("after the crash %+v", got)
+		}
+		if n := len(f.intents(acct)); n != 1 {
+			t.Fatalf("%d PaymentIntents after the crash, want 1", n)
+		}
+		// Past Stripe's idempotency window, the key no longer protects: only
+		// the lookup by metadata stands between a rerun and a second charge.
+		f.Emulator.Advance(25 * time.Hour)
+		payment.SetAfterCreateHook(f.App.Payments, nil)
+		before := f.count(`SELECT COUNT(*) FROM events WHERE type LIKE 'payment.%'`)
+		for range 3 {
+			if err := f.process(p.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := f.payment(p.ID)
+		intents := f.intents(acct)
+		if len(intents) != 1 || got.Status != payment.StatusSucceeded || got.StripePaymentIntent == nil || *got.StripePaymentIntent != intents[0].ID {
+			t.Fatalf("after rerunning: %+v with %d PaymentIntents", got, len(intents))
+		}
+		if intents[0].ApplicationFeeAmount != 80 {
+			t.Errorf("application fee %d, want the explicit 80", intents[0].ApplicationFeeAmount)
+		}
+		if n := f.count(`SELECT COUNT(*) FROM events WHERE type LIKE 'payment.%'`) - before; n != 1 {
+			t.Errorf("%d events from three runs, want 1", n)
+		}
+	})
+}

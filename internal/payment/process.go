@@ -1,0 +1,345 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
+)
+
+// ProcessArgs is the job that charges a payment at Stripe.
+type ProcessArgs struct {
+	PlatformID string `json:"platform_id"`
+	PaymentID  string `json:"payment_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ProcessArgs) Kind() string { return "payment.process" }
+
+// ProcessWorker runs ProcessArgs jobs. Running one twice, or again after
+// a crash at any point, charges once (see Service.Process).
+type ProcessWorker struct {
+	river.WorkerDefaults[ProcessArgs]
+	Payments *Service
+}
+
+// Work implements river.Worker.
+func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
+	return w.Payments.Process(ctx, job.Args.PlatformID, job.Args.PaymentID)
+}
+
+// Process charges the payment at Stripe and records the outcome. It is
+// safe to run any number of times, concurrently included:
+//
+//   - A payment already settled is left alone.
+//   - The status moves to processing, committed, before Stripe is called,
+//     so a run that finds processing knows an earlier one may have
+//     reached Stripe.
+//   - A saved PaymentIntent id is re-read rather than created again.
+//   - With none saved and an earlier run possibly at Stripe, the
+//     PaymentIntent is looked up by Tender's metadata (tender_payment,
+//     tender_attempt) on the merchant's account before anything is
+//     created; that holds after Stripe's 24-hour idempotency window too.
+//   - The creation carries a key derived from the payment and attempt, so
+//     two runs racing within the window get the same PaymentIntent.
+//   - Its id is saved as soon as Stripe returns it, before the outcome.
+//
+// It returns an error, for River to retry with backoff, only when the
+// outcome is not known yet: Stripe rate-limited, failed or was
+// unreachable.
+func (s *Service) Process(ctx context.Context, platformID, paymentID string) error {
+	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	if err != nil {
+		return err
+	}
+	if p.Status.final() {
+		return nil
+	}
+	if p.ChargeType != ChargeDirect {
+		return river.JobCancel(fmt.Errorf("payment %s: charge type %s is not processed yet", p.ID, p.ChargeType))
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return err
+	}
+	maybeAtStripe := p.Status == StatusProcessing
+	if p.Status == StatusPending {
+		if _, err := s.db.ExecContext(ctx, `UPDATE payments SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
+			platformID, p.ID, string(StatusProcessing), store.TimeOf(s.now()), string(StatusPending)); err != nil {
+			return err
+		}
+	}
+
+	var pi *stripe.PaymentIntent
+	switch {
+	case p.StripePaymentIntentID != "":
+		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.AccountID)
+		if pi, err = sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params); err != nil {
+			return s.settleError(ctx, p, stripeapi.Classify(err))
+		}
+	case maybeAtStripe:
+		if pi, err = s.findIntent(ctx, sc, p); err != nil {
+			return s.settleError(ctx, p, stripeapi.Classify(err))
+		}
+		if pi != nil {
+			if err := s.saveIntent(ctx, p, pi.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if pi == nil {
+		if pi, err = s.createIntent(ctx, sc, p); err != nil {
+			return err
+		}
+		if pi == nil {
+			return nil // settled by createIntent (a decline, a refusal)
+		}
+	}
+	return s.settle(ctx, p, pi)
+}
+
+// attemptKey is the idempotency key of the attempt's creation.
+func (p *Payment) attemptKey() string {
+	return stripeapi.IdempotencyKey("payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "create")
+}
+
+// findIntent returns the attempt's PaymentIntent on the merchant's
+// account, found by Tender's metadata, or nil if there is none.
+func (s *Service) findIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+	params := &stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{Single: true,
+		Query: fmt.Sprintf("metadata['tender_payment']:'%s' AND metadata['tender_attempt']:'%d'", p.ID, p.Attempt)}}
+	params.SetStripeAccount(p.AccountID)
+	for pi, err := range sc.V1PaymentIntents.Search(ctx, params).All(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		return pi, nil
+	}
+	return nil, nil
+}
+
+// createIntent makes the card's clone on the merchant's account and
+// creates and confirms the attempt's PaymentIntent there. It returns the
+// PaymentIntent, or nil once the payment is settled (a decline, a request
+// Stripe refused, a card or merchant no longer usable), or an error for
+// River to retry.
+func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+	clone, err := s.wallet.CloneFor(ctx, p.PlatformID, p.PaymentMethodID, p.MerchantID)
+	switch {
+	case errs.Is(err, errs.Conflict) || errs.Is(err, errs.NotFound):
+		e := errs.As(err)
+		return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: orDefault(e.Reason, "payment_method_unavailable"),
+			message: "This card can no longer be used for this payment.", detail: e.Message})
+	case errs.Is(err, errs.Forbidden):
+		return nil, s.settleError(ctx, p, stripeapi.Outcome{Kind: stripeapi.KindAccountInvalid, Message: errs.As(err).Message})
+	case err != nil:
+		return nil, err
+	}
+	if clone.AccountID != p.AccountID {
+		return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "merchant_account_changed",
+			message: "The merchant cannot take this payment.", detail: "the merchant's account changed from " + p.AccountID + " to " + clone.AccountID})
+	}
+	md := make(map[string]string, len(p.Metadata)+2)
+	for k, v := range p.Metadata {
+		md[k] = v
+	}
+	md["tender_payment"], md["tender_attempt"] = p.ID, strconv.FormatInt(p.Attempt, 10)
+	params := &stripe.PaymentIntentCreateParams{
+		Amount: stripe.Int64(p.Amount), Currency: stripe.String(p.Currency.Lower()),
+		Customer: stripe.String(clone.ConnectedCustomerID), PaymentMethod: stripe.String(clone.ConnectedPaymentMethodID),
+		PaymentMethodTypes: []*string{stripe.String("card")},
+		Confirm:            stripe.Bool(true), OffSession: stripe.Bool(p.OffSession),
+		CaptureMethod: stripe.String(string(p.Capture)), Metadata: md,
+	}
+	if p.ApplicationFee > 0 {
+		params.ApplicationFeeAmount = stripe.Int64(p.ApplicationFee)
+	}
+	if p.Description != "" {
+		params.Description = stripe.String(p.Description)
+	}
+	if p.StatementDescriptorSuffix != "" {
+		params.StatementDescriptorSuffix = stripe.String(p.StatementDescriptorSuffix)
+	}
+	params.SetStripeAccount(p.AccountID)
+	params.SetIdempotencyKey(p.attemptKey())
+	pi, err := sc.V1PaymentIntents.Create(ctx, params)
+	if err != nil {
+		o := stripeapi.Classify(err)
+		if o.PaymentIntentID != "" {
+			if err := s.afterCreateHook(p.ID, o.PaymentIntentID); err != nil {
+				return nil, err
+			}
+		}
+		return nil, s.settleError(ctx, p, o)
+	}
+	if err := s.afterCreateHook(p.ID, pi.ID); err != nil {
+		return nil, err
+	}
+	if err := s.saveIntent(ctx, p, pi.ID); err != nil {
+		return nil, err
+	}
+	return pi, nil
+}
+
+func (s *Service) afterCreateHook(paymentID, piID string) error {
+	if s.afterCreate == nil {
+		return nil
+	}
+	return s.afterCreate(paymentID, piID)
+}
+
+// saveIntent records the attempt's PaymentIntent id, the first thing done
+// with Stripe's answer.
+func (s *Service) saveIntent(ctx context.Context, p *Payment, piID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, updated_at = $4
+		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL`, p.PlatformID, p.ID, piID, store.TimeOf(s.now()))
+	if err == nil {
+		p.StripePaymentIntentID = piID
+	}
+	return err
+}
+
+// outcome is how a payment settles.
+type outcome struct {
+	status      Status
+	code        string
+	declineCode string
+	message     string
+	detail      string
+}
+
+// settle maps a PaymentIntent's status to the payment's.
+func (s *Service) settle(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) error {
+	switch pi.Status {
+	case stripe.PaymentIntentStatusSucceeded:
+		return s.finish(ctx, p, pi, outcome{status: StatusSucceeded})
+	case stripe.PaymentIntentStatusRequiresCapture:
+		return s.finish(ctx, p, pi, outcome{status: StatusRequiresCapture})
+	case stripe.PaymentIntentStatusRequiresAction:
+		return s.finish(ctx, p, pi, outcome{status: StatusRequiresAction, code: "authentication_required",
+			message: "Your bank asks you to confirm this payment."})
+	case stripe.PaymentIntentStatusProcessing:
+		return river.JobSnooze(time.Minute) // the card network has not answered; look again
+	case stripe.PaymentIntentStatusRequiresPaymentMethod:
+		o := outcome{status: StatusFailed, code: "card_declined", message: declineMessage("")}
+		if e := pi.LastPaymentError; e != nil {
+			o.code, o.declineCode, o.message = orDefault(string(e.Code), "card_declined"), string(e.DeclineCode), declineMessage(string(e.DeclineCode))
+			if e.Code == stripe.ErrorCodeAuthenticationRequired || e.DeclineCode == "authentication_required" {
+				o.status, o.code, o.declineCode, o.message = StatusRequiresAction, "authentication_required", "", "Your bank asks you to confirm this payment."
+			}
+		}
+		return s.finish(ctx, p, pi, o)
+	default: // canceled, or a state a confirmed PaymentIntent should not be in
+		return s.finish(ctx, p, pi, outcome{status: StatusFailed, code: "payment_intent_" + string(pi.Status),
+			message: "The payment could not be made.", detail: "PaymentIntent " + pi.ID + " is " + string(pi.Status)})
+	}
+}
+
+// settleError acts on a failed Stripe call, as documented in
+// docs/ARCHITECTURE.md ("Payments"): declines fail the payment, the bank's
+// demand for authentication waits for the customer, a refused request
+// fails it with Stripe's detail kept for the operator, a lost account
+// fails it and refreshes the merchant, and anything whose outcome is not
+// known yet goes back to River to retry with backoff.
+func (s *Service) settleError(ctx context.Context, p *Payment, o stripeapi.Outcome) error {
+	var pi *stripe.PaymentIntent
+	if o.PaymentIntentID != "" {
+		pi = &stripe.PaymentIntent{ID: o.PaymentIntentID}
+	}
+	switch {
+	case o.Kind == stripeapi.KindDeclined:
+		return s.finish(ctx, p, pi, outcome{status: StatusFailed, code: orDefault(o.Code, "card_declined"), declineCode: o.DeclineCode,
+			message: declineMessage(o.DeclineCode), detail: o.Message})
+	case o.Kind == stripeapi.KindAuthenticationRequired:
+		return s.finish(ctx, p, pi, outcome{status: StatusRequiresAction, code: "authentication_required",
+			message: "Your bank asks you to confirm this payment.", detail: o.Message})
+	case o.Kind == stripeapi.KindInvalidRequest, o.Kind == stripeapi.KindIdempotency && !o.Retryable:
+		return s.finish(ctx, p, pi, outcome{status: StatusFailed, code: "invalid_request",
+			message: "The payment could not be made.", detail: orDefault(o.Code, string(o.Kind)) + ": " + o.Message})
+	case o.Kind == stripeapi.KindAccountInvalid:
+		if err := s.finish(ctx, p, pi, outcome{status: StatusFailed, code: "account_invalid",
+			message: "The merchant cannot take payments at the moment.", detail: o.Message}); err != nil {
+			return err
+		}
+		if _, err := s.connect.Refresh(ctx, p.PlatformID, p.MerchantID); err != nil {
+			s.logger.WarnContext(ctx, "refreshing a merchant whose account was refused", "merchant", p.MerchantID, "err", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("payment %s: %s at Stripe, will retry: %w", p.ID, o.Kind, errors.Join(o.Cause, o.Err()))
+}
+
+// finish records the payment's outcome and its event in one transaction.
+// A payment another run settled first is left as it is.
+func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentIntent, o outcome) error {
+	now := store.TimeOf(s.now())
+	piID := p.StripePaymentIntentID
+	if piID == "" && pi != nil {
+		piID = pi.ID
+	}
+	if o.detail != "" {
+		s.logger.InfoContext(ctx, "payment settled with Stripe's detail", "payment", p.ID, "status", o.status, "code", o.code, "detail", o.detail)
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, $4),
+			failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, updated_at = $9
+			WHERE platform_id = $1 AND id = $2 AND status IN ($10, $11)`,
+			p.PlatformID, p.ID, string(o.status), nullString(piID), o.code, o.declineCode, o.message, o.detail, now,
+			string(StatusPending), string(StatusProcessing))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		done, err := getPayment(ctx, tx, p.PlatformID, p.ID)
+		if err != nil {
+			return err
+		}
+		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, eventFor[o.status], p.ID, done.View())
+		return err
+	})
+}
+
+var eventFor = map[Status]event.Type{
+	StatusSucceeded:       EventPaymentSucceeded,
+	StatusRequiresCapture: EventPaymentRequiresCapture,
+	StatusRequiresAction:  EventPaymentRequiresAction,
+	StatusFailed:          EventPaymentFailed,
+}
+
+// declineMessage is what to tell a customer whose card was declined: the
+// reason when it helps them act, never one that helps a fraudster (lost
+// or stolen cards read as a generic decline, as Stripe advises).
+func declineMessage(declineCode string) string {
+	switch declineCode {
+	case "insufficient_funds":
+		return "Your card has insufficient funds."
+	case "expired_card":
+		return "Your card has expired."
+	case "incorrect_cvc":
+		return "Your card's security code is incorrect."
+	case "processing_error":
+		return "An error occurred while processing your card. Try again."
+	case "authentication_required":
+		return "Your bank asks you to confirm this payment."
+	}
+	return "Your card was declined."
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+package payment
+
+import (
+	"time"
+
+	"github.com/tenderpay/tender/internal/nullable"
+)
+
+// View is a payment as the API shows it.
+type View struct {
+	ID                        string            `json:"id"`
+	Object                    string            `json:"object"`
+	Merchant                  string            `json:"merchant"`
+	Customer                  string            `json:"customer"`
+	PaymentMethod             string            `json:"payment_method"`
+	Amount                    int64             `json:"amount"`
+	AmountRequested           int64             `json:"amount_requested"`
+	Currency                  string            `json:"currency"`
+	ApplicationFee            int64             `json:"application_fee"`
+	FeePolicy                 *FeePolicyRef     `json:"fee_policy"`
+	ChargeType                ChargeType        `json:"charge_type"`
+	Capture                   Capture           `json:"capture"`
+	OffSession                bool              `json:"off_session"`
+	Description               *string           `json:"description"`
+	StatementDescriptorSuffix *string           `json:"statement_descriptor_suffix"`
+	Reference                 *string           `json:"reference"`
+	Metadata                  map[string]string `json:"metadata"`
+	Status                    Status            `json:"status"`
+	Attempt                   int64             `json:"attempt"`
+	StripeAccount             string            `json:"stripe_account"`
+	StripePaymentIntent       *string           `json:"stripe_payment_intent"`
+	Failure                   *FailureView      `json:"failure"`
+	CreatedAt                 time.Time         `json:"created_at"`
+	UpdatedAt                 time.Time         `json:"updated_at"`
+}
+
+// FeePolicyRef names the fee policy version that priced a payment.
+type FeePolicyRef struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+}
+
+// FailureView is why a payment failed or waits for the customer. The
+// message is fit to show the customer; Stripe's own detail for an invalid
+// request stays in Tender's logs and database, for the operator.
+type FailureView struct {
+	Code        string  `json:"code"`
+	DeclineCode *string `json:"decline_code"`
+	Message     string  `json:"message"`
+}
+
+// View returns p as the API shows it.
+func (p *Payment) View() View {
+	md := p.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	v := View{ID: p.ID, Object: "payment", Merchant: p.MerchantID, Customer: p.CustomerID, PaymentMethod: p.PaymentMethodID,
+		Amount: p.Amount, AmountRequested: p.AmountRequested, Currency: p.Currency.Lower(), ApplicationFee: p.ApplicationFee,
+		ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession, Description: nullable.String(p.Description),
+		StatementDescriptorSuffix: nullable.String(p.StatementDescriptorSuffix), Reference: nullable.String(p.Reference),
+		Metadata: md, Status: p.Status, Attempt: p.Attempt, StripeAccount: p.AccountID,
+		StripePaymentIntent: nullable.String(p.StripePaymentIntentID), CreatedAt: p.Created, UpdatedAt: p.Updated}
+	if p.FeePolicyID != "" {
+		v.FeePolicy = &FeePolicyRef{ID: p.FeePolicyID, Version: p.FeePolicyVersion}
+	}
+	if p.FailureCode != "" {
+		v.Failure = &FailureView{Code: p.FailureCode, DeclineCode: nullable.String(p.DeclineCode), Message: p.FailureMessage}
+	}
+	return v
+}
