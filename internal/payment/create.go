@@ -108,7 +108,12 @@ type Payment struct {
 	Status                    Status
 	// Attempt numbers the PaymentIntents tried for this payment, from 1;
 	// each attempt has its own idempotency key.
-	Attempt               int64
+	Attempt int64
+	// KeyTry numbers the idempotency keys used to create the attempt's
+	// PaymentIntent: a new one only after Stripe stored a 5xx under the
+	// last (CreateFailed) and the search found nothing.
+	KeyTry                int64
+	CreateFailed          time.Time
 	AccountID             string // the merchant's acct_… the charge is made on
 	StripePaymentIntentID string
 	FailureCode           string // card_declined, authentication_required, invalid_request, account_invalid, …
@@ -397,18 +402,18 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
-	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at`
+	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at`
 
 func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	var p Payment
 	var cur, chargeType, capture, md, status string
 	var policyID, piID sql.NullString
 	var policyVersion sql.NullInt64
-	var created, updated store.Time
+	var created, updated, createFailed store.Time
 	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.CustomerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated); err != nil {
+		&created, &updated, &p.KeyTry, &createFailed); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -420,7 +425,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	}
 	p.Currency, p.FeePolicyID, p.FeePolicyVersion = c, policyID.String, policyVersion.Int64
 	p.ChargeType, p.Capture, p.Status, p.StripePaymentIntentID = ChargeType(chargeType), Capture(capture), Status(status), piID.String
-	p.Created, p.Updated = created.Time, updated.Time
+	p.Created, p.Updated, p.CreateFailed = created.Time, updated.Time, createFailed.Time
 	return &p, nil
 }
 

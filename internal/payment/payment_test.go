@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v85"
 
+	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/apitest"
+	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
@@ -356,6 +359,74 @@ func TestCrashBetweenCreateAndSave(t *testing.T) {
 		}
 		if n := f.count(`SELECT COUNT(*) FROM events WHERE type LIKE 'payment.%'`) - before; n != 1 {
 			t.Errorf("%d events from three runs, want 1", n)
+		}
+	})
+}
+
+// TestStripeFailures: a 500 at creation goes back to River, and since
+// Stripe replays a stored 500 to the same key, the rerun uses a new key
+// once the search has had time to show a PaymentIntent the 500 might have
+// made, leaving exactly one; a request Stripe refuses fails the payment
+// with its detail kept for the operator only; an account that is gone
+// fails the payment and marks the merchant deauthorized.
+func TestStripeFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Butcher")
+		acct := *m.Connection.AccountID
+		c := f.customer()
+		card := f.saveCard(c.ID, "pm_card_visa")
+		if _, err := f.App.Wallet.CloneFor(ctx, f.PlatformID, card.ID, m.ID); err != nil { // so that the only call below is the charge
+			t.Fatal(err)
+		}
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 900, "currency": "usd"}, 200, &p)
+		f.Emulator.SetFaults(emulator.Faults{ErrorRate: 1})
+		if err := f.process(p.ID); err == nil {
+			t.Fatal("a 500 at Stripe settled the payment; want a retry")
+		}
+		f.Emulator.SetFaults(emulator.Faults{})
+		var snooze *river.JobSnoozeError
+		if err := f.process(p.ID); !errors.As(err, &snooze) {
+			t.Fatalf("rerun at once: %v; want a snooze until the search can be trusted", err)
+		}
+		f.clock.Advance(payment.SearchLag)
+		if err := f.process(p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.payment(p.ID); got.Status != payment.StatusSucceeded || len(f.intents(acct)) != 1 {
+			t.Fatalf("after the 500: %+v, %d PaymentIntents", got, len(f.intents(acct)))
+		}
+
+		// Below Stripe's minimum charge: refused, detail kept.
+		var small payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 10, "currency": "usd"}, 200, &small)
+		if err := f.process(small.ID); err != nil {
+			t.Fatal(err)
+		}
+		small = f.payment(small.ID)
+		var detail string
+		f.App.DB.QueryRowContext(ctx, `SELECT failure_detail FROM payments WHERE id = $1`, small.ID).Scan(&detail)
+		if small.Status != payment.StatusFailed || small.Failure.Code != "invalid_request" || !contains(detail, "amount_too_small") ||
+			contains(small.Failure.Message, "amount_too_small") {
+			t.Errorf("too small: %+v, detail %q", small, detail)
+		}
+
+		// The account is gone.
+		var gone payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 900, "currency": "usd"}, 200, &gone)
+		if _, err := f.sc.V1Accounts.Delete(ctx, acct, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.process(gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		if gone = f.payment(gone.ID); gone.Status != payment.StatusFailed || gone.Failure.Code != "account_invalid" {
+			t.Errorf("account gone: %+v", gone)
+		}
+		if mm, _ := f.App.Connect.Merchant(ctx, f.PlatformID, m.ID); mm.Connection.Status != connect.StatusDeauthorized {
+			t.Errorf("merchant %s after its account was refused, want deauthorized", mm.Connection.Status)
 		}
 	})
 }

@@ -97,6 +97,11 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 			}
 		}
 	}
+	if pi == nil && !p.CreateFailed.IsZero() {
+		if err := s.nextKey(ctx, p); err != nil {
+			return err
+		}
+	}
 	if pi == nil {
 		if pi, err = s.createIntent(ctx, sc, p); err != nil {
 			return err
@@ -110,7 +115,37 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 
 // attemptKey is the idempotency key of the attempt's creation.
 func (p *Payment) attemptKey() string {
-	return stripeapi.IdempotencyKey("payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "create")
+	parts := []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "create"}
+	if p.KeyTry > 0 {
+		parts = append(parts, "try", strconv.FormatInt(p.KeyTry, 10))
+	}
+	return stripeapi.IdempotencyKey(parts...)
+}
+
+// SearchLag is how long after a failed creation Tender trusts that a
+// search by metadata would show the PaymentIntent if it had been made.
+// Stripe's search is not read-after-write ("data is typically searchable
+// within a minute"), so an empty answer sooner proves nothing.
+const SearchLag = 2 * time.Minute
+
+// nextKey moves to a new idempotency key for the attempt's creation,
+// after Stripe stored a 5xx under the current one (it would replay it)
+// and the search found no PaymentIntent: once the search has had
+// SearchLag to catch up, or else the job is snoozed until it has.
+func (s *Service) nextKey(ctx context.Context, p *Payment) error {
+	if wait := SearchLag - s.now().Sub(p.CreateFailed); wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1, create_failed_at = NULL, updated_at = $3
+		WHERE platform_id = $1 AND id = $2 AND key_try = $4`, p.PlatformID, p.ID, store.TimeOf(s.now()), p.KeyTry)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(err, fmt.Errorf("payment %s: another run moved to a new key; retrying", p.ID))
+	}
+	p.KeyTry, p.CreateFailed = p.KeyTry+1, time.Time{}
+	return nil
 }
 
 // findIntent returns the attempt's PaymentIntent on the merchant's
@@ -175,6 +210,13 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	pi, err := sc.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
 		o := stripeapi.Classify(err)
+		if o.Kind == stripeapi.KindUnavailable && o.Status >= 500 {
+			// Stored under the key and replayed to any retry with it.
+			if _, err := s.db.ExecContext(ctx, `UPDATE payments SET create_failed_at = $3 WHERE platform_id = $1 AND id = $2`,
+				p.PlatformID, p.ID, store.TimeOf(s.now())); err != nil {
+				return nil, err
+			}
+		}
 		if o.PaymentIntentID != "" {
 			if err := s.afterCreateHook(p.ID, o.PaymentIntentID); err != nil {
 				return nil, err
