@@ -391,7 +391,7 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 }
 
 // processOpts bound the job's retries: River backs off exponentially with
-// jitter between them (attempt⁴ seconds), so ten tries span about three
+// jitter between them (attempt⁴ seconds), so ten tries span about four
 // hours; a payment still unsettled then is left processing for the
 // janitor rather than retried forever.
 var processOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
