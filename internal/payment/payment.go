@@ -41,10 +41,10 @@ type Service struct {
 	jobs    func() *jobs.Client
 	now     func() time.Time
 	logger  *slog.Logger
-	// afterCreate runs between Stripe's answer to a PaymentIntent's
-	// creation and saving its id; tests make it fail to simulate a crash
-	// there.
-	afterCreate func(paymentID, paymentIntentID string) error
+	// crashFunc runs at each step of Process where a crash would leave
+	// something to resume from (before_create, after_create, after_save);
+	// tests make it fail to simulate one there.
+	crashFunc func(step, paymentID string) error
 }
 
 // Config is what a Service needs.

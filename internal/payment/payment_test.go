@@ -311,12 +311,13 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 	})
 }
 
-// TestCrashBetweenCreateAndSave: the job dies after Stripe created the
-// PaymentIntent but before Tender saved its id. The next run finds it by
-// Tender's metadata instead of creating another; further runs change
-// nothing. Exactly one PaymentIntent exists, even when the rerun comes
-// after Stripe forgot the idempotency key.
-func TestCrashBetweenCreateAndSave(t *testing.T) {
+// TestCrashes: the job dies at each step where a crash leaves something
+// to resume from: before creating (processing, nothing at Stripe), after
+// Stripe created the PaymentIntent but before its id was saved, and after
+// saving the id but before the outcome. Reruns, past Stripe's idempotency
+// window, settle the payment with exactly one PaymentIntent and one
+// event; further runs change nothing.
+func TestCrashes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		m := f.merchant("Baker")
@@ -324,41 +325,75 @@ func TestCrashBetweenCreateAndSave(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		f.consent(c.ID, m.ID)
-		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
-			"application_fee": 80}, 200, &p)
-
 		crash := errors.New("simulated crash")
-		payment.SetAfterCreateHook(f.App.Payments, func(string, string) error { return crash })
-		if err := f.process(p.ID); !errors.Is(err, crash) {
-			t.Fatalf("first run: %v, want the crash", err)
-		}
-		if got := f.payment(p.ID); got.Status != payment.StatusProcessing || got.StripePaymentIntent != nil {
-			t.Fatalf("after the crash %+v", got)
-		}
-		if n := len(f.intents(acct)); n != 1 {
-			t.Fatalf("%d PaymentIntents after the crash, want 1", n)
-		}
-		// Past Stripe's idempotency window, the key no longer protects: only
-		// the lookup by metadata stands between a rerun and a second charge.
-		f.Emulator.Advance(25 * time.Hour)
-		payment.SetAfterCreateHook(f.App.Payments, nil)
-		before := f.count(`SELECT COUNT(*) FROM events WHERE type LIKE 'payment.%'`)
-		for range 3 {
-			if err := f.process(p.ID); err != nil {
-				t.Fatal(err)
+		for i, step := range []string{"before_create", "after_create", "after_save"} {
+			var p payment.View
+			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
+				"application_fee": 80}, 200, &p)
+			payment.SetCrashFunc(f.App.Payments, func(at, _ string) error {
+				if at == step {
+					return crash
+				}
+				return nil
+			})
+			if err := f.process(p.ID); !errors.Is(err, crash) {
+				t.Fatalf("%s: first run: %v, want the crash", step, err)
+			}
+			if got := f.payment(p.ID); got.Status != payment.StatusProcessing || (got.StripePaymentIntent != nil) != (step == "after_save") {
+				t.Fatalf("%s: after the crash %+v", step, got)
+			}
+			// Past Stripe's idempotency window, the key no longer protects:
+			// only the saved id or the lookup by metadata stands between a
+			// rerun and a second charge.
+			f.Emulator.Advance(25 * time.Hour)
+			payment.SetCrashFunc(f.App.Payments, nil)
+			for range 3 {
+				if err := f.process(p.ID); err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+			}
+			got := f.payment(p.ID)
+			intents := f.intents(acct)
+			if len(intents) != i+1 || got.Status != payment.StatusSucceeded || got.StripePaymentIntent == nil || *got.StripePaymentIntent != intents[0].ID {
+				t.Fatalf("%s: after rerunning: %+v with %d PaymentIntents, want %d", step, got, len(intents), i+1)
+			}
+			if intents[0].ApplicationFeeAmount != 80 {
+				t.Errorf("%s: application fee %d, want the explicit 80", step, intents[0].ApplicationFeeAmount)
+			}
+			if n := f.events(payment.EventPaymentSucceeded, p.ID); n != 1 {
+				t.Errorf("%s: %d payment.succeeded events, want 1", step, n)
 			}
 		}
+	})
+}
+
+// TestConcurrentRuns: two runs of the same payment's job at once (a
+// worker thought dead while still running) make one PaymentIntent; the
+// loser goes back to River, and its rerun finds the payment settled.
+func TestConcurrentRuns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Dairy")
+		acct := *m.Connection.AccountID
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1500, "currency": "usd", "capture": "manual"}, 200, &p)
+		done := make(chan error, 2)
+		for range 2 {
+			go func() { done <- f.process(p.ID) }()
+		}
+		<-done
+		<-done
+		if err := f.process(p.ID); err != nil {
+			t.Fatal(err)
+		}
 		got := f.payment(p.ID)
-		intents := f.intents(acct)
-		if len(intents) != 1 || got.Status != payment.StatusSucceeded || got.StripePaymentIntent == nil || *got.StripePaymentIntent != intents[0].ID {
-			t.Fatalf("after rerunning: %+v with %d PaymentIntents", got, len(intents))
+		if n := len(f.intents(acct)); n != 1 || got.Status != payment.StatusRequiresCapture {
+			t.Fatalf("%d PaymentIntents, payment %+v; want 1 and requires_capture", n, got)
 		}
-		if intents[0].ApplicationFeeAmount != 80 {
-			t.Errorf("application fee %d, want the explicit 80", intents[0].ApplicationFeeAmount)
-		}
-		if n := f.count(`SELECT COUNT(*) FROM events WHERE type LIKE 'payment.%'`) - before; n != 1 {
-			t.Errorf("%d events from three runs, want 1", n)
+		if n := f.events(payment.EventPaymentRequiresCapture, p.ID); n != 1 {
+			t.Errorf("%d payment.requires_capture events, want 1", n)
 		}
 	})
 }

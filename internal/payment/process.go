@@ -103,12 +103,18 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 		}
 	}
 	if pi == nil {
+		if err := s.crashPoint("before_create", p.ID); err != nil {
+			return err
+		}
 		if pi, err = s.createIntent(ctx, sc, p); err != nil {
 			return err
 		}
 		if pi == nil {
 			return nil // settled by createIntent (a decline, a refusal)
 		}
+	}
+	if err := s.crashPoint("after_save", p.ID); err != nil {
+		return err
 	}
 	return s.settle(ctx, p, pi)
 }
@@ -218,13 +224,13 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 			}
 		}
 		if o.PaymentIntentID != "" {
-			if err := s.afterCreateHook(p.ID, o.PaymentIntentID); err != nil {
+			if err := s.crashPoint("after_create", p.ID); err != nil {
 				return nil, err
 			}
 		}
 		return nil, s.settleError(ctx, p, o)
 	}
-	if err := s.afterCreateHook(p.ID, pi.ID); err != nil {
+	if err := s.crashPoint("after_create", p.ID); err != nil {
 		return nil, err
 	}
 	if err := s.saveIntent(ctx, p, pi.ID); err != nil {
@@ -233,11 +239,11 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	return pi, nil
 }
 
-func (s *Service) afterCreateHook(paymentID, piID string) error {
-	if s.afterCreate == nil {
+func (s *Service) crashPoint(step, paymentID string) error {
+	if s.crashFunc == nil {
 		return nil
 	}
-	return s.afterCreate(paymentID, piID)
+	return s.crashFunc(step, paymentID)
 }
 
 // saveIntent records the attempt's PaymentIntent id, the first thing done
