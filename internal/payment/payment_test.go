@@ -398,6 +398,35 @@ func TestConcurrentRuns(t *testing.T) {
 	})
 }
 
+// TestConsentWithdrawnBeforeCharging: an off-session payment whose
+// consent is withdrawn after it was accepted fails without reaching
+// Stripe.
+func TestConsentWithdrawnBeforeCharging(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Vintner")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		var consent struct{ ID string }
+		f.post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID,
+			"evidence": map[string]string{"text": "I allow the vintner to charge my card.", "text_version": "1"}}, 200, &consent)
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd", "off_session": true}, 200, &p)
+		if r := f.Do("DELETE", "/v1/customers/"+c.ID+"/consents/"+consent.ID, nil); r.Status != 200 {
+			t.Fatalf("revoke: %d %s", r.Status, r.Body)
+		}
+		if err := f.process(p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if p = f.payment(p.ID); p.Status != payment.StatusFailed || p.Failure.Code != "consent_missing" || p.StripePaymentIntent != nil {
+			t.Fatalf("payment %+v", p)
+		}
+		if n := len(f.intents(*m.Connection.AccountID)); n != 0 {
+			t.Errorf("%d PaymentIntents, want none", n)
+		}
+	})
+}
+
 // TestStripeFailures: a 500 at creation goes back to River, and since
 // Stripe replays a stored 500 to the same key, the rerun uses a new key
 // once the search has had time to show a PaymentIntent the 500 might have

@@ -175,6 +175,17 @@ func (s *Service) findIntent(ctx context.Context, sc *stripe.Client, p *Payment)
 // Stripe refused, a card or merchant no longer usable), or an error for
 // River to retry.
 func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+	if p.OffSession {
+		// The customer may have withdrawn consent since the payment was
+		// accepted; withdrawing also removed the card's clone, which
+		// CloneFor would otherwise make again.
+		if _, err := s.wallet.ActiveConsent(ctx, p.PlatformID, p.CustomerID, p.MerchantID, p.PaymentMethodID); errs.Is(err, errs.Forbidden) {
+			return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "consent_missing",
+				message: "You have not allowed this merchant to charge your card.", detail: errs.As(err).Message})
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	clone, err := s.wallet.CloneFor(ctx, p.PlatformID, p.PaymentMethodID, p.MerchantID)
 	switch {
 	case errs.Is(err, errs.Conflict) || errs.Is(err, errs.NotFound):
