@@ -180,6 +180,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &idempotency.PruneWorker{Store: a.Idempotency})
 	river.AddWorker(w, &wallet.EraseWorker{Wallet: a.Wallet})
 	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
+	river.AddWorker(w, &payment.JanitorWorker{Payments: a.Payments})
 	return w
 }
 
@@ -191,6 +192,9 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return wallet.EraseArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return payment.JanitorArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

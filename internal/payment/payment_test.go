@@ -427,6 +427,48 @@ func TestConsentWithdrawnBeforeCharging(t *testing.T) {
 	})
 }
 
+// TestJanitor: a payment whose job is gone (River gave up and pruned it)
+// is requeued once it has been unsettled for StuckAfter, only once while
+// its new job waits, and its new job settles it.
+func TestJanitor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Potter")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 4000, "currency": "usd"}, 200, &p)
+		if _, err := db.ExecContext(ctx, `DELETE FROM river_job WHERE kind = 'payment.process'`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 0 {
+			t.Fatalf("requeue of a fresh payment: %d %v", n, err)
+		}
+		f.clock.Advance(payment.StuckAfter + time.Minute)
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 1 {
+			t.Fatalf("requeue of a stuck payment: %d %v", n, err)
+		}
+		f.clock.Advance(payment.StuckAfter + time.Minute)
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 0 {
+			t.Fatalf("requeue while its job waits: %d %v", n, err)
+		}
+		if jobs := f.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'payment.process'`); jobs != 1 {
+			t.Fatalf("%d jobs, want 1", jobs)
+		}
+		if err := f.App.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for p = f.payment(p.ID); p.Status != payment.StatusSucceeded; p = f.payment(p.ID) {
+			if time.Now().After(deadline) {
+				t.Fatalf("payment still %s", p.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
 // TestStripeFailures: a 500 at creation goes back to River, and since
 // Stripe replays a stored 500 to the same key, the rerun uses a new key
 // once the search has had time to show a PaymentIntent the 500 might have
