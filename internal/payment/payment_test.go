@@ -265,48 +265,71 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 		f := newFixture(t, db)
 		m := f.merchant("Florist")
 		acct := *m.Connection.AccountID
+		intents := 0
 		for _, tt := range []struct {
 			token       string
+			onSession   bool
 			status      payment.Status
 			code        string
 			declineCode string
 			event       event.Type
 		}{
-			{"pm_card_chargeCustomerFail", payment.StatusFailed, "card_declined", "generic_decline", payment.EventPaymentFailed},
-			{"pm_card_authenticationRequired", payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+			{"pm_card_chargeCustomerFail", false, payment.StatusFailed, "card_declined", "generic_decline", payment.EventPaymentFailed},
+			{"pm_card_authenticationRequired", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+			{"pm_card_authenticationRequired", true, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+			{"pm_card_threeDSecure2Required", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+			// Authenticated when saved, then declined for insufficient funds.
+			{"pm_card_authenticationRequiredChargeDeclinedInsufficientFunds", false, payment.StatusFailed, "card_declined", "insufficient_funds", payment.EventPaymentFailed},
+			// Set up for off-session use, these go through off-session.
+			{"pm_card_authenticationRequiredOnSetup", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+			{"pm_card_authenticationRequiredSetupForOffSession", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+			{"pm_card_bypassPending", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+			{"pm_card_createDispute", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
 		} {
+			name := tt.token
+			if tt.onSession {
+				name += " on session"
+			}
 			c := f.customer()
 			f.saveCard(c.ID, tt.token)
 			f.consent(c.ID, m.ID)
 			var p payment.View
-			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": true}, 200, &p)
+			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": !tt.onSession}, 200, &p)
 			if err := f.process(p.ID); err != nil {
-				t.Fatalf("%s: process: %v", tt.token, err)
+				t.Fatalf("%s: process: %v", name, err)
 			}
 			p = f.payment(p.ID)
+			intents++
+			if tt.status == payment.StatusSucceeded {
+				if p.Status != tt.status || p.Failure != nil || f.events(tt.event, p.ID) != 1 {
+					t.Errorf("%s: payment %+v", name, p)
+				}
+				continue
+			}
 			if p.Status != tt.status || p.Failure == nil || p.Failure.Code != tt.code || p.StripePaymentIntent == nil {
-				t.Fatalf("%s: payment %+v", tt.token, p)
+				t.Errorf("%s: payment %+v", name, p)
+				continue
 			}
 			if got := ""; p.Failure.DeclineCode != nil {
 				got = *p.Failure.DeclineCode
 				if got != tt.declineCode {
-					t.Errorf("%s: decline code %q, want %q", tt.token, got, tt.declineCode)
+					t.Errorf("%s: decline code %q, want %q", name, got, tt.declineCode)
 				}
 			} else if tt.declineCode != "" {
-				t.Errorf("%s: no decline code, want %q", tt.token, tt.declineCode)
+				t.Errorf("%s: no decline code, want %q", name, tt.declineCode)
 			}
 			if p.Failure.Message == "" || contains(p.Failure.Message, "pm_") || contains(p.Failure.Message, "acct_") {
-				t.Errorf("%s: message for the customer %q", tt.token, p.Failure.Message)
+				t.Errorf("%s: message for the customer %q", name, p.Failure.Message)
 			}
 			if f.events(tt.event, p.ID) != 1 {
-				t.Errorf("%s: no %s event", tt.token, tt.event)
+				t.Errorf("%s: no %s event", name, tt.event)
 			}
 			if err := f.process(p.ID); err != nil { // again: settled, nothing happens
 				t.Fatal(err)
 			}
 		}
-		if n := len(f.intents(acct)); n != 2 {
-			t.Errorf("%d PaymentIntents on the account, want 2", n)
+		if n := len(f.intents(acct)); n != intents {
+			t.Errorf("%d PaymentIntents on the account, want %d", n, intents)
 		}
 	})
 }
