@@ -24,6 +24,10 @@ const (
 	// Stripe does for direct charges; the platform's fee comes on top.
 	StripeFeeMerchant StripeFeePayer = "merchant"
 	// StripeFeePlatform: the platform bears Stripe's fee out of its own.
+	// Recorded, not applied yet: on a direct charge Stripe takes its fee
+	// from the merchant's account, and the platform's share must be
+	// returned after the charge (a partial refund of the application fee,
+	// once the charge's balance transaction shows Stripe's fee).
 	StripeFeePlatform StripeFeePayer = "platform"
 )
 
