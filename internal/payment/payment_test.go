@@ -503,6 +503,7 @@ func TestStripeFailures(t *testing.T) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		m := f.merchant("Butcher")
+		m2 := f.merchant("Second butcher")
 		acct := *m.Connection.AccountID
 		c := f.customer()
 		card := f.saveCard(c.ID, "pm_card_visa")
@@ -556,6 +557,31 @@ func TestStripeFailures(t *testing.T) {
 		}
 		if mm, _ := f.App.Connect.Merchant(ctx, f.PlatformID, m.ID); mm.Connection.Status != connect.StatusDeauthorized {
 			t.Errorf("merchant %s after its account was refused, want deauthorized", mm.Connection.Status)
+		}
+
+		// A payment that may have been charged before the account went is
+		// not called failed: its outcome is unknown, and the job stops.
+		var unknown payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m2.ID, "customer": c.ID, "amount": 700, "currency": "usd"}, 200, &unknown)
+		payment.SetCrashFunc(f.App.Payments, func(step, _ string) error {
+			if step == "after_create" {
+				return errors.New("crash")
+			}
+			return nil
+		})
+		if err := f.process(unknown.ID); err == nil {
+			t.Fatal("no crash")
+		}
+		payment.SetCrashFunc(f.App.Payments, nil)
+		if _, err := f.sc.V1Accounts.Delete(ctx, *m2.Connection.AccountID, nil); err != nil {
+			t.Fatal(err)
+		}
+		var cancel *river.JobCancelError
+		if err := f.process(unknown.ID); !errors.As(err, &cancel) {
+			t.Errorf("rerun with the account gone: %v, want the job cancelled", err)
+		}
+		if unknown = f.payment(unknown.ID); unknown.Status != payment.StatusProcessing {
+			t.Errorf("payment of unknown outcome: %+v, want still processing", unknown)
 		}
 	})
 }

@@ -85,11 +85,11 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	case p.StripePaymentIntentID != "":
 		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.AccountID)
 		if pi, err = sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params); err != nil {
-			return s.settleError(ctx, p, stripeapi.Classify(err))
+			return s.lookupFailed(ctx, p, err)
 		}
 	case maybeAtStripe:
 		if pi, err = s.findIntent(ctx, sc, p); err != nil {
-			return s.settleError(ctx, p, stripeapi.Classify(err))
+			return s.lookupFailed(ctx, p, err)
 		}
 		if pi != nil {
 			if err := s.saveIntent(ctx, p, pi.ID); err != nil {
@@ -117,6 +117,26 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 		return err
 	}
 	return s.settle(ctx, p, pi)
+}
+
+// lookupFailed handles a failure to read back a PaymentIntent that may
+// exist. Unlike a failed creation, it settles nothing: the charge may have
+// gone through, and calling it failed is how payments that succeeded at
+// Stripe come to show as failed. A merchant whose account is out of reach
+// is refreshed and the job cancelled, leaving the payment processing for
+// the operator (and the janitor, which will look again); anything else is
+// retried.
+func (s *Service) lookupFailed(ctx context.Context, p *Payment, err error) error {
+	o := stripeapi.Classify(err)
+	if o.Kind != stripeapi.KindAccountInvalid {
+		return fmt.Errorf("payment %s: reading back its PaymentIntent: %s, will retry: %w", p.ID, o.Kind, errors.Join(o.Cause, o.Err()))
+	}
+	if _, err := s.connect.Refresh(ctx, p.PlatformID, p.MerchantID); err != nil {
+		s.logger.WarnContext(ctx, "refreshing a merchant whose account was refused", "merchant", p.MerchantID, "err", err)
+	}
+	s.logger.ErrorContext(ctx, "payment's outcome unknown: the merchant's account is out of reach", "payment", p.ID, "merchant", p.MerchantID,
+		"payment_intent", p.StripePaymentIntentID)
+	return river.JobCancel(fmt.Errorf("payment %s: the merchant's account is out of reach; outcome unknown", p.ID))
 }
 
 // attemptKey is the idempotency key of the attempt's creation.
