@@ -287,7 +287,7 @@ func typeFor(payer, losses, collection, dashboard string) AccountType {
 // accountFor finds an account the caller may see: its own, or one of the
 // platform's connected accounts.
 func (c *call) accountFor(id, param string) (*Account, *Error) {
-	a, ok := c.st.Objects[id].(*Account)
+	a, ok := c.st.Objects.get(id).(*Account)
 	if !ok || (a.ID != c.acct && a.Platform != c.platform) || (c.acct != c.platform && a.ID != c.acct) {
 		return nil, noSuch("account", param, id)
 	}
@@ -296,7 +296,7 @@ func (c *call) accountFor(id, param string) (*Account, *Error) {
 
 // connectedAccount finds one of the calling platform's connected accounts.
 func (c *call) connectedAccount(id, param string) (*Account, *Error) {
-	a, ok := c.st.Objects[id].(*Account)
+	a, ok := c.st.Objects.get(id).(*Account)
 	if !ok || a.Platform != c.platform {
 		return nil, noSuch("account", param, id)
 	}
@@ -308,13 +308,13 @@ func (c *call) connectedAccount(id, param string) (*Account, *Error) {
 // card_payments, a destination needs transfers. The messages and the
 // destination's code are Stripe's.
 func (c *call) checkCharging(pi *PaymentIntent) *Error {
-	if a, ok := c.st.Objects[c.acct].(*Account); ok && a.Platform != "" && !a.ChargesEnabled {
+	if a, ok := c.st.Objects.get(c.acct).(*Account); ok && a.Platform != "" && !a.ChargesEnabled {
 		return invalidRequest("", "You cannot create a charge on a connected account without the card_payments capability enabled.")
 	}
-	if a, ok := c.st.Objects[pi.extra().OnBehalfOf].(*Account); ok && a.Platform == c.platform && !a.ChargesEnabled {
+	if a, ok := c.st.Objects.get(pi.extra().OnBehalfOf).(*Account); ok && a.Platform == c.platform && !a.ChargesEnabled {
 		return invalidRequest("on_behalf_of", "You cannot create a charge on a connected account without the card_payments capability enabled.")
 	}
-	if a, ok := c.st.Objects[pi.extra().TransferDest].(*Account); ok && a.Platform == c.platform && a.capabilityStatus("transfers") != "active" {
+	if a, ok := c.st.Objects.get(pi.extra().TransferDest).(*Account); ok && a.Platform == c.platform && a.capabilityStatus("transfers") != "active" {
 		e := invalidRequestCode("insufficient_capabilities_for_transfer", "transfer_data[destination]",
 			"Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments")
 		e.Status = http.StatusForbidden
@@ -405,7 +405,7 @@ func handleAccountCreate(c *call) (any, *Error) {
 	if c.acct != c.platform {
 		return nil, &Error{Status: 403, Type: ErrorTypeInvalidRequest, Message: "Only platforms can create connected accounts.", validation: true}
 	}
-	platform := c.st.Objects[c.platform].(*Account)
+	platform := c.st.Objects.get(c.platform).(*Account)
 	typ, hasType := c.p.enum([]string{"standard", "express", "custom"}, "type")
 	hasController := c.p.has("controller")
 	a := c.s.newConnected(c.platform, AccountType(typ), c.now)

@@ -63,7 +63,7 @@ func (s *Server) openLink(token string, submitting bool) (*accountLink, *Account
 	if !ok {
 		return nil, nil, false
 	}
-	a, ok := s.st.Objects[l.account].(*Account)
+	a, ok := s.st.Objects.get(l.account).(*Account)
 	usable := ok && a.Platform == l.platform && !l.done
 	if submitting {
 		usable = usable && l.visited
@@ -84,7 +84,7 @@ func (s *Server) handleOnboardingPage(w http.ResponseWriter, r *http.Request) {
 	var data map[string]any
 	if a != nil {
 		l.visited = true
-		p, _ := s.st.Objects[l.platform].(*Account)
+		p, _ := s.st.Objects.get(l.platform).(*Account)
 		data = map[string]any{"Platform": p.BusinessName, "Account": a.ID, "BusinessName": a.BusinessName,
 			"Email": a.Email, "Country": a.Country, "Update": l.typ == "account_update"}
 	}
@@ -160,7 +160,7 @@ func handleLoginLinkCreate(c *call) (any, *Error) {
 // opens.
 func (s *Server) handleExpressDashboard(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	a, ok := s.st.Objects[r.PathValue("acct")].(*Account)
+	a, ok := s.st.Objects.get(r.PathValue("acct")).(*Account)
 	var data Account
 	if ok {
 		data = *a

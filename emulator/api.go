@@ -366,7 +366,7 @@ func (s *Server) authenticate(r *http.Request) (platform, acct string, publishab
 		return "", "", false, authError("This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
 	}
 	if h := strings.TrimSpace(r.Header.Get("Stripe-Account")); h != "" && h != acct {
-		a, ok := s.st.Objects[h].(*Account)
+		a, ok := s.st.Objects.get(h).(*Account)
 		if !ok || a.Platform != platform || acct != platform {
 			return "", "", false, &Error{Status: http.StatusForbidden, Type: ErrorTypeInvalidRequest, Code: "account_invalid",
 				Message: "The provided key '" + maskKey(key) + "' does not have access to account '" + h + "' (or that account does not exist). Application access may have been revoked.", validation: true}
@@ -405,7 +405,7 @@ func (s *Server) keyOwner(key string) (platform, acct string, publishable bool) 
 		return platform, platform, false
 	case strings.HasPrefix(key, "pk_test_"):
 		for _, p := range s.keys {
-			if a, ok := s.st.Objects[p].(*Account); ok && a.PublishableKey == key {
+			if a, ok := s.st.Objects.get(p).(*Account); ok && a.PublishableKey == key {
 				return p, p, true
 			}
 			for _, o := range s.st.Lists[listKey{p, "account"}] {

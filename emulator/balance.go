@@ -127,7 +127,7 @@ func (s *Server) availableOn(now int64) int64 {
 // default uses its own delay; the rest use Options.AvailableAfter, which
 // may be finer than a day in tests.
 func (c *call) availableOn(acct string) int64 {
-	if a, ok := c.st.Objects[acct].(*Account); ok && a.PayoutDelayDays > 0 && a.PayoutDelayDays != c.s.payoutDelayDays() {
+	if a, ok := c.st.Objects.get(acct).(*Account); ok && a.PayoutDelayDays > 0 && a.PayoutDelayDays != c.s.payoutDelayDays() {
 		return startOfDay(time.Unix(c.now, 0).UTC().AddDate(0, 0, int(a.PayoutDelayDays)))
 	}
 	return c.s.availableOn(c.now)
@@ -210,7 +210,7 @@ func (st *state) balanceOf(acct string) *Balance {
 func (st *state) balanceAt(acct string, at int64) *Balance {
 	avail, pending := st.balancesAt(acct, at)
 	if len(avail) == 0 {
-		if a, ok := st.Objects[acct].(*Account); ok {
+		if a, ok := st.Objects.get(acct).(*Account); ok {
 			avail[a.DefaultCurrency] = 0
 		}
 	}

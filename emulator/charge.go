@@ -92,7 +92,7 @@ func (ch *Charge) edit() *chargeExtra {
 func (ch *Charge) render(st *state) obj {
 	x := ch.extra()
 	var pmd, outcome any
-	if pm, ok := st.Objects[ch.PaymentMethod].(*PaymentMethod); ok {
+	if pm, ok := st.Objects.get(ch.PaymentMethod).(*PaymentMethod); ok {
 		tc := pm.card()
 		pmd = obj{{"card", obj{
 			{"amount_authorized", ch.Amount}, {"authorization_code", nil}, {"brand", tc.Brand},
@@ -221,11 +221,11 @@ func (c *call) destinationTransfer(ch *Charge, amount, appFee int64) {
 	tr := c.newTransfer(amt, ch.Currency, x.TransferDest, ch.ID, x.TransferGroup, "", nil, ch.AvailableOn)
 	ch.edit().Transfer = tr.ID
 	if x.HasAppFee && appFee > 0 {
-		py := c.st.Objects[tr.DestPayment].(*Charge)
+		py := c.st.Objects.get(tr.DestPayment).(*Charge)
 		c.touch(py)
 		px := py.edit()
 		px.AppFeeAmount, px.HasAppFee = appFee, true
-		bt := c.st.Objects[py.BalanceTxn].(*BalanceTransaction)
+		bt := c.st.Objects.get(py.BalanceTxn).(*BalanceTransaction)
 		bt.AppFee = appFee
 		fee := c.newApplicationFee(py, py.Acct, ch.ID, appFee)
 		py.edit().AppFee = fee.ID

@@ -120,7 +120,7 @@ func (s *Server) handlePlatformAdd(w http.ResponseWriter, r *http.Request) {
 // systemCall is a call made by the emulator itself on behalf of acct.
 func (s *Server) systemCall(r *http.Request, acct string) *call {
 	platform := acct
-	if a, ok := s.st.Objects[acct].(*Account); ok && a.Platform != "" {
+	if a, ok := s.st.Objects.get(acct).(*Account); ok && a.Platform != "" {
 		platform = a.Platform
 	}
 	return &call{s: s, st: s.st, r: r, platform: platform, acct: acct, p: &params{root: &pnode{}},

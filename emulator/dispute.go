@@ -137,7 +137,7 @@ func (d *Dispute) render(st *state) obj {
 	evidence = append(evidence, field{"enhanced_evidence", obj{}})
 	bts := make([]any, 0, len(d.BalanceTxns))
 	for _, id := range d.BalanceTxns {
-		if bt, ok := st.Objects[id].(*BalanceTransaction); ok {
+		if bt, ok := st.Objects.get(id).(*BalanceTransaction); ok {
 			bts = append(bts, bt.render(st))
 		}
 	}
@@ -164,7 +164,7 @@ func (d *Dispute) render(st *state) obj {
 // disputed: the dispute opens when the scheduler next runs, after the
 // request that made the charge, as Stripe's arrives after the charge.
 func (c *call) disputeLater(ch *Charge) {
-	pm, ok := c.st.Objects[ch.PaymentMethod].(*PaymentMethod)
+	pm, ok := c.st.Objects.get(ch.PaymentMethod).(*PaymentMethod)
 	if !ok || ch.extra().Dispute != "" {
 		return
 	}
@@ -193,14 +193,14 @@ func (ch *Charge) disputedAmount() int64 {
 // openDispute opens the dispute of a charge marked by disputeLater: a
 // chargeback withdraws the amount and the dispute fee at once.
 func (c *call) openDispute(chargeID string) {
-	ch, ok := c.st.Objects[chargeID].(*Charge)
+	ch, ok := c.st.Objects.get(chargeID).(*Charge)
 	if !ok || ch.extra().DisputeDue == 0 {
 		return
 	}
 	c.touch(ch)
 	ch.edit().DisputeDue = 0
 	amount := ch.disputedAmount()
-	pm, _ := c.st.Objects[ch.PaymentMethod].(*PaymentMethod)
+	pm, _ := c.st.Objects.get(ch.PaymentMethod).(*PaymentMethod)
 	if amount <= 0 || pm == nil {
 		return // refunded in full first: nothing left to dispute
 	}
@@ -249,7 +249,7 @@ func (c *call) reinstateDisputed(d *Dispute) {
 // chargeback gets its funds back; a lost inquiry becomes a lost chargeback,
 // its funds withdrawn then.
 func (c *call) decideDispute(id string) {
-	d, ok := c.st.Objects[id].(*Dispute)
+	d, ok := c.st.Objects.get(id).(*Dispute)
 	if !ok || d.DecideAt == 0 || d.closed() {
 		return
 	}
@@ -272,7 +272,7 @@ func (c *call) decideDispute(id string) {
 // expireDispute closes a dispute whose evidence due date passed without a
 // response: a chargeback is lost, an inquiry closes.
 func (c *call) expireDispute(id string) {
-	d, ok := c.st.Objects[id].(*Dispute)
+	d, ok := c.st.Objects.get(id).(*Dispute)
 	if !ok || !d.needsResponse() || c.now < d.DueBy {
 		return
 	}
@@ -286,7 +286,7 @@ func (c *call) expireDispute(id string) {
 // chargeDisputed refuses refunds of a charged-back charge: its funds have
 // already gone back to the cardholder. An inquiry can still be refunded.
 func (c *call) chargeDisputed(ch *Charge) *Error {
-	d, ok := c.st.Objects[ch.extra().Dispute].(*Dispute)
+	d, ok := c.st.Objects.get(ch.extra().Dispute).(*Dispute)
 	if !ok || d.Inquiry && d.needsResponse() {
 		return nil
 	}

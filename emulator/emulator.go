@@ -572,7 +572,7 @@ func (s *Server) AddPlatform(p Platform) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[p.SecretKey] = p.AccountID
-	if _, ok := s.st.Objects[p.AccountID]; !ok {
+	if _, ok := s.st.Objects.lookup(p.AccountID); !ok {
 		a := &Account{
 			Meta:            Meta{ID: p.AccountID, Created: s.clock.now().Unix()},
 			Type:            AccountTypeStandard,
@@ -587,7 +587,7 @@ func (s *Server) AddPlatform(p Platform) {
 		a.Acct = p.AccountID
 		s.st.put(a)
 	}
-	pa := s.st.Objects[p.AccountID].(*Account)
+	pa := s.st.Objects.get(p.AccountID).(*Account)
 	pa.ClientID, pa.RedirectURIs = p.ClientID, append([]string(nil), p.RedirectURIs...)
 	pa.platformDefaults(s.clock.now().Unix(), s.payoutDelayDays())
 }
@@ -627,7 +627,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	platforms := []*Account{}
 	for _, acct := range s.keys {
-		if a, ok := s.st.Objects[acct].(*Account); ok {
+		if a, ok := s.st.Objects.get(acct).(*Account); ok {
 			platforms = append(platforms, a)
 		}
 	}

@@ -117,7 +117,7 @@ func (c *call) emit(typ string, o object) {
 		IdemKey: c.idemKey,
 	}
 	e.Snapshot = c.st.record(o, e)
-	if a, ok := c.st.Objects[acct].(*Account); ok && a.Platform != "" {
+	if a, ok := c.st.Objects.get(acct).(*Account); ok && a.Platform != "" {
 		e.Connected = true
 	}
 	c.events = append(c.events, e)

@@ -121,7 +121,7 @@ type authorizeRequest struct {
 // The caller holds s.mu.
 func (s *Server) platformByClientID(id string) *Account {
 	for _, acct := range s.keys {
-		if a, ok := s.st.Objects[acct].(*Account); ok && a.ClientID == id && id != "" {
+		if a, ok := s.st.Objects.get(acct).(*Account); ok && a.ClientID == id && id != "" {
 			return a
 		}
 	}
@@ -300,7 +300,7 @@ func (s *Server) oauthPlatform(r *http.Request) (*Account, *oauthError) {
 		return nil, &oauthError{"invalid_client", "No authentication credentials were provided. Send your secret API key as client_secret or in the Authorization header."}
 	}
 	acct, ok := s.keys[key]
-	p, _ := s.st.Objects[acct].(*Account)
+	p, _ := s.st.Objects.get(acct).(*Account)
 	if !ok || p == nil || p.Platform != "" {
 		return nil, &oauthError{"invalid_client", "Invalid API Key provided: " + maskKey(key)}
 	}
@@ -363,7 +363,7 @@ func (s *Server) issueToken(r *http.Request) ([]byte, *oauthError) {
 	}
 	access := "sk_test_" + s.st.randString(32)
 	s.st.oauth().tokens[access] = &oauthGrant{conn: conn, scope: scope}
-	a := s.st.Objects[conn.account].(*Account)
+	a := s.st.Objects.get(conn.account).(*Account)
 	return appendJSON(nil, obj{{"access_token", access}, {"livemode", false}, {"refresh_token", conn.refresh},
 		{"scope", scope}, {"stripe_publishable_key", a.PublishableKey}, {"stripe_user_id", a.ID},
 		{"token_type", "bearer"}}), nil
@@ -390,7 +390,7 @@ func (s *Server) redeemCode(r *http.Request, p *Account) (*oauthConn, *oauthErro
 	case r.PostForm.Get("redirect_uri") != "" && r.PostForm.Get("redirect_uri") != ac.redirectURI:
 		return nil, &oauthError{"invalid_grant", "The redirect_uri does not match the one the authorization code was issued for."}
 	}
-	a, ok := s.st.Objects[ac.account].(*Account)
+	a, ok := s.st.Objects.get(ac.account).(*Account)
 	if !ok || a.Platform != p.ID {
 		return nil, &oauthError{"invalid_grant", "The account of this authorization code is no longer connected to your application."}
 	}
@@ -471,7 +471,7 @@ func (s *Server) deauthorizable(r *http.Request, p *Account) (*Account, *oauthEr
 	if id == "" {
 		return nil, &oauthError{"invalid_request", "No stripe_user_id provided."}
 	}
-	a, ok := s.st.Objects[id].(*Account)
+	a, ok := s.st.Objects.get(id).(*Account)
 	if !ok || a.Platform != p.ID {
 		return nil, &oauthError{"invalid_client", "The stripe_user_id " + id + " does not exist or is not connected to your application."}
 	}

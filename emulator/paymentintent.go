@@ -40,7 +40,7 @@ func (e *lastError) render(st *state) any {
 		o = append(o, field{"charge", e.Charge})
 	}
 	o = append(o, field{"doc_url", "https://stripe.com/docs/error-codes/" + dashed(e.Code)})
-	if pm, ok := st.Objects[e.PaymentMethod].(*PaymentMethod); ok {
+	if pm, ok := st.Objects.get(e.PaymentMethod).(*PaymentMethod); ok {
 		o = append(o, field{"payment_method", pm.render(st)})
 	}
 	return o
@@ -349,7 +349,7 @@ func (c *call) validatePI(pi *PaymentIntent, confirm, off bool) *Error {
 		if err := c.checkPaymentMethod(pi.PaymentMethod, "payment_method"); err != nil {
 			return err
 		}
-		if pm, ok := c.st.Objects[pi.PaymentMethod].(*PaymentMethod); ok && pm.Customer != "" && pm.Customer != pi.extra().Customer {
+		if pm, ok := c.st.Objects.get(pi.PaymentMethod).(*PaymentMethod); ok && pm.Customer != "" && pm.Customer != pi.extra().Customer {
 			return invalidRequest("payment_method", "The provided PaymentMethod belongs to a different Customer. Please provide the Customer that %s is attached to.", pm.ID)
 		}
 	}
@@ -454,7 +454,7 @@ func handlePaymentIntentConfirm(c *call) (any, *Error) {
 // confirmPI runs a confirmation: authentication as the test card demands,
 // then the charge.
 func (c *call) confirmPI(pi *PaymentIntent, off bool) (any, *Error) {
-	pm := c.st.Objects[pi.PaymentMethod].(*PaymentMethod)
+	pm := c.st.Objects.get(pi.PaymentMethod).(*PaymentMethod)
 	tc := pm.card()
 	c.touch(pi) // the intent as created or as it last failed stays in its events
 	if pi.lastError() != nil {
@@ -575,7 +575,7 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 	if hasFee && (fee < 0 || fee > amount) {
 		return nil, invalidRequest("application_fee_amount", "The application fee amount must not exceed the amount captured.")
 	}
-	ch := c.st.Objects[pi.LatestCharge].(*Charge)
+	ch := c.st.Objects.get(pi.LatestCharge).(*Charge)
 	c.touch(pi)
 	c.touch(ch)
 	x := pi.extra()
@@ -588,7 +588,7 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 	pi.setExtra(x)
 	ch.Captured, ch.AmountCaptured = true, amount
 	ch.AmountRefunded = ch.Amount - amount // the uncaptured rest is released
-	tc := c.st.Objects[ch.PaymentMethod].(*PaymentMethod).card()
+	tc := c.st.Objects.get(ch.PaymentMethod).(*PaymentMethod).card()
 	c.settle(ch, amount, tc.Behavior == cardBypassPending)
 	pi.Status, pi.AmountReceived, pi.AmountCapturable = PISucceeded, amount, 0
 	c.emit("charge.captured", ch)
@@ -612,7 +612,7 @@ func handlePaymentIntentCancel(c *call) (any, *Error) {
 		return nil, unexpectedState("cancel", pi, "requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
 	}
 	if pi.Status == PIRequiresCapture {
-		ch := c.st.Objects[pi.LatestCharge].(*Charge)
+		ch := c.st.Objects.get(pi.LatestCharge).(*Charge)
 		c.touch(ch)
 		ch.AmountRefunded = ch.Amount
 		c.emit("charge.refunded", ch)

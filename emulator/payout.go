@@ -124,7 +124,7 @@ func (c *call) returnPayout(p *Payout, typ BTType) {
 
 // submitPayout sends a pending payout to the bank.
 func (c *call) submitPayout(id string) {
-	p, ok := c.st.Objects[id].(*Payout)
+	p, ok := c.st.Objects.get(id).(*Payout)
 	if !ok || p.Status != PayoutPending {
 		return
 	}
@@ -138,11 +138,11 @@ func (c *call) submitPayout(id string) {
 // funds and marks the bank account errored, which stops scheduled payouts
 // to it, as Stripe does.
 func (c *call) arrivePayout(id string) {
-	p, ok := c.st.Objects[id].(*Payout)
+	p, ok := c.st.Objects.get(id).(*Payout)
 	if !ok || p.Status != PayoutInTransit {
 		return
 	}
-	ba, _ := c.st.Objects[p.Destination].(*BankAccount)
+	ba, _ := c.st.Objects.get(p.Destination).(*BankAccount)
 	if code := ba.failureCode(); code != "" {
 		p.Status, p.FailureCode = PayoutFailed, code
 		c.returnPayout(p, BTPayoutFailure)
@@ -260,7 +260,7 @@ func handlePayoutCreate(c *call) (any, *Error) {
 	if method == "instant" {
 		return nil, invalidRequest("method", "Instant payouts need a debit card as destination; the emulator's accounts pay out to bank accounts only.")
 	}
-	a, ok := c.st.Objects[c.acct].(*Account)
+	a, ok := c.st.Objects.get(c.acct).(*Account)
 	if !ok || !a.PayoutsEnabled {
 		return nil, invalidRequestCode("payouts_not_allowed", "", "Payouts have been disabled on this account. Check the account's requirements to see if any additional information needs to be provided.")
 	}

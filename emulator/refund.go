@@ -104,14 +104,14 @@ func (c *call) refund(ch *Charge, amount int64, reason string, md Metadata, refu
 	ch.AmountRefunded += amount
 	full := ch.AmountRefunded == ch.Amount
 	if reverse {
-		tr := c.st.Objects[ch.extra().Transfer].(*Transfer)
+		tr := c.st.Objects.get(ch.extra().Transfer).(*Transfer)
 		part := proportional(tr.Amount-tr.AmountReversed, tr.Amount, amount, ch.AmountCaptured, full)
 		if part > 0 {
 			r.Reversal = c.reverse(tr, part, r.ID, nil).ID
 		}
 	}
 	if refundFee {
-		f := c.st.Objects[ch.extra().AppFee].(*ApplicationFee)
+		f := c.st.Objects.get(ch.extra().AppFee).(*ApplicationFee)
 		part := proportional(f.Amount-f.AmountRefunded, f.Amount, amount, ch.AmountCaptured, full)
 		if part > 0 {
 			r.FeeRefund = c.refundFee(f, part, nil).ID

@@ -193,7 +193,7 @@ func (st *state) expand(v any, paths [][]string, full []string) (any, *Error) {
 				if r == "" {
 					continue
 				}
-				o, ok := st.Objects[string(r)]
+				o, ok := st.Objects.lookup(string(r))
 				if !ok {
 					continue
 				}

@@ -148,7 +148,7 @@ func (s *Server) runDueLocked(now int64, limit int) (deliveries []*delivery, mor
 // time, and returns the deliveries of the events it made.
 func (s *Server) runJob(j job) []*delivery {
 	acct := j.ID // the account whose funds became available
-	if o, ok := s.st.Objects[j.ID]; ok && j.Kind != jobFundsAvailable {
+	if o, ok := s.st.Objects.lookup(j.ID); ok && j.Kind != jobFundsAvailable {
 		acct = o.meta().Acct
 	}
 	c := s.systemCall(nil, acct)

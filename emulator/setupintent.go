@@ -107,7 +107,7 @@ func (c *call) validateSI(si *SetupIntent) *Error {
 		if err := c.checkPaymentMethod(si.PaymentMethod, "payment_method"); err != nil {
 			return err
 		}
-		if pm, ok := c.st.Objects[si.PaymentMethod].(*PaymentMethod); ok && pm.Customer != "" && pm.Customer != si.Customer {
+		if pm, ok := c.st.Objects.get(si.PaymentMethod).(*PaymentMethod); ok && pm.Customer != "" && pm.Customer != si.Customer {
 			return invalidRequest("payment_method", "The provided PaymentMethod is already attached to another Customer.")
 		}
 	}
@@ -154,7 +154,7 @@ func handleSetupIntentConfirm(c *call) (any, *Error) {
 // confirmSI applies the test card's setup behaviour: decline, ask for
 // authentication, or succeed and attach.
 func (c *call) confirmSI(si *SetupIntent) (any, *Error) {
-	pm := c.st.Objects[si.PaymentMethod].(*PaymentMethod)
+	pm := c.st.Objects.get(si.PaymentMethod).(*PaymentMethod)
 	tc := pm.card()
 	si.LastError = nil
 	switch tc.Behavior {

@@ -112,7 +112,7 @@ func (s *Server) loadSnapshot(path string) error {
 			if e, ok := o.(*Event); ok {
 				st.Events = append(st.Events, e)
 			} else {
-				st.Objects[o.meta().ID] = o
+				st.Objects.set(o)
 			}
 		}
 		st.Lists[k] = l
@@ -144,9 +144,9 @@ func (st *state) restoreRNG(saved []byte) error {
 		return st.src.UnmarshalBinary(saved)
 	}
 	h := fnv.New64a()
-	ids := make([]string, 0, len(st.Objects)+len(st.Events))
-	for id := range st.Objects {
-		ids = append(ids, id)
+	ids := make([]string, 0, st.Objects.len()+len(st.Events))
+	for o := range st.Objects.all {
+		ids = append(ids, o.meta().ID)
 	}
 	for _, e := range st.Events { // not in Objects since 2026-11, but they were
 		ids = append(ids, e.ID)

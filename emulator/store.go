@@ -29,7 +29,8 @@ type listKey struct {
 
 // state is all of the emulator's data. It is guarded by Server.mu.
 type state struct {
-	Objects map[string]object
+	// Objects finds every object but events by id (index.go).
+	Objects *index
 	Lists   map[listKey][]object
 	// Events are kept in creation order across accounts.
 	Events []*Event
@@ -60,7 +61,7 @@ func newState(seed uint64, clk *clock) *state {
 	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
 	st := &state{
 		now:     func() int64 { return clk.now().Unix() },
-		Objects: map[string]object{},
+		Objects: newIndex(),
 		Lists:   map[listKey][]object{},
 		rng:     rand.New(src),
 		src:     src,
@@ -151,7 +152,7 @@ func kindOf(o object) string {
 func (st *state) put(o object) {
 	m := o.meta()
 	if _, isEvent := o.(*Event); !isEvent {
-		st.Objects[m.ID] = o
+		st.Objects.set(o)
 	}
 	k := listKey{m.Acct, kindOf(o)}
 	st.Lists[k] = append(st.Lists[k], o)
@@ -161,7 +162,7 @@ func (st *state) put(o object) {
 // reported missing, exactly like ids that never existed.
 func get[T object](st *state, acct, id, kind, param string) (T, *Error) {
 	var zero T
-	o, ok := st.Objects[id]
+	o, ok := st.Objects.lookup(id)
 	if !ok || o.meta().Acct != acct {
 		return zero, noSuch(kind, param, id)
 	}

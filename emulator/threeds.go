@@ -63,7 +63,7 @@ func (s *Server) handleChallengePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) challengeFor(id string) (challengeView, bool) {
 	v := challengeView{ID: id}
 	var acct string
-	switch in := s.st.Objects[id].(type) {
+	switch in := s.st.Objects.get(id).(type) {
 	case *PaymentIntent:
 		v.Kind, v.Status, acct = "payment", string(in.Status), in.Acct
 		v.Amount = formatAmount(in.Amount, in.Currency)
@@ -74,7 +74,7 @@ func (s *Server) challengeFor(id string) (challengeView, bool) {
 	default:
 		return v, false
 	}
-	if a, ok := s.st.Objects[acct].(*Account); ok {
+	if a, ok := s.st.Objects.get(acct).(*Account); ok {
 		v.Merchant = a.BusinessName
 	}
 	return v, true
@@ -161,7 +161,7 @@ type authResult struct {
 // is a result, not an error: the intent carries it in last_payment_error.
 func (s *Server) authenticate3DS(r *http.Request, id string, ok bool) (*authResult, *Error) {
 	s.mu.Lock()
-	o, found := s.st.Objects[id]
+	o, found := s.st.Objects.lookup(id)
 	if !found {
 		s.mu.Unlock()
 		return nil, noSuch("intent", "intent", id)
@@ -214,7 +214,7 @@ func (c *call) authenticatePI(pi *PaymentIntent, ok bool) *Error {
 	if pi.Status != PIRequiresAction {
 		return stateError("payment_intent_unexpected_state", "PaymentIntent %s does not require action (status %s).", pi.ID, pi.Status)
 	}
-	pm := c.st.Objects[pi.PaymentMethod].(*PaymentMethod)
+	pm := c.st.Objects.get(pi.PaymentMethod).(*PaymentMethod)
 	c.touch(pi)
 	if !ok {
 		pi.Status = PIRequiresPaymentMethod
@@ -237,7 +237,7 @@ func (c *call) authenticateSI(si *SetupIntent, ok bool) *Error {
 	if si.Status != SIRequiresAction {
 		return stateError("setup_intent_unexpected_state", "SetupIntent %s does not require action (status %s).", si.ID, si.Status)
 	}
-	pm := c.st.Objects[si.PaymentMethod].(*PaymentMethod)
+	pm := c.st.Objects.get(si.PaymentMethod).(*PaymentMethod)
 	if !ok {
 		si.Status = SIRequiresPaymentMethod
 		si.LastError = &lastError{Type: ErrorTypeInvalidRequest, Code: "setup_intent_authentication_failure",

@@ -92,7 +92,7 @@ func (c *call) reverse(tr *Transfer, amount int64, refund string, md Metadata) *
 	}
 	r.BalanceTxn = c.addBT(tr.Acct, BTTransferRefund, amount, 0, 0, tr.Currency, r.ID, c.now).ID
 	c.addBT(tr.Destination, BTPaymentRefund, -amount, 0, 0, tr.Currency, tr.DestPayment, c.now)
-	if py, ok := c.st.Objects[tr.DestPayment].(*Charge); ok {
+	if py, ok := c.st.Objects.get(tr.DestPayment).(*Charge); ok {
 		c.touch(py)
 		py.AmountRefunded += amount
 	}

@@ -160,7 +160,7 @@ func handleWebhookEndpointList(c *call) (any, *Error) {
 // tombstone instead).
 func (st *state) remove(o object) {
 	m := o.meta()
-	delete(st.Objects, m.ID)
+	st.Objects.del(m.ID)
 	k := listKey{m.Acct, kindOf(o)}
 	l := st.Lists[k]
 	if i := indexOf(l, m.ID); i >= 0 {
@@ -190,7 +190,7 @@ func (st *state) deliveriesFor(e *Event) []*delivery {
 			eps = append(eps, w)
 		}
 	}
-	if a, ok := st.Objects[e.Acct].(*Account); ok && a.Platform != "" {
+	if a, ok := st.Objects.get(e.Acct).(*Account); ok && a.Platform != "" {
 		for _, o := range st.Lists[listKey{a.Platform, "webhook_endpoint"}] {
 			if w := o.(*WebhookEndpoint); w.Connect {
 				eps = append(eps, w)
@@ -406,7 +406,7 @@ func (d *dispatcher) attempt(x *delivery) {
 func (s *Server) endpointTarget(id string) (url, secret string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w, found := s.st.Objects[id].(*WebhookEndpoint)
+	w, found := s.st.Objects.get(id).(*WebhookEndpoint)
 	if !found || w.Disabled {
 		return "", "", false
 	}
