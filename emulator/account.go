@@ -498,7 +498,7 @@ func handleAccountUpdate(c *call) (any, *Error) {
 // emitUpdated records account.updated with the account as it was before.
 func (c *call) emitUpdated(a, before *Account) {
 	c.emit("account.updated", a)
-	c.events[len(c.events)-1].Before = before
+	c.events[len(c.events)-1].setBefore(before)
 }
 
 func handleAccountDelete(c *call) (any, *Error) {

@@ -26,6 +26,8 @@ type call struct {
 	reqID    string
 	idemKey  string
 	events   []*Event
+	// eventReq is what the call's events say of the request; see emit.
+	eventReq *eventRequest
 	// publishable marks a request made with a publishable key (Stripe.js
 	// in a browser): it sees intents in their client-side shape.
 	publishable bool

@@ -1,24 +1,86 @@
 package emulator
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Event is a stored event: what happened and a snapshot of the object as it
-// was then.
+// was then. Events are most of what the emulator stores (three for a
+// confirmed payment), so an Event is kept small: its type is a number, and
+// what the request that made it says is shared by the events of one call.
+// Snapshot files hold events in their old shape (eventWire).
 type Event struct {
 	Meta
-	Type string
 	// Snapshot is the object as it was; for versioned types it may be the
 	// live object itself (see version.go).
 	Snapshot object
-	ReqID    string
-	IdemKey  string
-	// Before is the object before an update, for previous_attributes.
-	Before object
-	// Pending and Connected share a word.
+	req      *eventRequest
+	// Pending, the type and Connected share a word.
 	Pending int32
+	typ     uint16
 	// Connected is set when the object lives on a connected account; the
 	// event then carries "account".
 	Connected bool
+}
+
+// eventRequest is the request an event came from, shared by the events of
+// one call, and, for an update, the object before it.
+type eventRequest struct {
+	ReqID   string
+	IdemKey string
+	// Before is the object before an update, for previous_attributes; an
+	// event that has one has its own eventRequest (setBefore).
+	Before object
+}
+
+// Type is the event's type, such as "payment_intent.succeeded".
+func (e *Event) Type() string { return eventTypeName(e.typ) }
+
+// setBefore records the object as it was before the update e announces.
+func (e *Event) setBefore(before object) {
+	r := *e.req
+	r.Before = before
+	e.req = &r
+}
+
+// eventTypeNames numbers the event types met so far, in this process: an event
+// keeps two bytes instead of a string header. The types are the emulator's
+// own (and those of loaded snapshots), a few dozen.
+var eventTypeNames struct {
+	sync.RWMutex
+	names []string
+	ids   map[string]uint16
+}
+
+func eventTypeID(name string) uint16 {
+	eventTypeNames.RLock()
+	id, ok := eventTypeNames.ids[name]
+	eventTypeNames.RUnlock()
+	if ok {
+		return id
+	}
+	eventTypeNames.Lock()
+	defer eventTypeNames.Unlock()
+	if id, ok := eventTypeNames.ids[name]; ok {
+		return id
+	}
+	if eventTypeNames.ids == nil {
+		eventTypeNames.ids = map[string]uint16{}
+	}
+	if len(eventTypeNames.names) > 0xffff {
+		panic("emulator: more than 65,536 event types")
+	}
+	id = uint16(len(eventTypeNames.names))
+	eventTypeNames.names = append(eventTypeNames.names, name)
+	eventTypeNames.ids[name] = id
+	return id
+}
+
+func eventTypeName(id uint16) string {
+	eventTypeNames.RLock()
+	defer eventTypeNames.RUnlock()
+	return eventTypeNames.names[id]
 }
 
 func (e *Event) render(st *state) obj {
@@ -27,14 +89,14 @@ func (e *Event) render(st *state) obj {
 		o = append(o, field{"account", e.Acct})
 	}
 	var req any
-	if e.ReqID != "" {
-		req = obj{{"id", e.ReqID}, {"idempotency_key", strOrNil(e.IdemKey)}}
+	if e.req.ReqID != "" {
+		req = obj{{"id", e.req.ReqID}, {"idempotency_key", strOrNil(e.req.IdemKey)}}
 	} else {
 		req = obj{{"id", nil}, {"idempotency_key", nil}}
 	}
 	data := obj{{"object", e.Snapshot.render(st)}}
-	if e.Before != nil {
-		data = append(data, field{"previous_attributes", previousAttributes(e.Before.render(st), data[0].v.(obj))})
+	if e.req.Before != nil {
+		data = append(data, field{"previous_attributes", previousAttributes(e.req.Before.render(st), data[0].v.(obj))})
 	}
 	return append(o,
 		field{"api_version", APIVersion},
@@ -43,7 +105,7 @@ func (e *Event) render(st *state) obj {
 		field{"livemode", false},
 		field{"pending_webhooks", int(e.Pending)},
 		field{"request", req},
-		field{"type", e.Type},
+		field{"type", e.Type()},
 	)
 }
 
@@ -110,11 +172,13 @@ func (c *call) emit(typ string, o object) {
 	if a, ok := o.(*Account); ok && a.Platform != "" {
 		acct = a.ID
 	}
+	if c.eventReq == nil {
+		c.eventReq = &eventRequest{ReqID: c.reqID, IdemKey: c.idemKey}
+	}
 	e := &Event{
-		Meta:    Meta{ID: c.st.newID("evt"), Acct: acct, Created: c.now},
-		Type:    typ,
-		ReqID:   c.reqID,
-		IdemKey: c.idemKey,
+		Meta: Meta{ID: c.st.newID("evt"), Acct: acct, Created: c.now},
+		req:  c.eventReq,
+		typ:  eventTypeID(typ),
 	}
 	e.Snapshot = c.st.record(o, e)
 	if a, ok := c.st.Objects.get(acct).(*Account); ok && a.Platform != "" {
@@ -210,11 +274,11 @@ func handleEventList(c *call) (any, *Error) {
 			return false
 		}
 		if typ != "" {
-			return typeMatches(typ, e.Type)
+			return typeMatches(typ, e.Type())
 		}
 		if len(types) > 0 {
 			for _, t := range types {
-				if typeMatches(t, e.Type) {
+				if typeMatches(t, e.Type()) {
 					return true
 				}
 			}

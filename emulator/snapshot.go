@@ -15,11 +15,12 @@ import (
 func init() {
 	for _, o := range []object{&Account{}, &Customer{}, &PaymentMethod{}, &SetupIntent{},
 		&Refund{}, &Transfer{}, &TransferReversal{}, &ApplicationFee{}, &FeeRefund{},
-		&BalanceTransaction{}, &WebhookEndpoint{}, &Event{}, &Balance{}} {
+		&BalanceTransaction{}, &WebhookEndpoint{}, &Balance{}} {
 		gob.Register(o)
 	}
 	gob.RegisterName("*emulator.Charge", &chargeWire{}) // see wire.go
 	gob.RegisterName("*emulator.PaymentIntent", &piWire{})
+	gob.RegisterName("*emulator.Event", &eventWire{})
 }
 
 // snapshotFile is what a snapshot holds: every list, in creation order
@@ -105,10 +106,9 @@ func (s *Server) loadSnapshot(path string) error {
 		return &SnapshotError{Path: path, Err: err}
 	}
 	st := newState(s.opts.Seed, s.clock)
+	fromWireLists(snap.Lists)
 	for k, l := range snap.Lists {
-		for i, o := range l {
-			o = fromWire(o)
-			l[i] = o
+		for _, o := range l {
 			if e, ok := o.(*Event); ok {
 				st.Events = append(st.Events, e)
 			} else {

@@ -273,7 +273,7 @@ func (st *state) verifyVersions() {
 		got := materialize(e.Snapshot).(versioned).copyVersion()
 		if !reflect.DeepEqual(got, want) {
 			panic(fmt.Sprintf("emulator: %s %s changed after event %s (%s) recorded it: a change without touch\nrecorded %+v\nnow      %+v",
-				kindOf(got), got.meta().ID, e.ID, e.Type, want, got))
+				kindOf(got), got.meta().ID, e.ID, e.Type(), want, got))
 		}
 	}
 }

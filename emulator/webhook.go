@@ -199,7 +199,7 @@ func (st *state) deliveriesFor(e *Event) []*delivery {
 	}
 	var want []*WebhookEndpoint
 	for _, w := range eps {
-		if !w.Disabled && wants(w.EnabledEvents, e.Type) {
+		if !w.Disabled && wants(w.EnabledEvents, e.Type()) {
 			want = append(want, w)
 		}
 	}

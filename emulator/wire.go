@@ -7,11 +7,13 @@ import (
 
 // Snapshot files are gob: every object with its exported fields, by name.
 // A Charge and a PaymentIntent keep their rarely set fields apart
-// (chargeExtra, piExtra), where gob does not look, so the file holds them
-// in the shape they always had: chargeWire and piWire, registered under
-// the names Charge and PaymentIntent had, with the same fields. Files
-// written before and after the split read alike. The conversion goes
-// field by field by name; TestWireTypesMatch keeps the types in step.
+// (chargeExtra, piExtra), and an Event its type as a number and its
+// request in a part shared with other events, where gob does not look, so
+// the file holds them in the shape they always had: chargeWire, piWire
+// and eventWire, registered under the names Charge, PaymentIntent and
+// Event had, with the same fields. Files written before and after read
+// alike. The conversion goes field by field by name; TestWireTypesMatch
+// keeps the types in step.
 
 // chargeWire is a Charge as snapshot files hold it.
 type chargeWire struct {
@@ -88,6 +90,22 @@ func (w *piWire) meta() *Meta { return &w.Meta }
 
 func (w *piWire) render(*state) obj { panic("emulator: a piWire is only for snapshot files") }
 
+// eventWire is an Event as snapshot files hold it.
+type eventWire struct {
+	Meta
+	Type      string
+	Snapshot  object
+	Connected bool
+	Pending   int32
+	ReqID     string
+	IdemKey   string
+	Before    object
+}
+
+func (w *eventWire) meta() *Meta { return &w.Meta }
+
+func (w *eventWire) render(*state) obj { panic("emulator: an eventWire is only for snapshot files") }
+
 // toWire returns o as a snapshot file holds it.
 func toWire(o object) object {
 	switch o := o.(type) {
@@ -104,13 +122,11 @@ func toWire(o object) object {
 		copyByName(w, &x)
 		return w
 	case *Event:
-		snap, before := toWire(o.Snapshot), toWire(o.Before)
-		if snap == o.Snapshot && before == o.Before {
-			return o
-		}
-		e := *o // a copy: the live event keeps its record
-		e.Snapshot, e.Before = snap, before
-		return &e
+		w := new(eventWire)
+		copyByName(w, o)
+		w.Type, w.Snapshot = o.Type(), toWire(o.Snapshot)
+		w.ReqID, w.IdemKey, w.Before = o.req.ReqID, o.req.IdemKey, toWire(o.req.Before)
+		return w
 	}
 	return o
 }
@@ -132,10 +148,32 @@ func fromWire(o object) object {
 		copyByName(&x, o)
 		pi.setExtra(x)
 		return pi
-	case *Event:
-		o.Snapshot, o.Before = fromWire(o.Snapshot), fromWire(o.Before)
+	case *eventWire:
+		e := new(Event)
+		copyByName(e, o)
+		e.Snapshot, e.typ = fromWire(o.Snapshot), eventTypeID(o.Type)
+		e.req = &eventRequest{ReqID: o.ReqID, IdemKey: o.IdemKey, Before: fromWire(o.Before)}
+		return e
 	}
 	return o
+}
+
+// fromWireLists turns a snapshot file's lists into the objects they stand
+// for, in place. The events of one request share their eventRequest again.
+func fromWireLists(lists map[listKey][]object) {
+	for _, l := range lists {
+		var last *eventRequest
+		for i, o := range l {
+			o = fromWire(o)
+			if e, ok := o.(*Event); ok {
+				if last != nil && *e.req == *last && last.Before == nil {
+					e.req = last
+				}
+				last = e.req
+			}
+			l[i] = o
+		}
+	}
 }
 
 // wireLists returns lists with every object as snapshot files hold it.

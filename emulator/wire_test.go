@@ -9,11 +9,18 @@ import (
 // fields of the type and of its rarely set part, by name and type, so
 // that nothing is lost on the way to the file and back.
 func TestWireTypesMatch(t *testing.T) {
-	for _, c := range []struct{ mem, extra, wire any }{
-		{Charge{}, chargeExtra{}, chargeWire{}},
-		{PaymentIntent{}, piExtra{}, piWire{}},
+	for _, c := range []struct {
+		mem, extra, wire any
+		derived          map[string]reflect.Type // kept otherwise than as a field
+	}{
+		{Charge{}, chargeExtra{}, chargeWire{}, nil},
+		{PaymentIntent{}, piExtra{}, piWire{}, nil},
+		{Event{}, eventRequest{}, eventWire{}, map[string]reflect.Type{"Type": reflect.TypeFor[string]()}},
 	} {
 		have := map[string]reflect.Type{}
+		for name, typ := range c.derived {
+			have[name] = typ
+		}
 		for _, v := range []any{c.mem, c.extra} {
 			tv := reflect.TypeOf(v)
 			for i := range tv.NumField() {
@@ -49,13 +56,18 @@ func TestWireRoundTrip(t *testing.T) {
 		FailureMessage: "m", DeclineCode: "dc", AppFee: "fee_1", AppFeeAmount: 5, Transfer: "tr_1", TransferDest: "acct_2",
 		TransferAmount: 6, OnBehalfOf: "acct_3", TransferGroup: "g", SourceTransfer: "tr_2", Transferred: 7,
 		Dispute: "du_1", DisputeDue: 8, HasAppFee: true, HasTransferAmt: true})
-	e := &Event{Meta: Meta{ID: "evt_1"}, Type: "charge.succeeded", Snapshot: ch}
+	e := &Event{Meta: Meta{ID: "evt_1", Acct: "acct_1", Created: 9}, typ: eventTypeID("charge.succeeded"), Snapshot: ch,
+		Pending: 2, Connected: true, req: &eventRequest{ReqID: "req_1", IdemKey: "k", Before: &Account{Meta: Meta{ID: "acct_1"}}}}
 	back := fromWire(toWire(e)).(*Event)
 	if back == e {
 		t.Fatal("toWire changed the live event")
 	}
 	if got := back.Snapshot.(*Charge); !reflect.DeepEqual(got, ch) {
 		t.Errorf("round trip:\n%+v %+v\nwant\n%+v %+v", got, got.x, ch, ch.x)
+	}
+	back.Snapshot = ch
+	if !reflect.DeepEqual(back, e) || back.Type() != "charge.succeeded" {
+		t.Errorf("round trip:\n%+v %+v\nwant\n%+v %+v", back, back.req, e, e.req)
 	}
 	if e.Snapshot != object(ch) {
 		t.Error("toWire changed the live event's record")
