@@ -160,3 +160,24 @@ func TestServeCorruptEmulatorSnapshot(t *testing.T) {
 		t.Errorf("the snapshot now holds %q, want it untouched", got)
 	}
 }
+
+// TestEmulatorGCPercent: tender emulator lowers GOGC to 50 unless the
+// environment sets GOGC or GOMEMLIMIT.
+func TestEmulatorGCPercent(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		env  map[string]string
+		want int
+		set  bool
+	}{
+		{nil, 50, true},
+		{map[string]string{"GOGC": "100"}, 0, false},
+		{map[string]string{"GOGC": "off"}, 0, false},
+		{map[string]string{"GOMEMLIMIT": "1GiB"}, 0, false},
+	} {
+		got, set := emulatorGCPercent(func(k string) string { return c.env[k] })
+		if got != c.want || set != c.set {
+			t.Errorf("env %v: %d, %v; want %d, %v", c.env, got, set, c.want, c.set)
+		}
+	}
+}
