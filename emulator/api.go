@@ -136,7 +136,7 @@ func (s *Server) idempotent(w http.ResponseWriter, q *request) {
 		s.writeError(w, invalidRequest("", "Idempotency keys can be at most 255 characters long."))
 		return
 	}
-	scope := q.platform + "/" + q.acct + "/" + q.key
+	scope := idemScope{q.platform, q.acct, q.key}
 	ent, res := s.idem.begin(scope, paramsSum(q), s.clock.now())
 	switch res {
 	case idemInFlight:

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -39,15 +40,30 @@ const (
 // It has its own lock so a request waiting on a key never holds the state.
 type idempotencyStore struct {
 	mu      sync.Mutex
-	entries map[string]*idemEntry
+	entries map[idemScope]*idemEntry
+}
+
+// idemScope is what a response is stored under. Its strings are those the
+// request and its objects hold anyway; joined into one, they cost every
+// stored response 80 bytes more. Snapshots key records by the joined form
+// (String).
+type idemScope struct{ platform, acct, key string }
+
+func (k idemScope) String() string { return k.platform + "/" + k.acct + "/" + k.key }
+
+// parseIdemScope reads String's form; account ids hold no slash, a key may.
+func parseIdemScope(s string) idemScope {
+	platform, rest, _ := strings.Cut(s, "/")
+	acct, key, _ := strings.Cut(rest, "/")
+	return idemScope{platform, acct, key}
 }
 
 func newIdempotencyStore() *idempotencyStore {
-	return &idempotencyStore{entries: map[string]*idemEntry{}}
+	return &idempotencyStore{entries: map[idemScope]*idemEntry{}}
 }
 
 // begin looks a key up and, when it is new (or expired), claims it.
-func (s *idempotencyStore) begin(scope string, sum [32]byte, now time.Time) (*idemEntry, idemResult) {
+func (s *idempotencyStore) begin(scope idemScope, sum [32]byte, now time.Time) (*idemEntry, idemResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.entries[scope]; ok && now.Sub(e.created) < idempotencyTTL {
@@ -67,7 +83,7 @@ func (s *idempotencyStore) begin(scope string, sum [32]byte, now time.Time) (*id
 
 // finish stores the response of a claimed key: body, or replay and
 // publishable to render it again from.
-func (s *idempotencyStore) finish(scope, reqID string, status int, body []byte, replay *Event, publishable bool) {
+func (s *idempotencyStore) finish(scope idemScope, reqID string, status int, body []byte, replay *Event, publishable bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.entries[scope]; ok {
@@ -78,7 +94,7 @@ func (s *idempotencyStore) finish(scope, reqID string, status int, body []byte, 
 
 // abandon forgets a key whose request failed validation: Stripe saves no
 // result then, so the key can be used again with other parameters.
-func (s *idempotencyStore) abandon(scope string) {
+func (s *idempotencyStore) abandon(scope idemScope) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.entries, scope)
@@ -87,7 +103,7 @@ func (s *idempotencyStore) abandon(scope string) {
 func (s *idempotencyStore) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries = map[string]*idemEntry{}
+	s.entries = map[idemScope]*idemEntry{}
 }
 
 // prune drops keys older than the TTL; called as the clock advances.
@@ -122,7 +138,7 @@ func (s *idempotencyStore) records(body func(*idemEntry) []byte) map[string]idem
 			if e.replay != nil {
 				b = body(e)
 			}
-			out[k] = idemRecord{e.sum, e.created, e.reqID, int(e.status), b}
+			out[k.String()] = idemRecord{e.sum, e.created, e.reqID, int(e.status), b}
 		}
 	}
 	return out
@@ -132,8 +148,8 @@ func (s *idempotencyStore) records(body func(*idemEntry) []byte) map[string]idem
 func (s *idempotencyStore) restore(recs map[string]idemRecord) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries = make(map[string]*idemEntry, len(recs))
+	s.entries = make(map[idemScope]*idemEntry, len(recs))
 	for k, r := range recs {
-		s.entries[k] = &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: int32(r.Status), body: r.Body}
+		s.entries[parseIdemScope(k)] = &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: int32(r.Status), body: r.Body}
 	}
 }

@@ -84,3 +84,13 @@ func TestWireRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\n%+v %+v\nwant\n%+v %+v", got, got.x, pi, pi.x)
 	}
 }
+
+// TestIdemScopeString: a snapshot's key of a stored response reads back,
+// whatever the idempotency key holds.
+func TestIdemScopeString(t *testing.T) {
+	for _, k := range []idemScope{{"acct_1", "acct_1", "k"}, {"acct_1", "acct_2", "a/b/c"}, {"acct_1", "acct_1", ""}} {
+		if got := parseIdemScope(k.String()); got != k {
+			t.Errorf("parseIdemScope(%q) = %+v, want %+v", k.String(), got, k)
+		}
+	}
+}
