@@ -111,7 +111,8 @@ func (e *Event) render(st *state) obj {
 
 // snapshot copies an object so later changes do not alter past events.
 // Slices inside objects are never modified in place, so a shallow copy is a
-// true snapshot.
+// true snapshot. Versioned types (PaymentIntent, Charge) are not copied
+// here but shared (record, version.go).
 func snapshot(o object) object {
 	switch v := o.(type) {
 	case *Account:
@@ -124,12 +125,6 @@ func snapshot(o object) object {
 		c := *v
 		return &c
 	case *SetupIntent:
-		c := *v
-		return &c
-	case *PaymentIntent:
-		c := *v
-		return &c
-	case *Charge:
 		c := *v
 		return &c
 	case *Refund:
