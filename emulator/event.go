@@ -3,6 +3,7 @@ package emulator
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Event is a stored event: what happened and a snapshot of the object as it
@@ -44,44 +45,40 @@ func (e *Event) setBefore(before object) {
 	e.req = &r
 }
 
-// eventTypeNames numbers the event types met so far, in this process: an event
-// keeps two bytes instead of a string header. The types are the emulator's
-// own (and those of loaded snapshots), a few dozen.
+// eventTypeNames numbers the event types met so far, in this process: an
+// event keeps two bytes instead of a string header. The types are the
+// emulator's own and those of loaded snapshots, a few dozen. Names are
+// read without a lock: a new type publishes a new slice.
 var eventTypeNames struct {
-	sync.RWMutex
-	names []string
-	ids   map[string]uint16
+	mu    sync.Mutex
+	ids   sync.Map // name → uint16
+	names atomic.Pointer[[]string]
 }
 
 func eventTypeID(name string) uint16 {
-	eventTypeNames.RLock()
-	id, ok := eventTypeNames.ids[name]
-	eventTypeNames.RUnlock()
-	if ok {
-		return id
+	if id, ok := eventTypeNames.ids.Load(name); ok {
+		return id.(uint16)
 	}
-	eventTypeNames.Lock()
-	defer eventTypeNames.Unlock()
-	if id, ok := eventTypeNames.ids[name]; ok {
-		return id
+	eventTypeNames.mu.Lock()
+	defer eventTypeNames.mu.Unlock()
+	if id, ok := eventTypeNames.ids.Load(name); ok {
+		return id.(uint16)
 	}
-	if eventTypeNames.ids == nil {
-		eventTypeNames.ids = map[string]uint16{}
+	var names []string
+	if p := eventTypeNames.names.Load(); p != nil {
+		names = *p
 	}
-	if len(eventTypeNames.names) > 0xffff {
+	if len(names) > 0xffff {
 		panic("emulator: more than 65,536 event types")
 	}
-	id = uint16(len(eventTypeNames.names))
-	eventTypeNames.names = append(eventTypeNames.names, name)
-	eventTypeNames.ids[name] = id
+	id := uint16(len(names))
+	names = append(names[:len(names):len(names)], name)
+	eventTypeNames.names.Store(&names)
+	eventTypeNames.ids.Store(name, id)
 	return id
 }
 
-func eventTypeName(id uint16) string {
-	eventTypeNames.RLock()
-	defer eventTypeNames.RUnlock()
-	return eventTypeNames.names[id]
-}
+func eventTypeName(id uint16) string { return (*eventTypeNames.names.Load())[id] }
 
 func (e *Event) render(st *state) obj {
 	o := obj{{"id", e.ID}, {"object", "event"}}
