@@ -14,7 +14,9 @@ import (
 // write, the other way round.
 //
 //   - emit lets the event hold the live object itself when no event holds
-//     it yet: the event and the store share one version (pin).
+//     it yet: the event and the store share one version. A stored
+//     idempotent response of an intent points to that event too
+//     (Server.replayable).
 //   - Before anything changes a versioned object, touch gives the event
 //     that holds it a copy of the version it recorded, and the object is
 //     free to change. An object that is never changed again after its
@@ -36,8 +38,8 @@ import (
 //
 // Types that are not versioned keep a copy per event (snapshot).
 
-// cow is embedded in versioned types. It is unexported, so snapshots
-// (gob) do not see it.
+// cow is embedded in versioned types. Snapshot files do not hold it
+// (wire.go).
 type cow struct {
 	// holder is the event whose Snapshot is this very object, whose
 	// current version is therefore also a record of the past.
@@ -51,7 +53,8 @@ type versioned interface {
 	object
 	version() *cow
 	// copyVersion returns a shallow copy, held by no event. Slices inside
-	// objects are never modified in place, so it is a true copy.
+	// objects and their rarely set parts (x) are never modified in place,
+	// so it is a true copy.
 	copyVersion() object
 }
 
