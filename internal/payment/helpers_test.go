@@ -27,8 +27,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, db, emulator.Options{})
+}
+
+func newFixtureWith(t *testing.T, db *store.DB, opts emulator.Options) *fixture {
+	t.Helper()
 	c := apitest.NewClock(time.Now())
-	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, emulator.Options{})
+	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, opts)
 	backends := &stripe.Backends{
 		API:     stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
