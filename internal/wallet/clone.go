@@ -2,7 +2,9 @@ package wallet
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -82,10 +84,14 @@ func (s *Service) makeClone(ctx context.Context, pm *PaymentMethod, merchantID, 
 	if err != nil {
 		return nil, err
 	}
-	copyParams := &stripe.PaymentMethodCreateParams{Customer: stripe.String(cu.StripeCustomerID), PaymentMethod: stripe.String(pm.StripeID)}
-	copyParams.SetStripeAccount(acct)
-	copyParams.SetIdempotencyKey(stripeapi.IdempotencyKey("clone", pm.StripeID, acct)) // the Stripe copy: a renewed card clones anew
-	cloned, err := sc.V1PaymentMethods.Create(ctx, copyParams)
+	var cloned *stripe.PaymentMethod
+	err = withKey(stripeapi.IdempotencyKey("clone", pm.StripeID, acct), func(key string) (err error) {
+		p := &stripe.PaymentMethodCreateParams{Customer: stripe.String(cu.StripeCustomerID), PaymentMethod: stripe.String(pm.StripeID)}
+		p.SetStripeAccount(acct)
+		p.SetIdempotencyKey(key)
+		cloned, err = sc.V1PaymentMethods.Create(ctx, p)
+		return err
+	})
 	if err != nil {
 		return nil, stripeapi.AsError(err)
 	}
@@ -115,25 +121,53 @@ func (s *Service) connectedCustomer(ctx context.Context, sc *stripe.Client, cu *
 		WHERE c.platform_id = $1 AND c.account_id = $2 AND p.customer_id = $3 LIMIT 1`, cu.PlatformID, acct, cu.ID).Scan(&existing)
 	switch {
 	case err == nil:
-		attach := &stripe.PaymentMethodAttachParams{Customer: stripe.String(existing)}
-		attach.SetStripeAccount(acct)
-		attach.SetIdempotencyKey(stripeapi.IdempotencyKey("clone-attach", clonedPM, acct))
-		if _, err := sc.V1PaymentMethods.Attach(ctx, clonedPM, attach); err != nil {
+		err := withKey(stripeapi.IdempotencyKey("clone-attach", clonedPM, acct), func(key string) error {
+			attach := &stripe.PaymentMethodAttachParams{Customer: stripe.String(existing)}
+			attach.SetStripeAccount(acct)
+			attach.SetIdempotencyKey(key)
+			_, err := sc.V1PaymentMethods.Attach(ctx, clonedPM, attach)
+			return err
+		})
+		if err != nil {
 			return "", stripeapi.AsError(err)
 		}
 		return existing, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", err
 	}
-	params := &stripe.CustomerCreateParams{Email: optional(cu.Email), Name: optional(cu.Name), PaymentMethod: stripe.String(clonedPM)}
-	params.AddMetadata("tender_customer", cu.ID)
-	params.SetStripeAccount(acct)
-	params.SetIdempotencyKey(stripeapi.IdempotencyKey("clone-customer", clonedPM, acct))
-	created, err := sc.V1Customers.Create(ctx, params)
+	var created *stripe.Customer
+	err = withKey(stripeapi.IdempotencyKey("clone-customer", clonedPM, acct), func(key string) (err error) {
+		params := &stripe.CustomerCreateParams{Email: optional(cu.Email), Name: optional(cu.Name), PaymentMethod: stripe.String(clonedPM)}
+		params.AddMetadata("tender_customer", cu.ID)
+		params.SetStripeAccount(acct)
+		params.SetIdempotencyKey(key)
+		created, err = sc.V1Customers.Create(ctx, params)
+		return err
+	})
 	if err != nil {
 		return "", stripeapi.AsError(err)
 	}
 	return created.ID, nil
+}
+
+// withKey calls do with the deterministic key, so a retry after a crash or
+// a lost response reuses what the first attempt made. Stripe keeps the
+// result of a request it answered with a 5xx and replays it to that key for
+// 24 hours, so after one the call is made once more with a fresh key: a
+// clone made twice is only a spare copy on the merchant's account, while a
+// replayed failure would block the card there for a day.
+func withKey(key string, do func(key string) error) error {
+	err := do(key)
+	if o := stripeapi.Classify(err); err != nil && o.Status >= 500 {
+		err = do(key + ":after-5xx:" + randomSuffix())
+	}
+	return err
+}
+
+func randomSuffix() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // dropClones removes the platform's clones matching cond ($1 is the

@@ -435,3 +435,27 @@ func TestCloneRegistry(t *testing.T) {
 		}
 	})
 }
+
+// TestCloneAfterStripeFailure: Stripe keeps a 5xx answer under its
+// idempotency key for a day; a clone that failed so is made with a fresh
+// key the next time, not blocked for 24 hours.
+func TestCloneAfterStripeFailure(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	c := f.customer(`{}`)
+	card := f.saveCard(c.ID, "pm_card_visa")
+	m := f.merchant("Baker")
+
+	f.Emulator.SetFaults(emulator.Faults{ErrorRate: 1})
+	if _, err := f.App.Wallet.CloneFor(ctx, f.PlatformID, card.ID, m.ID); err == nil {
+		t.Fatal("CloneFor succeeded while Stripe failed every request")
+	}
+	f.Emulator.SetFaults(emulator.Faults{})
+	clone, err := f.App.Wallet.CloneFor(ctx, f.PlatformID, card.ID, m.ID)
+	if err != nil {
+		t.Fatalf("CloneFor once Stripe recovered: %v", err)
+	}
+	if clone.ConnectedPaymentMethodID == "" {
+		t.Fatalf("clone %+v", clone)
+	}
+}
