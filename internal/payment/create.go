@@ -56,11 +56,13 @@ func (s Status) final() bool { return s != StatusPending && s != StatusProcessin
 // the platform.
 type ChargeType string
 
-// Charge types. Only direct charges are processed so far.
+// Charge types. Separate charges are not processed yet.
 const (
 	// ChargeDirect: on the merchant's account, the platform's fee taken as
 	// an application fee.
-	ChargeDirect      ChargeType = "direct"
+	ChargeDirect ChargeType = "direct"
+	// ChargeDestination: on the platform's account on behalf of the
+	// merchant, the amount less the platform's fee transferred to it.
 	ChargeDestination ChargeType = "destination"
 	ChargeSeparate    ChargeType = "separate"
 )
@@ -191,9 +193,9 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	switch p.ChargeType {
 	case "":
 		p.ChargeType = ChargeDirect
-	case ChargeDirect:
-	case ChargeDestination, ChargeSeparate:
-		return money.Currency{}, errs.Invalidf("charge_type", "charge_type %s is not available yet; use direct.", string(p.ChargeType))
+	case ChargeDirect, ChargeDestination:
+	case ChargeSeparate:
+		return money.Currency{}, errs.Invalidf("charge_type", "charge_type %s is not available yet; use direct or destination.", string(p.ChargeType))
 	default:
 		return money.Currency{}, errs.Invalidf("charge_type", "charge_type must be direct, destination or separate, not %q.", string(p.ChargeType))
 	}

@@ -4,7 +4,8 @@
 //
 // A payment row and the job that processes it are written in one
 // transaction. The job charges on the merchant's connected account (a
-// direct charge) with an idempotency key derived from the payment and its
+// direct charge) or on the platform's on behalf of the merchant (a
+// destination charge) with an idempotency key derived from the payment and its
 // attempt, saves the PaymentIntent's id as soon as Stripe returns it, and
 // resumes from what is saved when it runs again; with nothing saved and an
 // outcome unknown, it looks the PaymentIntent up by Tender's metadata before

@@ -65,7 +65,7 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	if p.Status.final() {
 		return nil
 	}
-	if p.ChargeType != ChargeDirect {
+	if p.ChargeType != ChargeDirect && p.ChargeType != ChargeDestination {
 		return river.JobCancel(fmt.Errorf("payment %s: charge type %s is not processed yet", p.ID, p.ChargeType))
 	}
 	sc, err := s.client(ctx, platformID)
@@ -83,7 +83,7 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	var pi *stripe.PaymentIntent
 	switch {
 	case p.StripePaymentIntentID != "":
-		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.AccountID)
+		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount())
 		if pi, err = sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params); err != nil {
 			return s.lookupFailed(ctx, p, err)
 		}
@@ -139,6 +139,16 @@ func (s *Service) lookupFailed(ctx context.Context, p *Payment, err error) error
 	return river.JobCancel(fmt.Errorf("payment %s: the merchant's account is out of reach; outcome unknown", p.ID))
 }
 
+// intentAccount is the account the PaymentIntent lives on, for the
+// Stripe-Account header: the merchant's for a direct charge, "" (the
+// platform's own) for a destination charge.
+func (p *Payment) intentAccount() string {
+	if p.ChargeType == ChargeDestination {
+		return ""
+	}
+	return p.AccountID
+}
+
 // attemptKey is the idempotency key of the attempt's creation.
 func (p *Payment) attemptKey() string {
 	parts := []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "create"}
@@ -174,12 +184,13 @@ func (s *Service) nextKey(ctx context.Context, p *Payment) error {
 	return nil
 }
 
-// findIntent returns the attempt's PaymentIntent on the merchant's
-// account, found by Tender's metadata, or nil if there is none.
+// findIntent returns the attempt's PaymentIntent on the account it is
+// made on (the merchant's, or the platform's for a destination charge),
+// found by Tender's metadata, or nil if there is none.
 func (s *Service) findIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
 	params := &stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{Single: true,
 		Query: fmt.Sprintf("metadata['tender_payment']:'%s' AND metadata['tender_attempt']:'%d'", p.ID, p.Attempt)}}
-	params.SetStripeAccount(p.AccountID)
+	stripeapi.OnAccount(params, p.intentAccount())
 	for pi, err := range sc.V1PaymentIntents.Search(ctx, params).All(ctx) {
 		if err != nil {
 			return nil, err
@@ -189,11 +200,12 @@ func (s *Service) findIntent(ctx context.Context, sc *stripe.Client, p *Payment)
 	return nil, nil
 }
 
-// createIntent makes the card's clone on the merchant's account and
-// creates and confirms the attempt's PaymentIntent there. It returns the
-// PaymentIntent, or nil once the payment is settled (a decline, a request
-// Stripe refused, a card or merchant no longer usable), or an error for
-// River to retry.
+// createIntent creates and confirms the attempt's PaymentIntent: for a
+// direct charge on the merchant's account with the card's clone there,
+// for a destination charge on the platform's account with the card
+// itself, transferring to the merchant. It returns the PaymentIntent, or
+// nil once the payment is settled (a decline, a request Stripe refused, a
+// card or merchant no longer usable), or an error for River to retry.
 func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
 	if p.OffSession {
 		// The customer may have withdrawn consent since the payment was
@@ -206,20 +218,30 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 			return nil, err
 		}
 	}
-	clone, err := s.wallet.CloneFor(ctx, p.PlatformID, p.PaymentMethodID, p.MerchantID)
-	switch {
-	case errs.Is(err, errs.Conflict) || errs.Is(err, errs.NotFound):
-		e := errs.As(err)
-		return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: orDefault(e.Reason, "payment_method_unavailable"),
-			message: "This card can no longer be used for this payment.", detail: e.Message})
-	case errs.Is(err, errs.Forbidden):
-		return nil, s.settleError(ctx, p, stripeapi.Outcome{Kind: stripeapi.KindAccountInvalid, Message: errs.As(err).Message})
-	case err != nil:
-		return nil, err
-	}
-	if clone.AccountID != p.AccountID {
-		return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "merchant_account_changed",
-			message: "The merchant cannot take this payment.", detail: "the merchant's account changed from " + p.AccountID + " to " + clone.AccountID})
+	var customerID, pmID string
+	if p.ChargeType == ChargeDestination {
+		var settled bool
+		var err error
+		if customerID, pmID, settled, err = s.platformCard(ctx, p); err != nil || settled {
+			return nil, err
+		}
+	} else {
+		clone, err := s.wallet.CloneFor(ctx, p.PlatformID, p.PaymentMethodID, p.MerchantID)
+		switch {
+		case errs.Is(err, errs.Conflict) || errs.Is(err, errs.NotFound):
+			e := errs.As(err)
+			return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: orDefault(e.Reason, "payment_method_unavailable"),
+				message: "This card can no longer be used for this payment.", detail: e.Message})
+		case errs.Is(err, errs.Forbidden):
+			return nil, s.settleError(ctx, p, stripeapi.Outcome{Kind: stripeapi.KindAccountInvalid, Message: errs.As(err).Message})
+		case err != nil:
+			return nil, err
+		}
+		if clone.AccountID != p.AccountID {
+			return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "merchant_account_changed",
+				message: "The merchant cannot take this payment.", detail: "the merchant's account changed from " + p.AccountID + " to " + clone.AccountID})
+		}
+		customerID, pmID = clone.ConnectedCustomerID, clone.ConnectedPaymentMethodID
 	}
 	md := make(map[string]string, len(p.Metadata)+2)
 	for k, v := range p.Metadata {
@@ -228,7 +250,7 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	md["tender_payment"], md["tender_attempt"] = p.ID, strconv.FormatInt(p.Attempt, 10)
 	params := &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(p.Amount), Currency: stripe.String(p.Currency.Lower()),
-		Customer: stripe.String(clone.ConnectedCustomerID), PaymentMethod: stripe.String(clone.ConnectedPaymentMethodID),
+		Customer: stripe.String(customerID), PaymentMethod: stripe.String(pmID),
 		PaymentMethodTypes: []*string{stripe.String("card")},
 		Confirm:            stripe.Bool(true), OffSession: stripe.Bool(p.OffSession),
 		CaptureMethod: stripe.String(string(p.Capture)), Metadata: md,
@@ -242,7 +264,15 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	if p.StatementDescriptorSuffix != "" {
 		params.StatementDescriptorSuffix = stripe.String(p.StatementDescriptorSuffix)
 	}
-	params.SetStripeAccount(p.AccountID)
+	if p.ChargeType == ChargeDestination {
+		// On behalf of the merchant: it is the settlement merchant, its
+		// statement descriptor shows and its country's fees apply, as for
+		// a sale it makes; Stripe requires the same account as the
+		// destination for cards.
+		params.TransferData = &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(p.AccountID)}
+		params.OnBehalfOf = stripe.String(p.AccountID)
+	}
+	stripeapi.OnAccount(params, p.intentAccount())
 	params.SetIdempotencyKey(p.attemptKey())
 	pi, err := sc.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
@@ -268,6 +298,35 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 		return nil, err
 	}
 	return pi, nil
+}
+
+// platformCard returns the platform's Customer and PaymentMethod for a
+// destination charge, or settles the payment failed when the card or
+// customer can no longer be charged.
+func (s *Service) platformCard(ctx context.Context, p *Payment) (customerID, pmID string, settled bool, err error) {
+	unusable := func(code, detail string) (string, string, bool, error) {
+		return "", "", true, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: code,
+			message: "This card can no longer be used for this payment.", detail: detail})
+	}
+	cu, err := s.wallet.Customer(ctx, p.PlatformID, p.CustomerID)
+	if errs.Is(err, errs.NotFound) {
+		return unusable("payment_method_unavailable", "customer "+p.CustomerID+" is gone")
+	} else if err != nil {
+		return "", "", false, err
+	}
+	if cu.StripeCustomerID == "" {
+		return unusable("payment_method_unavailable", "customer "+p.CustomerID+" was erased")
+	}
+	pm, err := s.wallet.PaymentMethod(ctx, p.PlatformID, p.CustomerID, p.PaymentMethodID)
+	if errs.Is(err, errs.NotFound) {
+		return unusable("payment_method_unavailable", "card "+p.PaymentMethodID+" is gone")
+	} else if err != nil {
+		return "", "", false, err
+	}
+	if pm.Status != "active" {
+		return unusable("payment_method_detached", "card "+p.PaymentMethodID+" was removed")
+	}
+	return cu.StripeCustomerID, pm.StripeID, false, nil
 }
 
 func (s *Service) crashPoint(step, paymentID string) error {
