@@ -53,3 +53,32 @@ func handlePaymentList(svc *payment.Service) http.Handler {
 		return nil
 	})
 }
+
+func handlePaymentCapture(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var p payment.CaptureParams
+		if err := decodeJSON(r, &p); err != nil {
+			return err
+		}
+		pay, err := svc.Capture(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"), p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pay.View())
+		return nil
+	})
+}
+
+func handlePaymentCancel(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		if err := decodeJSON(r, &struct{}{}); err != nil {
+			return err
+		}
+		pay, err := svc.Cancel(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pay.View())
+		return nil
+	})
+}

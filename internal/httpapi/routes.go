@@ -65,6 +65,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/payments", idempotent(handlePaymentCreate(p)))
 		mux.Handle("GET /v1/payments", authed(handlePaymentList(p)))
 		mux.Handle("GET /v1/payments/{id}", authed(handlePaymentGet(p)))
+		mux.Handle("POST /v1/payments/{id}/capture", idempotent(handlePaymentCapture(p)))
+		mux.Handle("POST /v1/payments/{id}/cancel", idempotent(handlePaymentCancel(p)))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

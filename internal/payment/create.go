@@ -39,14 +39,17 @@ const (
 	// StatusFailed: declined, refused by Stripe, or the merchant's account
 	// is out of reach; FailureCode says which.
 	StatusFailed Status = "failed"
+	// StatusCanceled: canceled before it was captured; the authorization
+	// is released.
+	StatusCanceled Status = "canceled"
 )
 
 func (s Status) validate() error {
 	switch s {
-	case "", StatusPending, StatusProcessing, StatusSucceeded, StatusRequiresCapture, StatusRequiresAction, StatusFailed:
+	case "", StatusPending, StatusProcessing, StatusSucceeded, StatusRequiresCapture, StatusRequiresAction, StatusFailed, StatusCanceled:
 		return nil
 	}
-	return errs.Invalidf("status", "status must be one of pending, processing, succeeded, requires_capture, requires_action, failed, not %q.", string(s))
+	return errs.Invalidf("status", "status must be one of pending, processing, succeeded, requires_capture, requires_action, failed, canceled, not %q.", string(s))
 }
 
 // final reports whether the job has nothing more to do.
@@ -83,6 +86,8 @@ const (
 	EventPaymentRequiresAction  event.Type = "payment.requires_action"
 	EventPaymentRequiresCapture event.Type = "payment.requires_capture"
 	EventPaymentFailed          event.Type = "payment.failed"
+	EventPaymentCaptured        event.Type = "payment.captured"
+	EventPaymentCanceled        event.Type = "payment.canceled"
 )
 
 // Payment is one order's charge of a customer's card for a merchant.
@@ -94,9 +99,14 @@ type Payment struct {
 	PaymentMethodID string
 	// Amount is what the customer is charged; AmountRequested what the
 	// platform asked for. They differ when the customer covers the fees.
-	Amount                    int64
-	AmountRequested           int64
-	Currency                  money.Currency
+	Amount          int64
+	AmountRequested int64
+	// AmountCaptured is what was taken: Amount once an automatic capture
+	// succeeded, what the capture asked for after a manual one, 0 before.
+	AmountCaptured int64
+	Currency       money.Currency
+	// ApplicationFee is the platform's fee: as priced when accepted, and
+	// recomputed on the amount captured by a manual capture.
 	ApplicationFee            int64
 	FeePolicyID               string // "" when the fee was given explicitly or no policy was set
 	FeePolicyVersion          int64
@@ -114,8 +124,11 @@ type Payment struct {
 	// KeyTry numbers the idempotency keys used to create the attempt's
 	// PaymentIntent: a new one only after Stripe stored a 5xx under the
 	// last (CreateFailed) and the search found nothing.
-	KeyTry                int64
-	CreateFailed          time.Time
+	KeyTry       int64
+	CreateFailed time.Time
+	// OpTry numbers the idempotency keys of capture and cancel calls,
+	// moved on after an unknown outcome (see migration 00010).
+	OpTry                 int64
 	AccountID             string // the merchant's acct_… the charge is made on
 	StripePaymentIntentID string
 	FailureCode           string // card_declined, authentication_required, invalid_request, account_invalid, …
@@ -404,7 +417,8 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
-	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at`
+	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at,
+	amount_captured, op_try`
 
 func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	var p Payment
@@ -415,7 +429,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.CustomerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated, &p.KeyTry, &createFailed); err != nil {
+		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)

@@ -429,11 +429,15 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 		s.logger.InfoContext(ctx, "payment settled with Stripe's detail", "payment", p.ID, "status", o.status, "code", o.code, "detail", o.detail)
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var captured int64
+		if o.status == StatusSucceeded {
+			captured = p.Amount
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, $4),
-			failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, updated_at = $9
+			failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, updated_at = $9, amount_captured = $12
 			WHERE platform_id = $1 AND id = $2 AND status IN ($10, $11)`,
 			p.PlatformID, p.ID, string(o.status), nullString(piID), o.code, o.declineCode, o.message, o.detail, now,
-			string(StatusPending), string(StatusProcessing))
+			string(StatusPending), string(StatusProcessing), captured)
 		if err != nil {
 			return err
 		}

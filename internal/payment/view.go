@@ -15,6 +15,7 @@ type View struct {
 	PaymentMethod             string            `json:"payment_method"`
 	Amount                    int64             `json:"amount"`
 	AmountRequested           int64             `json:"amount_requested"`
+	AmountCaptured            int64             `json:"amount_captured"`
 	Currency                  string            `json:"currency"`
 	ApplicationFee            int64             `json:"application_fee"`
 	FeePolicy                 *FeePolicyRef     `json:"fee_policy"`
@@ -56,7 +57,7 @@ func (p *Payment) View() View {
 		md = map[string]string{}
 	}
 	v := View{ID: p.ID, Object: "payment", Merchant: p.MerchantID, Customer: p.CustomerID, PaymentMethod: p.PaymentMethodID,
-		Amount: p.Amount, AmountRequested: p.AmountRequested, Currency: p.Currency.Lower(), ApplicationFee: p.ApplicationFee,
+		Amount: p.Amount, AmountRequested: p.AmountRequested, AmountCaptured: p.AmountCaptured, Currency: p.Currency.Lower(), ApplicationFee: p.ApplicationFee,
 		ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession, Description: nullable.String(p.Description),
 		StatementDescriptorSuffix: nullable.String(p.StatementDescriptorSuffix), Reference: nullable.String(p.Reference),
 		Metadata: md, Status: p.Status, Attempt: p.Attempt, StripeAccount: p.AccountID,

@@ -1,0 +1,224 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
+)
+
+// CaptureParams ask to capture an authorized payment.
+type CaptureParams struct {
+	// AmountToCapture is at most the authorized amount; nil captures all
+	// of it. The rest of the authorization is released.
+	AmountToCapture *int64 `json:"amount_to_capture"`
+}
+
+// Capture captures a payment authorized with capture manual, in full or
+// in part, at Stripe, with the platform's fee recomputed on the amount
+// captured (captureFee). It is safe to call again: a payment already
+// captured is returned as it is. Returns errs.NotFound; errs.Invalid
+// naming amount_to_capture; errs.Conflict when the payment is not
+// waiting for a capture; errs.Unavailable when Stripe's answer is not
+// known yet (call again).
+func (s *Service) Capture(ctx context.Context, platformID, paymentID string, cp CaptureParams) (*Payment, error) {
+	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Status == StatusSucceeded && p.Capture == CaptureManual:
+		return p, nil
+	case p.Status == StatusCanceled:
+		return nil, errs.E(errs.Conflict, "Payment %s was canceled; it cannot be captured.", p.ID).WithReason("payment_canceled")
+	case p.Status != StatusRequiresCapture:
+		return nil, errs.E(errs.Conflict, "Payment %s is %s; only a payment in requires_capture can be captured.", p.ID, p.Status).
+			WithReason("payment_unexpected_state")
+	}
+	amount := p.Amount
+	if cp.AmountToCapture != nil {
+		if amount = *cp.AmountToCapture; amount < 1 || amount > p.Amount {
+			return nil, errs.Invalidf("amount_to_capture", "amount_to_capture must be between 1 and the authorized amount (%d), not %d.", p.Amount, amount)
+		}
+	}
+	fee, err := s.captureFee(ctx, p, amount)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	params := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(amount)}
+	if fee > 0 || p.ApplicationFee > 0 {
+		params.ApplicationFeeAmount = stripe.Int64(fee)
+	}
+	stripeapi.OnAccount(params, p.intentAccount())
+	params.SetIdempotencyKey(p.opKey("capture", amount))
+	pi, err := sc.V1PaymentIntents.Capture(ctx, p.StripePaymentIntentID, params)
+	if err != nil {
+		if pi, err = s.opFailed(ctx, sc, p, "capture", err); err != nil {
+			return nil, err
+		}
+	}
+	done, err := s.recordOp(ctx, p, pi)
+	if err == nil && done.Status == StatusCanceled {
+		return nil, errs.E(errs.Conflict, "Payment %s was canceled (its authorization expired or it was canceled at Stripe); it cannot be captured.", p.ID).
+			WithReason("payment_canceled")
+	}
+	return done, err
+}
+
+// captureFee is the platform's fee on a captured amount. A fee priced by
+// a policy is recomputed with the same version's rule for the currency
+// on the amount captured (the charge, already grossed up when the
+// customer covers the fees, so it is not grossed up again). A fee given
+// explicitly is the platform's word and kept, capped at the amount
+// captured as Stripe caps it; a payment priced by no policy has none.
+func (s *Service) captureFee(ctx context.Context, p *Payment, amount int64) (int64, error) {
+	if p.FeePolicyID == "" {
+		return min(p.ApplicationFee, amount), nil
+	}
+	policy, err := scanFeePolicy(s.db.QueryRowContext(ctx, `SELECT `+feeCols+` FROM fee_policies WHERE platform_id = $1 AND id = $2 AND version = $3`,
+		p.PlatformID, p.FeePolicyID, p.FeePolicyVersion))
+	if err != nil {
+		return 0, fmt.Errorf("payment %s: its fee policy %s v%d: %w", p.ID, p.FeePolicyID, p.FeePolicyVersion, err)
+	}
+	r, ok := policy.Rules[p.Currency.Lower()]
+	if !ok { // it priced this payment, so it had one
+		return 0, fmt.Errorf("payment %s: fee policy %s v%d has no rule for %s", p.ID, p.FeePolicyID, p.FeePolicyVersion, p.Currency.Lower())
+	}
+	return r.money().Fee(amount)
+}
+
+// Cancel cancels a payment that was not captured: authorized and
+// waiting for a capture, or waiting for the customer to authenticate.
+// The authorization is released. It is safe to call again: a payment
+// already canceled is returned as it is. Returns errs.NotFound;
+// errs.Conflict when the payment was captured (refund it instead), failed
+// or is still being processed; errs.Unavailable when Stripe's answer is
+// not known yet (call again).
+func (s *Service) Cancel(ctx context.Context, platformID, paymentID string) (*Payment, error) {
+	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	switch p.Status {
+	case StatusCanceled:
+		return p, nil
+	case StatusSucceeded:
+		return nil, errs.E(errs.Conflict, "Payment %s was captured and can no longer be canceled; refund it instead (refunds are not available yet).", p.ID).
+			WithReason("payment_captured")
+	case StatusFailed:
+		return nil, errs.E(errs.Conflict, "Payment %s failed; nothing was taken, so there is nothing to cancel.", p.ID).WithReason("payment_failed")
+	case StatusPending, StatusProcessing:
+		return nil, errs.E(errs.Conflict, "Payment %s is being processed; cancel it once it is requires_capture or requires_action.", p.ID).
+			WithReason("payment_processing")
+	}
+	if p.StripePaymentIntentID == "" {
+		return s.recordOp(ctx, p, &stripe.PaymentIntent{Status: stripe.PaymentIntentStatusCanceled})
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	params := &stripe.PaymentIntentCancelParams{}
+	stripeapi.OnAccount(params, p.intentAccount())
+	params.SetIdempotencyKey(p.opKey("cancel", 0))
+	pi, err := sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
+	if err != nil {
+		if pi, err = s.opFailed(ctx, sc, p, "cancel", err); err != nil {
+			return nil, err
+		}
+	}
+	return s.recordOp(ctx, p, pi)
+}
+
+// opKey is the idempotency key of a capture or cancel call. A
+// PaymentIntent is captured or canceled once at most, whatever the key,
+// so a new key (OpTry) after an unknown outcome cannot do either twice;
+// it only avoids the replay of a 5xx Stripe stored under the last one.
+func (p *Payment) opKey(op string, amount int64) string {
+	return stripeapi.IdempotencyKey("payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), op,
+		strconv.FormatInt(amount, 10), "try", strconv.FormatInt(p.OpTry, 10))
+}
+
+// opFailed handles a capture or cancel Stripe did not carry out. With the
+// outcome unknown, the next call uses a new key and the caller is told to
+// call again. A refusal may mean the PaymentIntent moved on already (an
+// earlier call whose answer was lost, a capture racing a cancel, an
+// authorization that expired), so the PaymentIntent is read back and
+// returned when it did; one still where it was is a real refusal.
+func (s *Service) opFailed(ctx context.Context, sc *stripe.Client, p *Payment, op string, err error) (*stripe.PaymentIntent, error) {
+	o := stripeapi.Classify(err)
+	if o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited {
+		if _, uerr := s.db.ExecContext(ctx, `UPDATE payments SET op_try = op_try + 1 WHERE platform_id = $1 AND id = $2 AND op_try = $3`,
+			p.PlatformID, p.ID, p.OpTry); uerr != nil {
+			return nil, uerr
+		}
+		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
+			Message: fmt.Sprintf("Stripe did not confirm the %s of payment %s; call again, it is safe.", op, p.ID), Err: errors.Join(o.Cause, o.Err())}
+	}
+	pi, rerr := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
+	if rerr != nil {
+		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
+			Message: fmt.Sprintf("Stripe refused the %s of payment %s and its state could not be read; call again.", op, p.ID), Err: errors.Join(err, rerr)}
+	}
+	if pi.Status == stripe.PaymentIntentStatusSucceeded || pi.Status == stripe.PaymentIntentStatusCanceled {
+		return pi, nil
+	}
+	s.logger.ErrorContext(ctx, "Stripe refused a "+op, "payment", p.ID, "payment_intent", pi.ID, "status", pi.Status, "code", o.Code, "detail", o.Message)
+	return nil, &errs.Error{Code: errs.Conflict, Reason: op + "_refused",
+		Message: fmt.Sprintf("Stripe refused the %s of payment %s.", op, p.ID), Err: o.Err()}
+}
+
+// recordOp records where a capture or cancel left the PaymentIntent, and
+// its event, in one transaction: succeeded (captured, with what Stripe
+// took and the fee it kept) or canceled. A payment another call recorded
+// first is returned as that call left it.
+func (s *Service) recordOp(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) (*Payment, error) {
+	var status Status
+	var typ event.Type
+	captured, fee := p.AmountCaptured, p.ApplicationFee
+	switch pi.Status {
+	case stripe.PaymentIntentStatusSucceeded:
+		status, typ, captured, fee = StatusSucceeded, EventPaymentCaptured, pi.AmountReceived, pi.ApplicationFeeAmount
+	case stripe.PaymentIntentStatusCanceled:
+		status, typ = StatusCanceled, EventPaymentCanceled
+	default:
+		return nil, fmt.Errorf("payment %s: PaymentIntent %s is %s after a capture or cancel", p.ID, pi.ID, pi.Status)
+	}
+	var done *Payment
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		now := store.TimeOf(s.now())
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, amount_captured = $4, application_fee = $5, updated_at = $6
+			WHERE platform_id = $1 AND id = $2 AND status = $7`, p.PlatformID, p.ID, string(status), captured, fee, now, string(p.Status))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if done, err = getPayment(ctx, tx, p.PlatformID, p.ID); err != nil || n == 0 {
+			return err
+		}
+		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, typ, p.ID, done.View())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if done.Status != status { // another call recorded something else first
+		return nil, errs.E(errs.Conflict, "Payment %s is %s now.", p.ID, done.Status).WithReason("payment_unexpected_state")
+	}
+	return done, nil
+}

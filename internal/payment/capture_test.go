@@ -1,0 +1,183 @@
+package payment_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/storetest"
+)
+
+// authorize accepts a payment with capture manual and processes it to
+// requires_capture.
+func (f *fixture) authorize(merchantID, customerID, chargeType string, amount int64) payment.View {
+	f.t.Helper()
+	var p payment.View
+	f.post("/v1/payments", map[string]any{"merchant": merchantID, "customer": customerID, "amount": amount, "currency": "usd",
+		"charge_type": chargeType, "capture": "manual"}, 200, &p)
+	if err := f.process(p.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	if p = f.payment(p.ID); p.Status != payment.StatusRequiresCapture {
+		f.t.Fatalf("authorized %+v", p)
+	}
+	return p
+}
+
+// intent reads a payment's PaymentIntent back from the emulator.
+func (f *fixture) intent(p payment.View) *stripe.PaymentIntent {
+	f.t.Helper()
+	params := &stripe.PaymentIntentRetrieveParams{}
+	if p.ChargeType == payment.ChargeDirect {
+		params.SetStripeAccount(p.StripeAccount)
+	}
+	pi, err := f.sc.V1PaymentIntents.Retrieve(context.Background(), *p.StripePaymentIntent, params)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return pi
+}
+
+// appFee is the application fee Stripe took on a payment's charge.
+func (f *fixture) appFee(pi *stripe.PaymentIntent) int64 {
+	f.t.Helper()
+	ctx := context.Background()
+	var sum int64
+	for fee, err := range f.sc.V1ApplicationFees.List(ctx, &stripe.ApplicationFeeListParams{Charge: stripe.String(pi.LatestCharge.ID)}).All(ctx) {
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		sum += fee.Amount
+	}
+	return sum
+}
+
+// TestCapture: for direct and destination charges, a partial capture
+// takes the amount asked with the fee recomputed on it by the policy
+// version that priced the payment (not the platform's newer one), at
+// Tender and at the emulator; capturing again changes nothing; a bad
+// amount names its field; cancelling after the capture is refused,
+// pointing to refunds; a full capture keeps the full fee.
+func TestCapture(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Jeweller")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		for _, ct := range []string{"direct", "destination"} {
+			// 2.9 % of 2000 is 58, + 30.
+			p := f.authorize(m.ID, c.ID, ct, 2000)
+			if p.ApplicationFee != 88 || p.AmountCaptured != 0 {
+				t.Fatalf("%s: authorized %+v", ct, p)
+			}
+			// A newer policy does not reprice a payment already accepted.
+			f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":1000,"fixed":0}}}`, 200, nil)
+			for _, bad := range []any{0, -5, 2001, "ten"} {
+				if r := f.Do("POST", "/v1/payments/"+p.ID+"/capture", map[string]any{"amount_to_capture": bad}); r.Status != 400 ||
+					r.Err().Param != "amount_to_capture" {
+					t.Errorf("%s: capture %v: %d %s; want 400 naming amount_to_capture", ct, bad, r.Status, r.Body)
+				}
+			}
+			if got := f.payment(p.ID); got.Status != payment.StatusRequiresCapture {
+				t.Fatalf("%s: a refused capture left %+v", ct, got)
+			}
+			var cap1, cap2 payment.View
+			f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap1)
+			// 2.9 % of 1500 is 43.5, rounded half up to 44, + 30.
+			if cap1.Status != payment.StatusSucceeded || cap1.AmountCaptured != 1500 || cap1.ApplicationFee != 74 || cap1.Amount != 2000 {
+				t.Fatalf("%s: captured %+v", ct, cap1)
+			}
+			pi := f.intent(cap1)
+			if pi.Status != stripe.PaymentIntentStatusSucceeded || pi.AmountReceived != 1500 || pi.ApplicationFeeAmount != 74 || f.appFee(pi) != 74 {
+				t.Errorf("%s: PaymentIntent %s received %d, fee %d (application fee %d); want 1500 and 74", ct, pi.Status, pi.AmountReceived,
+					pi.ApplicationFeeAmount, f.appFee(pi))
+			}
+			f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap2)
+			if cap2.AmountCaptured != 1500 || cap2.ApplicationFee != 74 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
+				t.Errorf("%s: captured again %+v, %d events", ct, cap2, f.events(payment.EventPaymentCaptured, p.ID))
+			}
+			r := f.Do("POST", "/v1/payments/"+p.ID+"/cancel", nil)
+			if r.Status != 409 || r.Err().Code != "payment_captured" || !contains(r.Err().Message, "refund") {
+				t.Errorf("%s: cancel after capture: %d %s", ct, r.Status, r.Body)
+			}
+			f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+
+			full := f.authorize(m.ID, c.ID, ct, 1000)
+			var got payment.View
+			f.post("/v1/payments/"+full.ID+"/capture", nil, 200, &got)
+			if got.AmountCaptured != 1000 || got.ApplicationFee != 59 || f.intent(got).ApplicationFeeAmount != 59 {
+				t.Errorf("%s: full capture %+v", ct, got)
+			}
+		}
+
+		// Only a payment waiting for a capture can be captured.
+		var auto payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"}, 200, &auto)
+		if r := f.Do("POST", "/v1/payments/"+auto.ID+"/capture", nil); r.Status != 409 {
+			t.Errorf("capture of a pending payment: %d %s", r.Status, r.Body)
+		}
+		if err := f.process(auto.ID); err != nil {
+			t.Fatal(err)
+		}
+		if auto = f.payment(auto.ID); auto.AmountCaptured != 1000 {
+			t.Errorf("automatic capture recorded %d captured, want 1000", auto.AmountCaptured)
+		}
+		if r := f.Do("POST", "/v1/payments/"+auto.ID+"/capture", nil); r.Status != 409 {
+			t.Errorf("capture of an automatic payment: %d %s", r.Status, r.Body)
+		}
+		if r := f.Do("POST", "/v1/payments/pay_nope/capture", nil); r.Status != 404 {
+			t.Errorf("capture of an unknown payment: %d", r.Status)
+		}
+	})
+}
+
+// TestCancel: for direct and destination charges, an authorized payment
+// is canceled at Stripe and recorded with one event; cancelling again
+// changes nothing, capturing afterwards is refused; a payment waiting for
+// the customer's authentication can be canceled too.
+func TestCancel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Tailor")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		for _, ct := range []string{"direct", "destination"} {
+			p := f.authorize(m.ID, c.ID, ct, 1800)
+			var got payment.View
+			f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &got)
+			if got.Status != payment.StatusCanceled || got.AmountCaptured != 0 {
+				t.Fatalf("%s: canceled %+v", ct, got)
+			}
+			if pi := f.intent(got); pi.Status != stripe.PaymentIntentStatusCanceled {
+				t.Errorf("%s: PaymentIntent %s", ct, pi.Status)
+			}
+			f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &got)
+			if got.Status != payment.StatusCanceled || f.events(payment.EventPaymentCanceled, p.ID) != 1 {
+				t.Errorf("%s: canceled again %+v, %d events", ct, got, f.events(payment.EventPaymentCanceled, p.ID))
+			}
+			if r := f.Do("POST", "/v1/payments/"+p.ID+"/capture", nil); r.Status != 409 || r.Err().Code != "payment_canceled" {
+				t.Errorf("%s: capture after cancel: %d %s", ct, r.Status, r.Body)
+			}
+		}
+
+		waiting := f.customer()
+		f.saveCard(waiting.ID, "pm_card_authenticationRequired")
+		f.consent(waiting.ID, m.ID)
+		var p payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": waiting.ID, "amount": 900, "currency": "usd", "off_session": true}, 200, &p)
+		if err := f.process(p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if p = f.payment(p.ID); p.Status != payment.StatusRequiresAction {
+			t.Fatalf("payment %+v", p)
+		}
+		f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &p)
+		if p.Status != payment.StatusCanceled || f.intent(p).Status != stripe.PaymentIntentStatusCanceled {
+			t.Errorf("canceled while waiting for the customer: %+v", p)
+		}
+	})
+}
