@@ -6,6 +6,7 @@ import (
 
 	"github.com/stripe/stripe-go/v85"
 
+	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
@@ -178,6 +179,66 @@ func TestCancel(t *testing.T) {
 		f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &p)
 		if p.Status != payment.StatusCanceled || f.intent(p).Status != stripe.PaymentIntentStatusCanceled {
 			t.Errorf("canceled while waiting for the customer: %+v", p)
+		}
+	})
+}
+
+// TestCaptureFaults: a capture Stripe answered with a 500 (stored under
+// its key and replayed) or whose answer was lost is reported unavailable
+// or goes through; calling again captures exactly once, with one event,
+// and so does a cancel. A capture Stripe made whose record was lost is
+// recorded as Stripe made it.
+func TestCaptureFaults(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Clockmaker")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		for _, faults := range []emulator.Faults{{ErrorRate: 1}, {LostResponseRate: 1}} {
+			for _, ct := range []string{"direct", "destination"} {
+				p := f.authorize(m.ID, c.ID, ct, 1200)
+				f.Emulator.SetFaults(faults)
+				r := f.Do("POST", "/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`)
+				f.Emulator.SetFaults(emulator.Faults{})
+				t.Logf("%s %+v: capture answered %d", ct, faults, r.Status)
+				if r.Status != 200 && r.Status != 503 {
+					t.Fatalf("%s %+v: capture: %d %s; want 200 or 503", ct, faults, r.Status, r.Body)
+				}
+				var got payment.View
+				f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
+				if pi := f.intent(got); got.AmountCaptured != 1000 || pi.AmountReceived != 1000 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
+					t.Errorf("%s %+v: captured %+v, PaymentIntent received %d", ct, faults, got, pi.AmountReceived)
+				}
+
+				q := f.authorize(m.ID, c.ID, ct, 1200)
+				f.Emulator.SetFaults(faults)
+				r = f.Do("POST", "/v1/payments/"+q.ID+"/cancel", nil)
+				f.Emulator.SetFaults(emulator.Faults{})
+				t.Logf("%s %+v: cancel answered %d", ct, faults, r.Status)
+				if r.Status != 200 && r.Status != 503 {
+					t.Fatalf("%s %+v: cancel: %d %s; want 200 or 503", ct, faults, r.Status, r.Body)
+				}
+				f.post("/v1/payments/"+q.ID+"/cancel", nil, 200, &got)
+				if got.Status != payment.StatusCanceled || f.intent(got).Status != stripe.PaymentIntentStatusCanceled ||
+					f.events(payment.EventPaymentCanceled, q.ID) != 1 {
+					t.Errorf("%s %+v: canceled %+v", ct, faults, got)
+				}
+			}
+		}
+
+		// Captured at Stripe by an earlier call whose answer never reached
+		// Tender's database (a crash in between): Stripe refuses the new
+		// capture, and Tender records what Stripe did.
+		p := f.authorize(m.ID, c.ID, "direct", 1200)
+		params := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(700), ApplicationFeeAmount: stripe.Int64(0)}
+		params.SetStripeAccount(p.StripeAccount)
+		if _, err := f.sc.V1PaymentIntents.Capture(context.Background(), *p.StripePaymentIntent, params); err != nil {
+			t.Fatal(err)
+		}
+		var got payment.View
+		f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
+		if got.Status != payment.StatusSucceeded || got.AmountCaptured != 700 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
+			t.Errorf("captured behind Tender's back: %+v", got)
 		}
 	})
 }
