@@ -48,9 +48,9 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 //   - A saved PaymentIntent id is re-read rather than created again.
 //   - With none saved and an earlier run possibly at Stripe, the
 //     PaymentIntent is looked up by Tender's metadata (tender_payment,
-//     tender_attempt) on its account (the merchant's, or the platform's for
-//     a destination charge) before anything is
-//     created; that holds after Stripe's 24-hour idempotency window too.
+//     tender_attempt) on its account (the merchant's, or the platform's
+//     for a destination charge) before anything is created; that holds
+//     after Stripe's 24-hour idempotency window too.
 //   - The creation carries a key derived from the payment and attempt, so
 //     two runs racing within the window get the same PaymentIntent.
 //   - Its id is saved as soon as Stripe returns it, before the outcome.
