@@ -139,7 +139,12 @@ func (s *Service) Cancel(ctx context.Context, platformID, paymentID string) (*Pa
 			return nil, err
 		}
 	}
-	return s.recordOp(ctx, p, pi)
+	done, err := s.recordOp(ctx, p, pi)
+	if err == nil && done.Status == StatusSucceeded { // a capture got there first
+		return nil, errs.E(errs.Conflict, "Payment %s was captured and can no longer be canceled; refund it instead (refunds are not available yet).", p.ID).
+			WithReason("payment_captured")
+	}
+	return done, err
 }
 
 // opKey is the idempotency key of a capture or cancel call. A

@@ -7,6 +7,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/emulator"
+	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
@@ -239,6 +240,48 @@ func TestCaptureFaults(t *testing.T) {
 		f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
 		if got.Status != payment.StatusSucceeded || got.AmountCaptured != 700 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
 			t.Errorf("captured behind Tender's back: %+v", got)
+		}
+	})
+}
+
+// TestCaptureCancelRace: a capture and a cancel of the same payment at
+// once: Stripe lets one through, the other is refused with a conflict,
+// and the payment records the winner with one event.
+func TestCaptureCancelRace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Glazier")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		for i := range 6 {
+			ct := []string{"direct", "destination"}[i%2]
+			p := f.authorize(m.ID, c.ID, ct, 1300)
+			captured, canceled := make(chan error, 1), make(chan error, 1)
+			go func() {
+				_, err := f.App.Payments.Capture(ctx, f.PlatformID, p.ID, payment.CaptureParams{})
+				captured <- err
+			}()
+			go func() {
+				_, err := f.App.Payments.Cancel(ctx, f.PlatformID, p.ID)
+				canceled <- err
+			}()
+			capErr, cancelErr := <-captured, <-canceled
+			got := f.payment(p.ID)
+			pi := f.intent(got)
+			nCap, nCancel := f.events(payment.EventPaymentCaptured, p.ID), f.events(payment.EventPaymentCanceled, p.ID)
+			switch {
+			case got.Status == payment.StatusSucceeded:
+				if capErr != nil || !errs.Is(cancelErr, errs.Conflict) || pi.Status != stripe.PaymentIntentStatusSucceeded || nCap != 1 || nCancel != 0 {
+					t.Errorf("%s: captured: capture %v, cancel %v, PaymentIntent %s, events %d/%d", ct, capErr, cancelErr, pi.Status, nCap, nCancel)
+				}
+			case got.Status == payment.StatusCanceled:
+				if cancelErr != nil || !errs.Is(capErr, errs.Conflict) || pi.Status != stripe.PaymentIntentStatusCanceled || nCap != 0 || nCancel != 1 {
+					t.Errorf("%s: canceled: capture %v, cancel %v, PaymentIntent %s, events %d/%d", ct, capErr, cancelErr, pi.Status, nCap, nCancel)
+				}
+			default:
+				t.Errorf("%s: payment %+v after the race (capture %v, cancel %v)", ct, got, capErr, cancelErr)
+			}
 		}
 	})
 }
