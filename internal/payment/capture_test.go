@@ -62,7 +62,9 @@ func (f *fixture) appFee(pi *stripe.PaymentIntent) int64 {
 // version that priced the payment (not the platform's newer one), at
 // Tender and at the emulator; capturing again changes nothing; a bad
 // amount names its field; cancelling after the capture is refused,
-// pointing to refunds; a full capture keeps the full fee.
+// pointing to refunds; a full capture keeps the full fee; an explicit fee
+// is kept, capped at the amount captured; a payment whose customer covers
+// the fees is not grossed up again on capture.
 func TestCapture(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -70,6 +72,7 @@ func TestCapture(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		var got payment.View
 		for _, ct := range []string{"direct", "destination"} {
 			// 2.9 % of 2000 is 58, + 30.
 			p := f.authorize(m.ID, c.ID, ct, 2000)
@@ -109,11 +112,35 @@ func TestCapture(t *testing.T) {
 			f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
 
 			full := f.authorize(m.ID, c.ID, ct, 1000)
-			var got payment.View
 			f.post("/v1/payments/"+full.ID+"/capture", nil, 200, &got)
 			if got.AmountCaptured != 1000 || got.ApplicationFee != 59 || f.intent(got).ApplicationFeeAmount != 59 {
 				t.Errorf("%s: full capture %+v", ct, got)
 			}
+		}
+
+		// An explicit fee is kept, capped at the amount captured.
+		var explicit payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "capture": "manual",
+			"application_fee": 500}, 200, &explicit)
+		if err := f.process(explicit.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.post("/v1/payments/"+explicit.ID+"/capture", `{"amount_to_capture":300}`, 200, &got)
+		if got.ApplicationFee != 300 || f.intent(got).ApplicationFeeAmount != 300 {
+			t.Errorf("explicit fee after a capture of 300: %+v", got)
+		}
+
+		// The customer covers the fees: charged 1061 for 1000; a capture
+		// of 800 takes the rule's fee on 800 (23 + 30), not grossed up
+		// again.
+		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"customer_covers_fees":true}`, 200, nil)
+		covered := f.authorize(m.ID, c.ID, "direct", 1000)
+		if covered.Amount != 1061 || covered.ApplicationFee != 61 {
+			t.Fatalf("covered %+v", covered)
+		}
+		f.post("/v1/payments/"+covered.ID+"/capture", `{"amount_to_capture":800}`, 200, &got)
+		if got.AmountCaptured != 800 || got.ApplicationFee != 53 || f.intent(got).ApplicationFeeAmount != 53 {
+			t.Errorf("covered, captured 800: %+v", got)
 		}
 
 		// Only a payment waiting for a capture can be captured.
@@ -125,8 +152,8 @@ func TestCapture(t *testing.T) {
 		if err := f.process(auto.ID); err != nil {
 			t.Fatal(err)
 		}
-		if auto = f.payment(auto.ID); auto.AmountCaptured != 1000 {
-			t.Errorf("automatic capture recorded %d captured, want 1000", auto.AmountCaptured)
+		if auto = f.payment(auto.ID); auto.Status != payment.StatusSucceeded || auto.AmountCaptured != auto.Amount {
+			t.Errorf("automatic capture recorded %d captured of %d", auto.AmountCaptured, auto.Amount)
 		}
 		if r := f.Do("POST", "/v1/payments/"+auto.ID+"/capture", nil); r.Status != 409 {
 			t.Errorf("capture of an automatic payment: %d %s", r.Status, r.Body)
