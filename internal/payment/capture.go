@@ -170,12 +170,12 @@ func (s *Service) opFailed(ctx context.Context, sc *stripe.Client, p *Payment, o
 			return nil, uerr
 		}
 		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
-			Message: fmt.Sprintf("Stripe did not confirm the %s of payment %s; call again, it is safe.", op, p.ID), Err: errors.Join(o.Cause, o.Err())}
+			Message: fmt.Sprintf("Stripe did not confirm the %s of payment %s; call again (with a new Idempotency-Key, as this answer is stored under the one sent): it is safe.", op, p.ID), Err: errors.Join(o.Cause, o.Err())}
 	}
 	pi, rerr := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
 	if rerr != nil {
 		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
-			Message: fmt.Sprintf("Stripe refused the %s of payment %s and its state could not be read; call again.", op, p.ID), Err: errors.Join(err, rerr)}
+			Message: fmt.Sprintf("Stripe refused the %s of payment %s and its state could not be read; call again (with a new Idempotency-Key if one was sent).", op, p.ID), Err: errors.Join(err, rerr)}
 	}
 	if pi.Status == stripe.PaymentIntentStatusSucceeded || pi.Status == stripe.PaymentIntentStatusCanceled {
 		return pi, nil
