@@ -256,8 +256,8 @@ func TestDirectCharge(t *testing.T) {
 	})
 }
 
-// TestDeclinesAndAuthentication: a card that saves but declines fails the
-// payment with the decline kept and a message for the customer; a card
+// TestDeclinesAndAuthentication: for direct and destination charges, a
+// card that saves but declines fails the payment with the decline kept and a message for the customer; a card
 // whose bank always asks for authentication leaves an off-session payment
 // waiting for the customer.
 func TestDeclinesAndAuthentication(t *testing.T) {
@@ -266,70 +266,73 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 		m := f.merchant("Florist")
 		acct := *m.Connection.AccountID
 		intents := 0
-		for _, tt := range []struct {
-			token       string
-			onSession   bool
-			status      payment.Status
-			code        string
-			declineCode string
-			event       event.Type
-		}{
-			{"pm_card_chargeCustomerFail", false, payment.StatusFailed, "card_declined", "generic_decline", payment.EventPaymentFailed},
-			{"pm_card_authenticationRequired", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
-			{"pm_card_authenticationRequired", true, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
-			{"pm_card_threeDSecure2Required", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
-			// Authenticated when saved, then declined for insufficient funds.
-			{"pm_card_authenticationRequiredChargeDeclinedInsufficientFunds", false, payment.StatusFailed, "card_declined", "insufficient_funds", payment.EventPaymentFailed},
-			// Set up for off-session use, these go through off-session.
-			{"pm_card_authenticationRequiredOnSetup", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
-			{"pm_card_authenticationRequiredSetupForOffSession", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
-			{"pm_card_bypassPending", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
-			{"pm_card_createDispute", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
-		} {
-			name := tt.token
-			if tt.onSession {
-				name += " on session"
-			}
-			c := f.customer()
-			f.saveCard(c.ID, tt.token)
-			f.consent(c.ID, m.ID)
-			var p payment.View
-			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": !tt.onSession}, 200, &p)
-			if err := f.process(p.ID); err != nil {
-				t.Fatalf("%s: process: %v", name, err)
-			}
-			p = f.payment(p.ID)
-			intents++
-			if tt.status == payment.StatusSucceeded {
-				if p.Status != tt.status || p.Failure != nil || f.events(tt.event, p.ID) != 1 {
+		for _, ct := range []string{"direct", "destination"} {
+			for _, tt := range []struct {
+				token       string
+				onSession   bool
+				status      payment.Status
+				code        string
+				declineCode string
+				event       event.Type
+			}{
+				{"pm_card_chargeCustomerFail", false, payment.StatusFailed, "card_declined", "generic_decline", payment.EventPaymentFailed},
+				{"pm_card_authenticationRequired", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+				{"pm_card_authenticationRequired", true, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+				{"pm_card_threeDSecure2Required", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
+				// Authenticated when saved, then declined for insufficient funds.
+				{"pm_card_authenticationRequiredChargeDeclinedInsufficientFunds", false, payment.StatusFailed, "card_declined", "insufficient_funds", payment.EventPaymentFailed},
+				// Set up for off-session use, these go through off-session.
+				{"pm_card_authenticationRequiredOnSetup", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+				{"pm_card_authenticationRequiredSetupForOffSession", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+				{"pm_card_bypassPending", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+				{"pm_card_createDispute", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
+			} {
+				name := ct + " " + tt.token
+				if tt.onSession {
+					name += " on session"
+				}
+				c := f.customer()
+				f.saveCard(c.ID, tt.token)
+				f.consent(c.ID, m.ID)
+				var p payment.View
+				f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": !tt.onSession,
+					"charge_type": ct}, 200, &p)
+				if err := f.process(p.ID); err != nil {
+					t.Fatalf("%s: process: %v", name, err)
+				}
+				p = f.payment(p.ID)
+				intents++
+				if tt.status == payment.StatusSucceeded {
+					if p.Status != tt.status || p.Failure != nil || f.events(tt.event, p.ID) != 1 {
+						t.Errorf("%s: payment %+v", name, p)
+					}
+					continue
+				}
+				if p.Status != tt.status || p.Failure == nil || p.Failure.Code != tt.code || p.StripePaymentIntent == nil {
 					t.Errorf("%s: payment %+v", name, p)
+					continue
 				}
-				continue
-			}
-			if p.Status != tt.status || p.Failure == nil || p.Failure.Code != tt.code || p.StripePaymentIntent == nil {
-				t.Errorf("%s: payment %+v", name, p)
-				continue
-			}
-			if got := ""; p.Failure.DeclineCode != nil {
-				got = *p.Failure.DeclineCode
-				if got != tt.declineCode {
-					t.Errorf("%s: decline code %q, want %q", name, got, tt.declineCode)
+				if got := ""; p.Failure.DeclineCode != nil {
+					got = *p.Failure.DeclineCode
+					if got != tt.declineCode {
+						t.Errorf("%s: decline code %q, want %q", name, got, tt.declineCode)
+					}
+				} else if tt.declineCode != "" {
+					t.Errorf("%s: no decline code, want %q", name, tt.declineCode)
 				}
-			} else if tt.declineCode != "" {
-				t.Errorf("%s: no decline code, want %q", name, tt.declineCode)
-			}
-			if p.Failure.Message == "" || contains(p.Failure.Message, "pm_") || contains(p.Failure.Message, "acct_") {
-				t.Errorf("%s: message for the customer %q", name, p.Failure.Message)
-			}
-			if f.events(tt.event, p.ID) != 1 {
-				t.Errorf("%s: no %s event", name, tt.event)
-			}
-			if err := f.process(p.ID); err != nil { // again: settled, nothing happens
-				t.Fatal(err)
+				if p.Failure.Message == "" || contains(p.Failure.Message, "pm_") || contains(p.Failure.Message, "acct_") {
+					t.Errorf("%s: message for the customer %q", name, p.Failure.Message)
+				}
+				if f.events(tt.event, p.ID) != 1 {
+					t.Errorf("%s: no %s event", name, tt.event)
+				}
+				if err := f.process(p.ID); err != nil { // again: settled, nothing happens
+					t.Fatal(err)
+				}
 			}
 		}
-		if n := len(f.intents(acct)); n != intents {
-			t.Errorf("%d PaymentIntents on the account, want %d", n, intents)
+		if n := len(f.intents(acct)) + len(f.platformIntents()); n != intents {
+			t.Errorf("%d PaymentIntents on the account and the platform, want %d", n, intents)
 		}
 	})
 }
