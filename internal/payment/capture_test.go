@@ -101,6 +101,13 @@ func TestCapture(t *testing.T) {
 				t.Errorf("%s: PaymentIntent %s received %d, fee %d (application fee %d); want 1500 and 74", ct, pi.Status, pi.AmountReceived,
 					pi.ApplicationFeeAmount, f.appFee(pi))
 			}
+			if ct == "destination" {
+				ch, err := f.sc.V1Charges.Retrieve(context.Background(), pi.LatestCharge.ID, &stripe.ChargeRetrieveParams{
+					Expand: []*string{stripe.String("transfer")}})
+				if err != nil || ch.Transfer == nil || ch.Transfer.Amount != 1500 || ch.Transfer.Destination.ID != p.StripeAccount {
+					t.Errorf("destination: the capture's transfer %+v %v; want 1500 to the merchant", ch.Transfer, err)
+				}
+			}
 			f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap2)
 			if cap2.AmountCaptured != 1500 || cap2.ApplicationFee != 74 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
 				t.Errorf("%s: captured again %+v, %d events", ct, cap2, f.events(payment.EventPaymentCaptured, p.ID))
