@@ -8,6 +8,7 @@ import (
 
 	"github.com/stripe/stripe-go/v85"
 
+	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
@@ -225,6 +226,38 @@ func TestDestinationCrashes(t *testing.T) {
 		}
 		if n != 3 || total != 3*800 {
 			t.Errorf("%d transfers of %d in all, want 3 of %d", n, total, 3*800)
+		}
+	})
+}
+
+// TestDestinationAccountUnusable: a destination charge to a merchant
+// whose account was deleted fails the payment and refreshes the merchant,
+// rather than being retried.
+func TestDestinationAccountUnusable(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Saddler")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+
+		var gone payment.View
+		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd",
+			"charge_type": "destination"}, 200, &gone)
+		if _, err := f.sc.V1Accounts.Delete(ctx, *m.Connection.AccountID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.process(gone.ID); err != nil {
+			t.Fatalf("deleted: %v, want the payment settled", err)
+		}
+		if gone = f.payment(gone.ID); gone.Status != payment.StatusFailed || gone.Failure.Code != "account_invalid" {
+			t.Errorf("deleted: %+v", gone)
+		}
+		if mm, _ := f.App.Connect.Merchant(ctx, f.PlatformID, m.ID); mm.Connection.Status != connect.StatusDeauthorized {
+			t.Errorf("merchant %s after its account was deleted, want deauthorized", mm.Connection.Status)
+		}
+		if n := len(f.platformIntents()); n != 0 {
+			t.Errorf("%d PaymentIntents, want none", n)
 		}
 	})
 }

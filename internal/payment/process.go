@@ -391,6 +391,14 @@ func (s *Service) settle(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 // fails it and refreshes the merchant, and anything whose outcome is not
 // known yet goes back to River to retry with backoff.
 func (s *Service) settleError(ctx context.Context, p *Payment, o stripeapi.Outcome) error {
+	if p.ChargeType == ChargeDestination && (o.Code == "insufficient_capabilities_for_transfer" ||
+		o.Param == "transfer_data[destination]" || o.Param == "on_behalf_of") {
+		// The merchant's account cannot receive it (restricted, or gone):
+		// Stripe answers 403 or 404 about the destination, which would
+		// otherwise read as Tender's own key refused or a missing object,
+		// retried for nothing.
+		o.Kind = stripeapi.KindAccountInvalid
+	}
 	var pi *stripe.PaymentIntent
 	if o.PaymentIntentID != "" {
 		pi = &stripe.PaymentIntent{ID: o.PaymentIntentID}
