@@ -15,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
 )
@@ -226,6 +227,28 @@ func TestIdempotency(t *testing.T) {
 			t.Fatalf("in flight: %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestIdempotencyRetryableNotStored: a 503 (Stripe unreachable) is not kept
+// for the key, so the client can send the same request with the same key
+// again and it runs again.
+func TestIdempotencyRetryableNotStored(t *testing.T) {
+	keys, err := secret.ParseKeyring(secret.NewKey(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := apitest.New(t, storetest.SQLite(t), app.Config{MasterKeys: keys, Stripe: &platform.Stripe{
+		SecretKey: "sk_test_unreachable0000", APIBase: "http://127.0.0.1:1", Source: platform.StripeFromEnvironment}})
+	for i := range 2 {
+		r := env.Do("POST", "/v1/customers", `{"email":"a@example.com"}`, apitest.WithIdempotencyKey("down"))
+		if r.Status != 503 || r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("attempt %d: %d %v %s; want a fresh 503", i+1, r.Status, r.Header, r.Body)
+		}
+	}
+	var n int
+	if err := env.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM idempotency_keys`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d idempotency records kept (%v), want none", n, err)
+	}
 }
 
 // Concurrent requests with one key: exactly one runs, the others either

@@ -52,7 +52,7 @@ func withIdempotency(s *idempotency.Store, logger *slog.Logger) func(http.Handle
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			if rec.status == http.StatusBadRequest {
+			if retryable(rec.status) {
 				err = s.Release(r.Context(), req)
 			} else {
 				err = s.Complete(r.Context(), req, idempotency.Response{Status: rec.status, Body: rec.body.Bytes()})
@@ -117,4 +117,14 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	return b.body.Write(p)
+}
+
+// retryable reports the responses that are not kept for the key, so the
+// same key may be sent again: a 400 changed nothing and the request can be
+// fixed; a 429 or 503 did not get done (Tender or Stripe was busy or
+// unreachable, and the handler left nothing half done), and the client is
+// told to retry. Every other answer, 500s included as with Stripe, is the
+// key's answer for good.
+func retryable(status int) bool {
+	return status == http.StatusBadRequest || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }
