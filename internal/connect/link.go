@@ -204,7 +204,7 @@ func linkable(m *Merchant, typ AccountType) error {
 
 const linkCols = `platform_id, id, merchant_id, type, return_url, refresh_url, state, result, account_id, expires_at, created_at`
 
-func scanLink(row scanner) (*Link, error) {
+func scanLink(row store.Scanner) (*Link, error) {
 	var l Link
 	var typ, st string
 	var acct sql.NullString

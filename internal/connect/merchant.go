@@ -254,46 +254,10 @@ type MerchantFilter struct {
 
 // Merchants lists the platform's merchants, newest first.
 func (s *Service) Merchants(ctx context.Context, platformID string, f MerchantFilter, page store.Page) ([]*Merchant, bool, error) {
-	q := `SELECT ` + merchantCols + ` FROM merchants WHERE platform_id = $1`
-	args := []any{platformID}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		q += fmt.Sprintf(" AND %s = $%d", cond, len(args))
-	}
-	if f.ExternalID != "" {
-		add("external_id", f.ExternalID)
-	}
-	if f.Status != "" {
-		add("status", string(f.Status))
-	}
-	if f.AccountID != "" {
-		add("account_id", f.AccountID)
-	}
-	if !f.Archived {
-		q += " AND archived_at IS NULL"
-	}
-	cond, tail, arg := page.Clause("id", len(args)+1)
-	if arg != nil {
-		args = append(args, arg)
-	}
-	rows, err := s.db.QueryContext(ctx, q+cond+tail, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*Merchant
-	for rows.Next() {
-		m, err := scanMerchant(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	out, more := store.Trim(page, out)
-	return out, more, nil
+	return store.List(ctx, s.db, page, scanMerchant, `SELECT `+merchantCols+` FROM merchants WHERE platform_id = $1
+		AND ($2 = '' OR external_id = $2) AND ($3 = '' OR status = $3) AND ($4 = '' OR account_id = $4)
+		AND ($5 OR archived_at IS NULL)`,
+		platformID, f.ExternalID, string(f.Status), f.AccountID, f.Archived)
 }
 
 // ArchiveMerchant hides the merchant from lists and refuses new links and
@@ -329,9 +293,7 @@ const merchantCols = `platform_id, id, external_id, name, email, country, defaul
 	status, charges_enabled, payouts_enabled, details_submitted, requirements, connected_at, status_checked_at, archived_at,
 	created_at, updated_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanMerchant(row scanner) (*Merchant, error) {
+func scanMerchant(row store.Scanner) (*Merchant, error) {
 	var m Merchant
 	var ext, acct sql.NullString
 	var md, reqs, status, acctType string

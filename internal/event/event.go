@@ -84,35 +84,11 @@ type Filter struct {
 // List returns a page of the platform's events, newest first, and whether
 // there are more.
 func (s *Store) List(ctx context.Context, platformID string, f Filter, page store.Page) ([]*Event, bool, error) {
-	query := `SELECT ` + cols + ` FROM events WHERE platform_id = $1 AND ($2 = '' OR type = $2) AND ($3 = '' OR object_id = $3)`
-	cond, tail, cursor := page.Clause("id", 4)
-	args := []any{platformID, string(f.Type), f.ObjectID}
-	if cursor != nil {
-		args = append(args, cursor)
-	}
-	rows, err := s.db.QueryContext(ctx, query+cond+tail, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*Event
-	for rows.Next() {
-		e, err := scan(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	out, more := store.Trim(page, out)
-	return out, more, nil
+	return store.List(ctx, s.db, page, scan, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND ($2 = '' OR type = $2) AND ($3 = '' OR object_id = $3)`,
+		platformID, string(f.Type), f.ObjectID)
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scan(row scanner) (*Event, error) {
+func scan(row store.Scanner) (*Event, error) {
 	var e Event
 	var typ, data string
 	var created store.Time

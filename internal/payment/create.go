@@ -420,7 +420,7 @@ const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_i
 	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at,
 	amount_captured, op_try`
 
-func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
+func scanPayment(row store.Scanner) (*Payment, error) {
 	var p Payment
 	var cur, chargeType, capture, md, status string
 	var policyID, piID sql.NullString
@@ -472,29 +472,7 @@ func (s *Service) Payments(ctx context.Context, platformID string, f Filter, pag
 	if err := f.Status.validate(); err != nil {
 		return nil, false, err
 	}
-	query := `SELECT ` + paymentCols + ` FROM payments WHERE platform_id = $1 AND ($2 = '' OR merchant_id = $2)
-		AND ($3 = '' OR customer_id = $3) AND ($4 = '' OR status = $4) AND ($5 = '' OR reference = $5)`
-	cond, tail, cursor := page.Clause("id", 6)
-	args := []any{platformID, f.Merchant, f.Customer, string(f.Status), f.Reference}
-	if cursor != nil {
-		args = append(args, cursor)
-	}
-	rows, err := s.db.QueryContext(ctx, query+cond+tail, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	out, more := store.Trim(page, out)
-	return out, more, nil
+	return store.List(ctx, s.db, page, scanPayment, `SELECT `+paymentCols+` FROM payments WHERE platform_id = $1
+		AND ($2 = '' OR merchant_id = $2) AND ($3 = '' OR customer_id = $3) AND ($4 = '' OR status = $4) AND ($5 = '' OR reference = $5)`,
+		platformID, f.Merchant, f.Customer, string(f.Status), f.Reference)
 }

@@ -160,7 +160,7 @@ func defaultPolicy(platformID string) *FeePolicy {
 
 const feeCols = `platform_id, id, merchant_id, version, rules, stripe_fee_payer, customer_covers_fees, removed, created_at`
 
-func scanFeePolicy(row interface{ Scan(...any) error }) (*FeePolicy, error) {
+func scanFeePolicy(row store.Scanner) (*FeePolicy, error) {
 	var p FeePolicy
 	var rules, payer string
 	var created store.Time

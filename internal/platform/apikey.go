@@ -140,29 +140,7 @@ func (s *Service) GetKey(ctx context.Context, platformID, keyID string) (*APIKey
 // ListKeys returns one page of the platform's keys, newest first, and
 // whether there are more.
 func (s *Service) ListKeys(ctx context.Context, platformID string, page store.Page) ([]*APIKey, bool, error) {
-	cond, tail, arg := page.Clause("id", 2)
-	args := []any{platformID}
-	if arg != nil {
-		args = append(args, arg)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE platform_id = $1`+cond+tail, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var keys []*APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	keys, more := store.Trim(page, keys)
-	return keys, more, nil
+	return store.List(ctx, s.db, page, scanKey, `SELECT `+keyCols+` FROM api_keys WHERE platform_id = $1`, platformID)
 }
 
 // RevokeKey revokes one of the platform's keys; revoking twice is harmless.
@@ -220,9 +198,7 @@ func maskSecret(s string) string {
 
 const keyCols = `platform_id, id, name, mode, hint, created_at, last_used_at, revoked_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanKey(row scanner) (*APIKey, error) {
+func scanKey(row store.Scanner) (*APIKey, error) {
 	var k APIKey
 	var mode string
 	var created, lastUsed, revoked store.Time

@@ -197,21 +197,8 @@ func (s *Service) PaymentMethods(ctx context.Context, platformID, customerID str
 	if _, err := getCustomer(ctx, s.db, platformID, customerID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+pmCols+` FROM payment_methods WHERE platform_id = $1 AND customer_id = $2 AND status = 'active'
-		ORDER BY id DESC`, platformID, customerID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*PaymentMethod
-	for rows.Next() {
-		pm, err := scanPaymentMethod(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pm)
-	}
-	return out, rows.Err()
+	return store.All(ctx, s.db, scanPaymentMethod, `SELECT `+pmCols+` FROM payment_methods
+		WHERE platform_id = $1 AND customer_id = $2 AND status = 'active' ORDER BY id DESC`, platformID, customerID)
 }
 
 // PaymentMethod returns one of the customer's cards, detached ones
@@ -317,7 +304,7 @@ func alreadyGone(err error) bool {
 const pmCols = `platform_id, id, customer_id, stripe_payment_method_id, brand, last4, exp_month, exp_year, fingerprint, wallet, status,
 	created_at, detached_at`
 
-func scanPaymentMethod(row scanner) (*PaymentMethod, error) {
+func scanPaymentMethod(row store.Scanner) (*PaymentMethod, error) {
 	var pm PaymentMethod
 	var created, detached store.Time
 	if err := row.Scan(&pm.PlatformID, &pm.ID, &pm.CustomerID, &pm.StripeID, &pm.Brand, &pm.Last4, &pm.ExpMonth, &pm.ExpYear,

@@ -66,13 +66,8 @@ func (s *Service) CloneFor(ctx context.Context, platformID, pmID, merchantID str
 }
 
 func (s *Service) registered(ctx context.Context, platformID, pmID, acct string) (*Clone, error) {
-	var c Clone
-	var created store.Time
-	err := s.db.QueryRowContext(ctx, `SELECT payment_method_id, merchant_id, account_id, connected_customer_id, connected_payment_method_id,
-		created_at FROM clones WHERE platform_id = $1 AND payment_method_id = $2 AND account_id = $3`, platformID, pmID, acct).
-		Scan(&c.PaymentMethodID, &c.MerchantID, &c.AccountID, &c.ConnectedCustomerID, &c.ConnectedPaymentMethodID, &created)
-	c.Created = created.Time
-	return &c, err
+	return scanClone(s.db.QueryRowContext(ctx, `SELECT `+cloneCols+` FROM clones
+		WHERE platform_id = $1 AND payment_method_id = $2 AND account_id = $3`, platformID, pmID, acct))
 }
 
 func (s *Service) makeClone(ctx context.Context, pm *PaymentMethod, merchantID, acct string) (*Clone, error) {
@@ -226,21 +221,16 @@ func ForgetMerchantClones(ctx context.Context, tx *sql.Tx, platformID, merchantI
 
 // Clones lists the registry's clones of a card, for tests and the console.
 func (s *Service) Clones(ctx context.Context, platformID, pmID string) ([]*Clone, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT payment_method_id, merchant_id, account_id, connected_customer_id, connected_payment_method_id,
-		created_at FROM clones WHERE platform_id = $1 AND payment_method_id = $2 ORDER BY account_id`, platformID, pmID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Clone
-	for rows.Next() {
-		var c Clone
-		var created store.Time
-		if err := rows.Scan(&c.PaymentMethodID, &c.MerchantID, &c.AccountID, &c.ConnectedCustomerID, &c.ConnectedPaymentMethodID, &created); err != nil {
-			return nil, err
-		}
-		c.Created = created.Time
-		out = append(out, &c)
-	}
-	return out, rows.Err()
+	return store.All(ctx, s.db, scanClone, `SELECT `+cloneCols+` FROM clones WHERE platform_id = $1 AND payment_method_id = $2
+		ORDER BY account_id`, platformID, pmID)
+}
+
+const cloneCols = `payment_method_id, merchant_id, account_id, connected_customer_id, connected_payment_method_id, created_at`
+
+func scanClone(row store.Scanner) (*Clone, error) {
+	var c Clone
+	var created store.Time
+	err := row.Scan(&c.PaymentMethodID, &c.MerchantID, &c.AccountID, &c.ConnectedCustomerID, &c.ConnectedPaymentMethodID, &created)
+	c.Created = created.Time
+	return &c, err
 }

@@ -197,21 +197,8 @@ func (s *Service) Consents(ctx context.Context, platformID, customerID string) (
 	if _, err := getCustomer(ctx, s.db, platformID, customerID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+consentCols+` FROM consents WHERE platform_id = $1 AND customer_id = $2 ORDER BY id DESC`,
+	return store.All(ctx, s.db, scanConsent, `SELECT `+consentCols+` FROM consents WHERE platform_id = $1 AND customer_id = $2 ORDER BY id DESC`,
 		platformID, customerID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // ActiveConsent returns the consent that lets the merchant charge the card
@@ -236,7 +223,7 @@ func (s *Service) ActiveConsent(ctx context.Context, platformID, customerID, mer
 const consentCols = `platform_id, id, customer_id, merchant_id, payment_method_id, scope, text_shown, text_version, ip, user_agent,
 	granted_at, revoked_at, revoked_reason`
 
-func scanConsent(row scanner) (*Consent, error) {
+func scanConsent(row store.Scanner) (*Consent, error) {
 	var c Consent
 	var pm sql.NullString
 	var granted, revoked store.Time

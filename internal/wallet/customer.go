@@ -198,41 +198,9 @@ type CustomerFilter struct {
 
 // Customers lists the platform's customers, newest first.
 func (s *Service) Customers(ctx context.Context, platformID string, f CustomerFilter, page store.Page) ([]*Customer, bool, error) {
-	q := `SELECT ` + customerCols + ` FROM customers WHERE platform_id = $1`
-	args := []any{platformID}
-	if f.ExternalID != "" {
-		args = append(args, f.ExternalID)
-		q += fmt.Sprintf(" AND external_id = $%d", len(args))
-	}
-	if f.Email != "" {
-		args = append(args, f.Email)
-		q += fmt.Sprintf(" AND email = $%d", len(args))
-	}
-	if !f.Archived {
-		q += " AND archived_at IS NULL"
-	}
-	cond, tail, arg := page.Clause("id", len(args)+1)
-	if arg != nil {
-		args = append(args, arg)
-	}
-	rows, err := s.db.QueryContext(ctx, q+cond+tail, args...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	out, more := store.Trim(page, out)
-	return out, more, nil
+	return store.List(ctx, s.db, page, scanCustomer, `SELECT `+customerCols+` FROM customers WHERE platform_id = $1
+		AND ($2 = '' OR external_id = $2) AND ($3 = '' OR email = $3) AND ($4 OR archived_at IS NULL)`,
+		platformID, f.ExternalID, f.Email, f.Archived)
 }
 
 // ArchiveCustomer deletes the customer's Stripe Customer (which removes its
@@ -313,9 +281,7 @@ func (s *Service) EraseExpired(ctx context.Context) (int, error) {
 const customerCols = `platform_id, id, external_id, email, name, metadata, stripe_customer_id, default_payment_method_id,
 	archived_at, erased_at, created_at, updated_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanCustomer(row scanner) (*Customer, error) {
+func scanCustomer(row store.Scanner) (*Customer, error) {
 	var c Customer
 	var ext, scus, def sql.NullString
 	var md string

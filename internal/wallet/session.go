@@ -258,7 +258,7 @@ func (s *Service) SessionSetupIntent(ctx context.Context, ws *Session) (*SetupIn
 
 const sessionCols = `platform_id, id, customer_id, return_url, expires_at, opened_at, created_at`
 
-func scanSession(row scanner) (*Session, error) {
+func scanSession(row store.Scanner) (*Session, error) {
 	var ws Session
 	var expires, opened, created store.Time
 	if err := row.Scan(&ws.PlatformID, &ws.ID, &ws.CustomerID, &ws.ReturnURL, &expires, &opened, &created); err != nil {
