@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/app"
@@ -369,4 +370,26 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// Post sends a POST with the Env's key, fails the test unless the status is
+// want, and decodes the body into out (if not nil).
+func (e *Env) Post(path string, body any, want int, out any) *Response {
+	e.tb.Helper()
+	r := e.Do("POST", path, body)
+	if r.Status != want {
+		e.tb.Fatalf("POST %s: %d %s; want %d", path, r.Status, r.Body, want)
+	}
+	if out != nil {
+		r.Decode(e.tb, out)
+	}
+	return r
+}
+
+// StripeClient is a stripe-go client with the platform's secret key,
+// pointed at the Env's emulator (NewWithEmulator), for tests that look at
+// what Tender did there.
+func (e *Env) StripeClient() *stripe.Client {
+	cfg := &stripe.BackendConfig{URL: stripe.String(e.EmulatorServer.URL)}
+	return stripe.NewClient(emulator.DefaultSecretKey, stripe.WithBackends(stripe.NewBackendsWithConfig(cfg)))
 }

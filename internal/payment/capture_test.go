@@ -18,7 +18,7 @@ import (
 func (f *fixture) authorize(merchantID, customerID, chargeType string, amount int64) payment.View {
 	f.t.Helper()
 	var p payment.View
-	f.post("/v1/payments", map[string]any{"merchant": merchantID, "customer": customerID, "amount": amount, "currency": "usd",
+	f.Post("/v1/payments", map[string]any{"merchant": merchantID, "customer": customerID, "amount": amount, "currency": "usd",
 		"charge_type": chargeType, "capture": "manual"}, 200, &p)
 	if err := f.process(p.ID); err != nil {
 		f.t.Fatal(err)
@@ -71,7 +71,7 @@ func TestCapture(t *testing.T) {
 		m := f.merchant("Jeweller")
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
 		var got payment.View
 		for _, ct := range []string{"direct", "destination"} {
 			// 2.9 % of 2000 is 58, + 30.
@@ -80,7 +80,7 @@ func TestCapture(t *testing.T) {
 				t.Fatalf("%s: authorized %+v", ct, p)
 			}
 			// A newer policy does not reprice a payment already accepted.
-			f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":1000,"fixed":0}}}`, 200, nil)
+			f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":1000,"fixed":0}}}`, 200, nil)
 			for _, bad := range []any{0, -5, 2001, "ten"} {
 				if r := f.Do("POST", "/v1/payments/"+p.ID+"/capture", map[string]any{"amount_to_capture": bad}); r.Status != 400 ||
 					r.Err().Param != "amount_to_capture" {
@@ -91,7 +91,7 @@ func TestCapture(t *testing.T) {
 				t.Fatalf("%s: a refused capture left %+v", ct, got)
 			}
 			var cap1, cap2 payment.View
-			f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap1)
+			f.Post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap1)
 			// 2.9 % of 1500 is 43.5, rounded half up to 44, + 30.
 			if cap1.Status != payment.StatusSucceeded || cap1.AmountCaptured != 1500 || cap1.ApplicationFee != 74 || cap1.Amount != 2000 {
 				t.Fatalf("%s: captured %+v", ct, cap1)
@@ -108,7 +108,7 @@ func TestCapture(t *testing.T) {
 					t.Errorf("destination: the capture's transfer %+v %v; want 1500 to the merchant", ch.Transfer, err)
 				}
 			}
-			f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap2)
+			f.Post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1500}`, 200, &cap2)
 			if cap2.AmountCaptured != 1500 || cap2.ApplicationFee != 74 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
 				t.Errorf("%s: captured again %+v, %d events", ct, cap2, f.events(payment.EventPaymentCaptured, p.ID))
 			}
@@ -116,10 +116,10 @@ func TestCapture(t *testing.T) {
 			if r.Status != 409 || r.Err().Code != "payment_captured" || !contains(r.Err().Message, "refund") {
 				t.Errorf("%s: cancel after capture: %d %s", ct, r.Status, r.Body)
 			}
-			f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+			f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
 
 			full := f.authorize(m.ID, c.ID, ct, 1000)
-			f.post("/v1/payments/"+full.ID+"/capture", nil, 200, &got)
+			f.Post("/v1/payments/"+full.ID+"/capture", nil, 200, &got)
 			if got.AmountCaptured != 1000 || got.ApplicationFee != 59 || f.intent(got).ApplicationFeeAmount != 59 {
 				t.Errorf("%s: full capture %+v", ct, got)
 			}
@@ -127,12 +127,12 @@ func TestCapture(t *testing.T) {
 
 		// An explicit fee is kept, capped at the amount captured.
 		var explicit payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "capture": "manual",
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "capture": "manual",
 			"application_fee": 500}, 200, &explicit)
 		if err := f.process(explicit.ID); err != nil {
 			t.Fatal(err)
 		}
-		f.post("/v1/payments/"+explicit.ID+"/capture", `{"amount_to_capture":300}`, 200, &got)
+		f.Post("/v1/payments/"+explicit.ID+"/capture", `{"amount_to_capture":300}`, 200, &got)
 		if got.ApplicationFee != 300 || f.intent(got).ApplicationFeeAmount != 300 {
 			t.Errorf("explicit fee after a capture of 300: %+v", got)
 		}
@@ -140,19 +140,19 @@ func TestCapture(t *testing.T) {
 		// The customer covers the fees: charged 1061 for 1000; a capture
 		// of 800 takes the rule's fee on 800 (23 + 30), not grossed up
 		// again.
-		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"customer_covers_fees":true}`, 200, nil)
+		f.Post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"customer_covers_fees":true}`, 200, nil)
 		covered := f.authorize(m.ID, c.ID, "direct", 1000)
 		if covered.Amount != 1061 || covered.ApplicationFee != 61 {
 			t.Fatalf("covered %+v", covered)
 		}
-		f.post("/v1/payments/"+covered.ID+"/capture", `{"amount_to_capture":800}`, 200, &got)
+		f.Post("/v1/payments/"+covered.ID+"/capture", `{"amount_to_capture":800}`, 200, &got)
 		if got.AmountCaptured != 800 || got.ApplicationFee != 53 || f.intent(got).ApplicationFeeAmount != 53 {
 			t.Errorf("covered, captured 800: %+v", got)
 		}
 
 		// Only a payment waiting for a capture can be captured.
 		var auto payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"}, 200, &auto)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"}, 200, &auto)
 		if r := f.Do("POST", "/v1/payments/"+auto.ID+"/capture", nil); r.Status != 409 {
 			t.Errorf("capture of a pending payment: %d %s", r.Status, r.Body)
 		}
@@ -184,14 +184,14 @@ func TestCancel(t *testing.T) {
 		for _, ct := range []string{"direct", "destination"} {
 			p := f.authorize(m.ID, c.ID, ct, 1800)
 			var got payment.View
-			f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &got)
+			f.Post("/v1/payments/"+p.ID+"/cancel", nil, 200, &got)
 			if got.Status != payment.StatusCanceled || got.AmountCaptured != 0 {
 				t.Fatalf("%s: canceled %+v", ct, got)
 			}
 			if pi := f.intent(got); pi.Status != stripe.PaymentIntentStatusCanceled {
 				t.Errorf("%s: PaymentIntent %s", ct, pi.Status)
 			}
-			f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &got)
+			f.Post("/v1/payments/"+p.ID+"/cancel", nil, 200, &got)
 			if got.Status != payment.StatusCanceled || f.events(payment.EventPaymentCanceled, p.ID) != 1 {
 				t.Errorf("%s: canceled again %+v, %d events", ct, got, f.events(payment.EventPaymentCanceled, p.ID))
 			}
@@ -204,14 +204,14 @@ func TestCancel(t *testing.T) {
 		f.saveCard(waiting.ID, "pm_card_authenticationRequired")
 		f.consent(waiting.ID, m.ID)
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": waiting.ID, "amount": 900, "currency": "usd", "off_session": true}, 200, &p)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": waiting.ID, "amount": 900, "currency": "usd", "off_session": true}, 200, &p)
 		if err := f.process(p.ID); err != nil {
 			t.Fatal(err)
 		}
 		if p = f.payment(p.ID); p.Status != payment.StatusRequiresAction {
 			t.Fatalf("payment %+v", p)
 		}
-		f.post("/v1/payments/"+p.ID+"/cancel", nil, 200, &p)
+		f.Post("/v1/payments/"+p.ID+"/cancel", nil, 200, &p)
 		if p.Status != payment.StatusCanceled || f.intent(p).Status != stripe.PaymentIntentStatusCanceled {
 			t.Errorf("canceled while waiting for the customer: %+v", p)
 		}
@@ -240,7 +240,7 @@ func TestCaptureFaults(t *testing.T) {
 					t.Fatalf("%s %+v: capture: %d %s; want 200 or 503", ct, faults, r.Status, r.Body)
 				}
 				var got payment.View
-				f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
+				f.Post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
 				if pi := f.intent(got); got.AmountCaptured != 1000 || pi.AmountReceived != 1000 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
 					t.Errorf("%s %+v: captured %+v, PaymentIntent received %d", ct, faults, got, pi.AmountReceived)
 				}
@@ -253,7 +253,7 @@ func TestCaptureFaults(t *testing.T) {
 				if r.Status != 200 && r.Status != 503 {
 					t.Fatalf("%s %+v: cancel: %d %s; want 200 or 503", ct, faults, r.Status, r.Body)
 				}
-				f.post("/v1/payments/"+q.ID+"/cancel", nil, 200, &got)
+				f.Post("/v1/payments/"+q.ID+"/cancel", nil, 200, &got)
 				if got.Status != payment.StatusCanceled || f.intent(got).Status != stripe.PaymentIntentStatusCanceled ||
 					f.events(payment.EventPaymentCanceled, q.ID) != 1 {
 					t.Errorf("%s %+v: canceled %+v", ct, faults, got)
@@ -271,7 +271,7 @@ func TestCaptureFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got payment.View
-		f.post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
+		f.Post("/v1/payments/"+p.ID+"/capture", `{"amount_to_capture":1000}`, 200, &got)
 		if got.Status != payment.StatusSucceeded || got.AmountCaptured != 700 || f.events(payment.EventPaymentCaptured, p.ID) != 1 {
 			t.Errorf("captured behind Tender's back: %+v", got)
 		}

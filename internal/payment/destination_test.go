@@ -63,11 +63,11 @@ func TestDestinationCharge(t *testing.T) {
 		c := f.customer()
 		card := f.saveCard(c.ID, "pm_card_visa")
 		f.consent(c.ID, m.ID)
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
 		merchantBefore, platformBefore := f.balance(acct), f.balance("")
 
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 2500, "currency": "usd",
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 2500, "currency": "usd",
 			"charge_type": "destination", "off_session": true, "statement_descriptor_suffix": "FISH"}, 200, &p)
 		if p.ChargeType != payment.ChargeDestination || p.ApplicationFee != 103 {
 			t.Fatalf("accepted %+v", p)
@@ -141,7 +141,7 @@ func TestDestinationCharge(t *testing.T) {
 		declining := f.customer()
 		f.saveCard(declining.ID, "pm_card_chargeCustomerFail")
 		var d payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": declining.ID, "amount": 1200, "currency": "usd",
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": declining.ID, "amount": 1200, "currency": "usd",
 			"charge_type": "destination"}, 200, &d)
 		if err := f.process(d.ID); err != nil {
 			t.Fatal(err)
@@ -178,7 +178,7 @@ func TestDestinationCrashes(t *testing.T) {
 		crash := errors.New("simulated crash")
 		for i, step := range []string{"before_create", "after_create", "after_save"} {
 			var p payment.View
-			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
+			f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
 				"charge_type": "destination", "application_fee": 80}, 200, &p)
 			payment.SetCrashFunc(f.App.Payments, func(at, _ string) error {
 				if at == step {
@@ -242,7 +242,7 @@ func TestDestinationAccountUnusable(t *testing.T) {
 		f.saveCard(c.ID, "pm_card_visa")
 
 		var gone payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd",
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd",
 			"charge_type": "destination"}, 200, &gone)
 		if _, err := f.sc.V1Accounts.Delete(ctx, *m.Connection.AccountID, nil); err != nil {
 			t.Fatal(err)

@@ -27,7 +27,7 @@ func TestFaultyStripe(t *testing.T) {
 		ctx := context.Background()
 		m := f.merchant("Market hall")
 		acct := *m.Connection.AccountID
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":250,"fixed":20}}}`, 200, nil)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":250,"fixed":20}}}`, 200, nil)
 		var customers []string
 		for range 5 {
 			c := f.customer()
@@ -44,7 +44,7 @@ func TestFaultyStripe(t *testing.T) {
 		var wantAmount, wantFees int64
 		for i := range ids {
 			var p payment.View
-			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": customers[i%len(customers)], "amount": 500 + i*37,
+			f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": customers[i%len(customers)], "amount": 500 + i*37,
 				"currency": "usd", "off_session": true, "reference": fmt.Sprint("order-", i)}, 200, &p)
 			ids[i] = p.ID
 			wantAmount += p.Amount
@@ -115,7 +115,7 @@ func TestFaultyStripeDestination(t *testing.T) {
 		ctx := context.Background()
 		m := f.merchant("Arcade")
 		acct := *m.Connection.AccountID
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":250,"fixed":20}}}`, 200, nil)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":250,"fixed":20}}}`, 200, nil)
 		var customers []string
 		for range 4 {
 			c := f.customer()
@@ -127,7 +127,7 @@ func TestFaultyStripeDestination(t *testing.T) {
 		var wantAmount, wantFees int64
 		for i := range ids {
 			var p payment.View
-			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": customers[i%len(customers)], "amount": 700 + i*41,
+			f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": customers[i%len(customers)], "amount": 700 + i*41,
 				"currency": "usd", "charge_type": "destination", "off_session": true}, 200, &p)
 			ids[i] = p.ID
 			wantAmount += p.Amount

@@ -20,8 +20,8 @@ func TestFeePolicyAPI(t *testing.T) {
 			t.Fatalf("default policy %+v", p)
 		}
 		var v1, v2 payment.FeePolicyView
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, &v1)
-		f.post("/v1/fee_policy", `{"rules":{"USD":{"basis_points":500,"fixed":0,"min":50},"jpy":{"basis_points":300}},"customer_covers_fees":true}`, 200, &v2)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, &v1)
+		f.Post("/v1/fee_policy", `{"rules":{"USD":{"basis_points":500,"fixed":0,"min":50},"jpy":{"basis_points":300}},"customer_covers_fees":true}`, 200, &v2)
 		if v1.Version != 1 || v2.Version != 2 || *v1.ID == *v2.ID || v2.Rules["usd"].Min != 50 || !v2.CustomerCoversFees {
 			t.Fatalf("versions %+v %+v", v1, v2)
 		}
@@ -54,8 +54,8 @@ func TestFeePolicyAPI(t *testing.T) {
 			t.Fatalf("merchant without override: %+v", eff)
 		}
 		var o1, o2 payment.FeePolicyView
-		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":100}},"stripe_fee_payer":"platform"}`, 200, &o1)
-		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":150}},"stripe_fee_payer":"platform"}`, 200, &o2)
+		f.Post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":100}},"stripe_fee_payer":"platform"}`, 200, &o1)
+		f.Post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":150}},"stripe_fee_payer":"platform"}`, 200, &o2)
 		if o1.Version != 1 || o2.Version != 2 || *o2.Merchant != m.ID || o2.StripeFeePayer != payment.StripeFeePlatform {
 			t.Fatalf("overrides %+v %+v", o1, o2)
 		}
@@ -77,7 +77,7 @@ func TestFeePolicyAPI(t *testing.T) {
 		}
 		f.Do("DELETE", "/v1/merchants/"+m.ID+"/fee_policy", nil) // twice: harmless
 		var o3 payment.FeePolicyView
-		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{}`, 200, &o3)
+		f.Post("/v1/merchants/"+m.ID+"/fee_policy", `{}`, 200, &o3)
 		if o3.Version != 4 { // 1, 2, the removal, and this
 			t.Errorf("override after removal has version %d, want 4", o3.Version)
 		}

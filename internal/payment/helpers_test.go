@@ -34,30 +34,13 @@ func newFixtureWith(t *testing.T, db *store.DB, opts emulator.Options) *fixture 
 	t.Helper()
 	c := apitest.NewClock(time.Now())
 	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, opts)
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
-	}
-	return &fixture{Env: env, t: t, clock: c, sc: stripe.NewClient(emulator.DefaultSecretKey, stripe.WithBackends(backends))}
-}
-
-func (f *fixture) post(path string, body any, want int, out any) *apitest.Response {
-	f.t.Helper()
-	r := f.Do("POST", path, body)
-	if r.Status != want {
-		f.t.Fatalf("POST %s: %d %s; want %d", path, r.Status, r.Body, want)
-	}
-	if out != nil {
-		r.Decode(f.t, out)
-	}
-	return r
+	return &fixture{Env: env, t: t, clock: c, sc: env.StripeClient()}
 }
 
 func (f *fixture) customer() wallet.CustomerView {
 	f.t.Helper()
 	var c wallet.CustomerView
-	f.post("/v1/customers", `{"email":"ann@example.com"}`, 200, &c)
+	f.Post("/v1/customers", `{"email":"ann@example.com"}`, 200, &c)
 	return c
 }
 
@@ -69,7 +52,7 @@ func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 	f.t.Helper()
 	ctx := context.Background()
 	var si wallet.SetupIntentView
-	f.post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
+	f.Post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
 	got, err := f.sc.V1SetupIntents.Confirm(ctx, si.ID, &stripe.SetupIntentConfirmParams{PaymentMethod: stripe.String(token)})
 	if err != nil {
 		f.t.Fatalf("confirm %s with %s: %v", si.ID, token, err)
@@ -86,7 +69,7 @@ func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 		f.t.Fatalf("setup intent with %s: %s", token, got.Status)
 	}
 	var pm wallet.PaymentMethodView
-	f.post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": si.ID}, 200, &pm)
+	f.Post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": si.ID}, 200, &pm)
 	return pm
 }
 
@@ -96,7 +79,7 @@ func (f *fixture) merchant(name string) connect.MerchantView {
 	f.t.Helper()
 	m := f.unconnectedMerchant(name)
 	var l struct{ URL string }
-	f.post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
+	f.Post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
 		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.PostForm(l.URL, url.Values{})
@@ -114,7 +97,7 @@ func (f *fixture) merchant(name string) connect.MerchantView {
 func (f *fixture) unconnectedMerchant(name string) connect.MerchantView {
 	f.t.Helper()
 	var m connect.MerchantView
-	f.post("/v1/merchants", map[string]string{"name": name}, 200, &m)
+	f.Post("/v1/merchants", map[string]string{"name": name}, 200, &m)
 	return m
 }
 
@@ -122,7 +105,7 @@ func (f *fixture) unconnectedMerchant(name string) connect.MerchantView {
 // their default card.
 func (f *fixture) consent(customerID, merchantID string) {
 	f.t.Helper()
-	f.post("/v1/customers/"+customerID+"/consents", map[string]any{"merchant": merchantID,
+	f.Post("/v1/customers/"+customerID+"/consents", map[string]any{"merchant": merchantID,
 		"evidence": map[string]string{"text": "I allow " + merchantID + " to charge my card.", "text_version": "1"}}, 200, nil)
 }
 

@@ -79,7 +79,7 @@ func TestCreatePayment(t *testing.T) {
 		other := f.customer()
 		otherCard := f.saveCard(other.ID, "pm_card_visa")
 		var policy payment.FeePolicyView
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, &policy)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, &policy)
 
 		ok := func(changes map[string]any) map[string]any {
 			b := map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"}
@@ -155,7 +155,7 @@ func TestCreatePayment(t *testing.T) {
 		}
 
 		var explicit payment.View
-		f.post("/v1/payments", ok(map[string]any{"application_fee": 0, "capture": "manual"}), 200, &explicit)
+		f.Post("/v1/payments", ok(map[string]any{"application_fee": 0, "capture": "manual"}), 200, &explicit)
 		if explicit.ApplicationFee != 0 || explicit.FeePolicy != nil || explicit.Capture != payment.CaptureManual {
 			t.Errorf("explicit fee %+v", explicit)
 		}
@@ -184,9 +184,9 @@ func TestCreatePayment(t *testing.T) {
 
 		// The customer covers the fees: charged 1061, of which 61 is the
 		// fee, leaving the 1000 asked for.
-		f.post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"customer_covers_fees":true}`, 200, nil)
+		f.Post("/v1/merchants/"+m.ID+"/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"customer_covers_fees":true}`, 200, nil)
 		var covered payment.View
-		f.post("/v1/payments", ok(nil), 200, &covered)
+		f.Post("/v1/payments", ok(nil), 200, &covered)
 		if covered.Amount != 1061 || covered.AmountRequested != 1000 || covered.ApplicationFee != 61 || covered.FeePolicy.Version != 1 {
 			t.Errorf("covered %+v", covered)
 		}
@@ -206,9 +206,9 @@ func TestDirectCharge(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		f.consent(c.ID, m.ID)
-		f.post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 2500, "currency": "usd",
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 2500, "currency": "usd",
 			"off_session": true, "description": "Weekly box", "statement_descriptor_suffix": "BOX"}, 200, &p)
 
 		if err := f.App.Start(ctx); err != nil {
@@ -295,7 +295,7 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 				f.saveCard(c.ID, tt.token)
 				f.consent(c.ID, m.ID)
 				var p payment.View
-				f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": !tt.onSession,
+				f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1200, "currency": "usd", "off_session": !tt.onSession,
 					"charge_type": ct}, 200, &p)
 				if err := f.process(p.ID); err != nil {
 					t.Fatalf("%s: process: %v", name, err)
@@ -354,7 +354,7 @@ func TestCrashes(t *testing.T) {
 		crash := errors.New("simulated crash")
 		for i, step := range []string{"before_create", "after_create", "after_save"} {
 			var p payment.View
-			f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
+			f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
 				"application_fee": 80}, 200, &p)
 			payment.SetCrashFunc(f.App.Payments, func(at, _ string) error {
 				if at == step {
@@ -404,7 +404,7 @@ func TestConcurrentRuns(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1500, "currency": "usd", "capture": "manual"}, 200, &p)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1500, "currency": "usd", "capture": "manual"}, 200, &p)
 		done := make(chan error, 2)
 		for range 2 {
 			go func() { done <- f.process(p.ID) }()
@@ -434,10 +434,10 @@ func TestConsentWithdrawnBeforeCharging(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		var consent struct{ ID string }
-		f.post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID,
+		f.Post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID,
 			"evidence": map[string]string{"text": "I allow the vintner to charge my card.", "text_version": "1"}}, 200, &consent)
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd", "off_session": true}, 200, &p)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd", "off_session": true}, 200, &p)
 		if r := f.Do("DELETE", "/v1/customers/"+c.ID+"/consents/"+consent.ID, nil); r.Status != 200 {
 			t.Fatalf("revoke: %d %s", r.Status, r.Body)
 		}
@@ -464,7 +464,7 @@ func TestJanitor(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 4000, "currency": "usd"}, 200, &p)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 4000, "currency": "usd"}, 200, &p)
 		if _, err := db.ExecContext(ctx, `DELETE FROM river_job WHERE kind = 'payment.process'`); err != nil {
 			t.Fatal(err)
 		}
@@ -514,7 +514,7 @@ func TestStripeFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		var p payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 900, "currency": "usd"}, 200, &p)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 900, "currency": "usd"}, 200, &p)
 		f.Emulator.SetFaults(emulator.Faults{ErrorRate: 1})
 		if err := f.process(p.ID); err == nil {
 			t.Fatal("a 500 at Stripe settled the payment; want a retry")
@@ -534,7 +534,7 @@ func TestStripeFailures(t *testing.T) {
 
 		// Below Stripe's minimum charge: refused, detail kept.
 		var small payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 10, "currency": "usd"}, 200, &small)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 10, "currency": "usd"}, 200, &small)
 		if err := f.process(small.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -548,7 +548,7 @@ func TestStripeFailures(t *testing.T) {
 
 		// The account is gone.
 		var gone payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 900, "currency": "usd"}, 200, &gone)
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 900, "currency": "usd"}, 200, &gone)
 		if _, err := f.sc.V1Accounts.Delete(ctx, acct, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +565,7 @@ func TestStripeFailures(t *testing.T) {
 		// A payment that may have been charged before the account went is
 		// not called failed: its outcome is unknown, and the job stops.
 		var unknown payment.View
-		f.post("/v1/payments", map[string]any{"merchant": m2.ID, "customer": c.ID, "amount": 700, "currency": "usd"}, 200, &unknown)
+		f.Post("/v1/payments", map[string]any{"merchant": m2.ID, "customer": c.ID, "amount": 700, "currency": "usd"}, 200, &unknown)
 		payment.SetCrashFunc(f.App.Payments, func(step, _ string) error {
 			if step == "after_create" {
 				return errors.New("crash")

@@ -24,7 +24,7 @@ const returnURL = "https://platform.example/account?tab=cards"
 func (f *fixture) session(customerID string) wallet.SessionView {
 	f.t.Helper()
 	var ws wallet.SessionView
-	f.post("/v1/wallet_sessions", map[string]any{"customer": customerID, "return_url": returnURL}, 200, &ws)
+	f.Post("/v1/wallet_sessions", map[string]any{"customer": customerID, "return_url": returnURL}, 200, &ws)
 	return ws
 }
 
@@ -101,7 +101,7 @@ func TestWalletSessionCreate(t *testing.T) {
 		ctx := context.Background()
 		c := f.customer(`{"email":"di@example.com"}`)
 		var ws wallet.SessionView
-		f.post("/v1/wallet_sessions", map[string]any{"customer": c.ID, "return_url": returnURL}, 200, &ws)
+		f.Post("/v1/wallet_sessions", map[string]any{"customer": c.ID, "return_url": returnURL}, 200, &ws)
 		token, ok := strings.CutPrefix(ws.URL, f.Server.URL+"/wallet/links/")
 		if !ok || len(token) < 40 || !strings.HasPrefix(ws.ID, "ws_") || ws.Object != "wallet_session" || ws.Customer != c.ID ||
 			ws.ReturnURL != returnURL || ws.ExpiresAt.Sub(ws.CreatedAt) != wallet.DefaultSessionTTL {
@@ -145,7 +145,7 @@ func TestWalletSessionCreate(t *testing.T) {
 		if r := f.Do("POST", "/v1/wallet_sessions", map[string]any{"customer": c.ID, "return_url": returnURL}, apitest.WithKey(otherKey)); r.Status != 404 || r.Err().Param != "customer" {
 			t.Errorf("another platform's customer: %d %s", r.Status, r.Body)
 		}
-		f.post("/v1/customers/"+c.ID+"/archive", nil, 200, nil)
+		f.Post("/v1/customers/"+c.ID+"/archive", nil, 200, nil)
 		if r := f.Do("POST", "/v1/wallet_sessions", map[string]any{"customer": c.ID, "return_url": returnURL}); r.Status != 409 || r.Err().Code != "customer_archived" {
 			t.Errorf("archived customer: %d %s", r.Status, r.Body)
 		}
@@ -389,7 +389,7 @@ func TestWalletConsentForm(t *testing.T) {
 		f.saveCard(c.ID, "pm_card_visa")
 		m := f.merchant("Dairy")
 		var idle struct{ ID string }
-		f.post("/v1/merchants", map[string]string{"name": "Idle"}, 200, &idle)
+		f.Post("/v1/merchants", map[string]string{"name": "Idle"}, 200, &idle)
 		ws := f.session(c.ID)
 		cookie := f.openSession(ws).Value
 		base := "/wallet/" + ws.ID

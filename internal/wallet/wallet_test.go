@@ -31,30 +31,13 @@ func newFixture(t *testing.T, db *store.DB, opts ...apitest.EnvOption) *fixture 
 	t.Helper()
 	c := apitest.NewClock(time.Now())
 	env := apitest.NewWithEmulator(t, db, app.Config{Now: c.Now}, emulator.Options{}, opts...)
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, &stripe.BackendConfig{URL: stripe.String(env.EmulatorServer.URL)}),
-	}
-	return &fixture{Env: env, t: t, clock: c, sc: stripe.NewClient(emulator.DefaultSecretKey, stripe.WithBackends(backends))}
-}
-
-func (f *fixture) post(path string, body any, want int, out any) *apitest.Response {
-	f.t.Helper()
-	r := f.Do("POST", path, body)
-	if r.Status != want {
-		f.t.Fatalf("POST %s: %d %s; want %d", path, r.Status, r.Body, want)
-	}
-	if out != nil {
-		r.Decode(f.t, out)
-	}
-	return r
+	return &fixture{Env: env, t: t, clock: c, sc: env.StripeClient()}
 }
 
 func (f *fixture) customer(body string) wallet.CustomerView {
 	f.t.Helper()
 	var c wallet.CustomerView
-	f.post("/v1/customers", body, 200, &c)
+	f.Post("/v1/customers", body, 200, &c)
 	return c
 }
 
@@ -65,14 +48,14 @@ func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 	f.t.Helper()
 	seti := f.confirmedSetup(customerID, token)
 	var pm wallet.PaymentMethodView
-	f.post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": seti}, 200, &pm)
+	f.Post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": seti}, 200, &pm)
 	return pm
 }
 
 func (f *fixture) confirmedSetup(customerID, token string) string {
 	f.t.Helper()
 	var si wallet.SetupIntentView
-	f.post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
+	f.Post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
 	if si.Usage != "off_session" || si.PublishableKey != emulator.DefaultPublishableKey || !strings.Contains(si.ClientSecret, "_secret_") {
 		f.t.Fatalf("setup intent %+v", si)
 	}
@@ -88,9 +71,9 @@ func (f *fixture) confirmedSetup(customerID, token string) string {
 func (f *fixture) merchant(name string) connect.MerchantView {
 	f.t.Helper()
 	var m connect.MerchantView
-	f.post("/v1/merchants", map[string]string{"name": name}, 200, &m)
+	f.Post("/v1/merchants", map[string]string{"name": name}, 200, &m)
 	var l struct{ URL string }
-	f.post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
+	f.Post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
 		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.PostForm(l.URL, url.Values{})
@@ -134,7 +117,7 @@ func TestCustomersAPI(t *testing.T) {
 			t.Errorf("duplicate external_id: %d %s", r.Status, r.Body)
 		}
 		var up wallet.CustomerView
-		f.post("/v1/customers/"+c.ID, `{"email":"ann@new.example","metadata":{"tier":null}}`, 200, &up)
+		f.Post("/v1/customers/"+c.ID, `{"email":"ann@new.example","metadata":{"tier":null}}`, 200, &up)
 		if sc, _ := f.sc.V1Customers.Retrieve(ctx, *c.StripeCustomer, nil); sc.Email != "ann@new.example" || len(up.Metadata) != 0 {
 			t.Errorf("update did not reach Stripe or metadata: %+v %+v", sc, up)
 		}
@@ -150,7 +133,7 @@ func TestCustomersAPI(t *testing.T) {
 
 		f.saveCard(c.ID, "pm_card_visa")
 		var archived wallet.CustomerView
-		f.post("/v1/customers/"+c.ID+"/archive", nil, 200, &archived)
+		f.Post("/v1/customers/"+c.ID+"/archive", nil, 200, &archived)
 		if !archived.Archived || archived.DefaultPaymentMethod != nil {
 			t.Fatalf("archived %+v", archived)
 		}
@@ -196,12 +179,12 @@ func TestSavingCards(t *testing.T) {
 		c := f.customer(`{"email":"bo@example.com"}`)
 		seti := f.confirmedSetup(c.ID, "pm_card_visa")
 		var visa wallet.PaymentMethodView
-		f.post("/v1/customers/"+c.ID+"/payment_methods", map[string]string{"setup_intent": seti}, 200, &visa)
+		f.Post("/v1/customers/"+c.ID+"/payment_methods", map[string]string{"setup_intent": seti}, 200, &visa)
 		if visa.Card.Brand != "visa" || visa.Card.Last4 != "4242" || visa.Card.Fingerprint == "" || visa.Status != "active" {
 			t.Fatalf("recorded %+v", visa)
 		}
 		var again wallet.PaymentMethodView
-		f.post("/v1/customers/"+c.ID+"/payment_methods", map[string]string{"setup_intent": seti}, 200, &again)
+		f.Post("/v1/customers/"+c.ID+"/payment_methods", map[string]string{"setup_intent": seti}, 200, &again)
 		if again.ID != visa.ID {
 			t.Errorf("the same SetupIntent recorded twice: %s and %s", visa.ID, again.ID)
 		}
@@ -231,12 +214,12 @@ func TestSavingCards(t *testing.T) {
 		if cu.DefaultPaymentMethod == nil || *cu.DefaultPaymentMethod != visa.ID {
 			t.Fatalf("default %v, want the first card", cu.DefaultPaymentMethod)
 		}
-		f.post("/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/default", nil, 200, &cu)
+		f.Post("/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/default", nil, 200, &cu)
 		if *cu.DefaultPaymentMethod != mc.ID {
 			t.Fatalf("default after setting %v", cu.DefaultPaymentMethod)
 		}
 		var detached wallet.PaymentMethodView
-		f.post("/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/detach", nil, 200, &detached)
+		f.Post("/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/detach", nil, 200, &detached)
 		if detached.Status != "detached" || detached.DetachedAt == nil {
 			t.Fatalf("detached %+v", detached)
 		}
@@ -250,7 +233,7 @@ func TestSavingCards(t *testing.T) {
 		if r := f.Do("POST", "/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/default", nil); r.Status != 409 {
 			t.Errorf("a removed card made default: %d %s", r.Status, r.Body)
 		}
-		f.post("/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/detach", nil, 200, nil) // twice: harmless
+		f.Post("/v1/customers/"+c.ID+"/payment_methods/"+mc.ID+"/detach", nil, 200, nil) // twice: harmless
 
 		// Unhappy SetupIntents: another customer's, one not succeeded, none.
 		other := f.customer(`{}`)
@@ -258,7 +241,7 @@ func TestSavingCards(t *testing.T) {
 			t.Errorf("another customer's SetupIntent: %d %s", r.Status, r.Body)
 		}
 		var open wallet.SetupIntentView
-		f.post("/v1/customers/"+c.ID+"/setup_intents", `{"usage":"on_session"}`, 200, &open)
+		f.Post("/v1/customers/"+c.ID+"/setup_intents", `{"usage":"on_session"}`, 200, &open)
 		if r := f.Do("POST", "/v1/customers/"+c.ID+"/payment_methods", map[string]string{"setup_intent": open.ID}); r.Status != 400 || r.Err().Code != "setup_intent_unexpected_state" {
 			t.Errorf("unconfirmed SetupIntent: %d %s", r.Status, r.Body)
 		}
@@ -302,16 +285,16 @@ func TestConsents(t *testing.T) {
 		}
 
 		var byDefault, forCard wallet.ConsentView
-		f.post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "evidence": evidence}, 200, &byDefault)
+		f.Post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "evidence": evidence}, 200, &byDefault)
 		if byDefault.PaymentMethod != "default" || !byDefault.Active || byDefault.Evidence.IPAddress != "203.0.113.9" {
 			t.Fatalf("consent %+v", byDefault)
 		}
 		if got, err := f.App.Wallet.ActiveConsent(ctx, f.PlatformID, c.ID, m.ID, card.ID); err != nil || got.ID != byDefault.ID {
 			t.Fatalf("the default card's consent: %+v %v", got, err)
 		}
-		f.post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "payment_method": card.ID, "evidence": evidence}, 200, &forCard)
+		f.Post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "payment_method": card.ID, "evidence": evidence}, 200, &forCard)
 		var again wallet.ConsentView
-		f.post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "payment_method": card.ID, "evidence": evidence}, 200, &again)
+		f.Post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "payment_method": card.ID, "evidence": evidence}, 200, &again)
 		var list struct{ Data []wallet.ConsentView }
 		f.Do("GET", "/v1/customers/"+c.ID+"/consents", nil).Decode(t, &list)
 		active := 0
@@ -333,7 +316,7 @@ func TestConsents(t *testing.T) {
 		if r.Status != 200 || revoked.Active || *revoked.RevokedReason != "customer_revoked" {
 			t.Fatalf("revoke: %d %s", r.Status, r.Body)
 		}
-		f.post("/v1/customers/"+c.ID+"/payment_methods/"+card.ID+"/detach", nil, 200, nil)
+		f.Post("/v1/customers/"+c.ID+"/payment_methods/"+card.ID+"/detach", nil, 200, nil)
 		f.Do("GET", "/v1/customers/"+c.ID+"/consents", nil).Decode(t, &list)
 		for _, cn := range list.Data {
 			if cn.Active {
@@ -401,7 +384,7 @@ func TestCloneRegistry(t *testing.T) {
 		}
 
 		// Removing the card removes its clone at the merchant.
-		f.post("/v1/customers/"+c.ID+"/payment_methods/"+card.ID+"/detach", nil, 200, nil)
+		f.Post("/v1/customers/"+c.ID+"/payment_methods/"+card.ID+"/detach", nil, 200, nil)
 		if cpm, err := f.sc.V1PaymentMethods.Retrieve(ctx, clone.ConnectedPaymentMethodID, onAcct); err != nil || cpm.Customer != nil {
 			t.Errorf("clone still attached on the merchant's account: %+v %v", cpm, err)
 		}
@@ -414,7 +397,7 @@ func TestCloneRegistry(t *testing.T) {
 
 		// Revoking the merchant's consent drops its clones of the customer's cards.
 		var consent wallet.ConsentView
-		f.post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "evidence": map[string]string{"text": "ok", "text_version": "1"}}, 200, &consent)
+		f.Post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID, "evidence": map[string]string{"text": "ok", "text_version": "1"}}, 200, &consent)
 		f.Do("DELETE", "/v1/customers/"+c.ID+"/consents/"+consent.ID, nil)
 		if cl, _ := f.App.Wallet.Clones(ctx, f.PlatformID, second.ID); len(cl) != 0 {
 			t.Errorf("clones left after the consent was revoked: %+v", cl)
