@@ -460,6 +460,7 @@ func TestConnectExpress(t *testing.T) {
 		if (p.status != http.StatusFound && p.status != http.StatusSeeOther) || !strings.Contains(p.location, connect.ExpressRefreshPth) {
 			t.Fatalf("expired account link: %d %s", p.status, p.location)
 		}
+		tenderRefresh := p.location
 		p = f.get(p.location)
 		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, f.EmulatorServer.URL+"/_emulator/connect/onboarding/") || p.location == onboarding {
 			t.Fatalf("refresh: %d %s %s", p.status, p.location, p.body)
@@ -476,6 +477,15 @@ func TestConnectExpress(t *testing.T) {
 		}
 		if got := f.merchant(m.ID).Connection; got.Status != connect.StatusEnabled || len(got.Requirements.CurrentlyDue) != 0 {
 			t.Fatalf("after onboarding: %+v", got)
+		}
+		// Once Tender's link has completed, or expired, its refresh URL
+		// issues no more account links.
+		if p := f.get(tenderRefresh); p.status != http.StatusGone {
+			t.Errorf("refresh after completion: %d %s", p.status, p.location)
+		}
+		f.clock.Advance(connect.DefaultLinkTTL + time.Second)
+		if p := f.get(tenderRefresh); p.status != http.StatusGone || !strings.Contains(p.body, "link_expired") {
+			t.Errorf("refresh after expiry: %d %s", p.status, p.body)
 		}
 		assertNoSecrets(t, db)
 	})
