@@ -70,6 +70,19 @@ const (
 	ChargeSeparate    ChargeType = "separate"
 )
 
+// Source is how a payment came to be.
+type Source string
+
+// Payment sources.
+const (
+	// SourceAPI: asked for with POST /v1/payments and charged by Tender's
+	// job with a saved card.
+	SourceAPI Source = "api"
+	// SourceCheckout: taken on a checkout link's page, confirmed by the
+	// payer in the browser with Stripe.js.
+	SourceCheckout Source = "checkout"
+)
+
 // Capture says when an authorized payment is captured.
 type Capture string
 
@@ -92,9 +105,11 @@ const (
 
 // Payment is one order's charge of a customer's card for a merchant.
 type Payment struct {
-	ID              string
-	PlatformID      string
-	MerchantID      string
+	ID         string
+	PlatformID string
+	MerchantID string
+	// CustomerID is "" for a payment taken at a checkout link that named
+	// no customer.
 	CustomerID      string
 	PaymentMethodID string
 	// Amount is what the customer is charged; AmountRequested what the
@@ -129,6 +144,7 @@ type Payment struct {
 	// OpTry numbers the idempotency keys of capture and cancel calls,
 	// moved on after an unknown outcome (see migration 00010).
 	OpTry                 int64
+	Source                Source
 	AccountID             string // the merchant's acct_… the charge is made on
 	StripePaymentIntentID string
 	FailureCode           string // card_declined, authentication_required, invalid_request, account_invalid, …
@@ -360,7 +376,7 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	pay := &Payment{ID: id.New(PaymentPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: cu.ID, PaymentMethodID: pm.ID,
 		Amount: p.Amount, AmountRequested: p.Amount, Currency: cur, ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession,
 		Description: p.Description, StatementDescriptorSuffix: p.StatementDescriptorSuffix, Reference: p.Reference, Metadata: p.Metadata,
-		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Created: now.Time, Updated: now.Time}
+		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Source: SourceAPI, Created: now.Time, Updated: now.Time}
 	if p.ApplicationFee != nil {
 		pay.ApplicationFee = *p.ApplicationFee
 	} else {
@@ -386,7 +402,7 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
 			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)`,
-			platformID, pay.ID, pay.MerchantID, pay.CustomerID, pay.PaymentMethodID, pay.Amount, pay.AmountRequested, cur.Lower(),
+			platformID, pay.ID, pay.MerchantID, nullString(pay.CustomerID), pay.PaymentMethodID, pay.Amount, pay.AmountRequested, cur.Lower(),
 			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
 			string(pay.Capture), pay.OffSession, pay.Description, pay.StatementDescriptorSuffix, pay.Reference, string(md),
 			string(pay.Status), pay.Attempt, pay.AccountID, now)
@@ -418,18 +434,18 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
 	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at,
-	amount_captured, op_try`
+	amount_captured, op_try, source`
 
 func scanPayment(row store.Scanner) (*Payment, error) {
 	var p Payment
-	var cur, chargeType, capture, md, status string
-	var policyID, piID sql.NullString
+	var cur, chargeType, capture, md, status, source string
+	var policyID, piID, customerID sql.NullString
 	var policyVersion sql.NullInt64
 	var created, updated, createFailed store.Time
-	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.CustomerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
+	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &customerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry); err != nil {
+		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry, &source); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -442,6 +458,7 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	p.Currency, p.FeePolicyID, p.FeePolicyVersion = c, policyID.String, policyVersion.Int64
 	p.ChargeType, p.Capture, p.Status, p.StripePaymentIntentID = ChargeType(chargeType), Capture(capture), Status(status), piID.String
 	p.Created, p.Updated, p.CreateFailed = created.Time, updated.Time, createFailed.Time
+	p.CustomerID, p.Source = customerID.String, Source(source)
 	return &p, nil
 }
 

@@ -136,7 +136,7 @@ func TestCreatePayment(t *testing.T) {
 		}
 		r.Decode(t, &p)
 		// 2.9 % of 1000 is 29, + 30.
-		if p.Status != payment.StatusPending || p.ApplicationFee != 59 || p.Amount != 1000 || p.PaymentMethod != card.ID ||
+		if p.Status != payment.StatusPending || p.ApplicationFee != 59 || p.Amount != 1000 || *p.PaymentMethod != card.ID || p.Source != payment.SourceAPI ||
 			p.FeePolicy == nil || p.FeePolicy.ID != *policy.ID || p.FeePolicy.Version != 1 || p.ChargeType != payment.ChargeDirect ||
 			p.Capture != payment.CaptureAutomatic || p.StripeAccount != *m.Connection.AccountID {
 			t.Fatalf("created %+v", p)

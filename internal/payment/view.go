@@ -11,8 +11,8 @@ type View struct {
 	ID                        string            `json:"id"`
 	Object                    string            `json:"object"`
 	Merchant                  string            `json:"merchant"`
-	Customer                  string            `json:"customer"`
-	PaymentMethod             string            `json:"payment_method"`
+	Customer                  *string           `json:"customer"`
+	PaymentMethod             *string           `json:"payment_method"`
 	Amount                    int64             `json:"amount"`
 	AmountRequested           int64             `json:"amount_requested"`
 	AmountCaptured            int64             `json:"amount_captured"`
@@ -26,6 +26,7 @@ type View struct {
 	StatementDescriptorSuffix *string           `json:"statement_descriptor_suffix"`
 	Reference                 *string           `json:"reference"`
 	Metadata                  map[string]string `json:"metadata"`
+	Source                    Source            `json:"source"`
 	Status                    Status            `json:"status"`
 	Attempt                   int64             `json:"attempt"`
 	StripeAccount             string            `json:"stripe_account"`
@@ -56,7 +57,8 @@ func (p *Payment) View() View {
 	if md == nil {
 		md = map[string]string{}
 	}
-	v := View{ID: p.ID, Object: "payment", Merchant: p.MerchantID, Customer: p.CustomerID, PaymentMethod: p.PaymentMethodID,
+	v := View{ID: p.ID, Object: "payment", Merchant: p.MerchantID, Customer: nullable.String(p.CustomerID),
+		PaymentMethod: nullable.String(p.PaymentMethodID), Source: p.Source,
 		Amount: p.Amount, AmountRequested: p.AmountRequested, AmountCaptured: p.AmountCaptured, Currency: p.Currency.Lower(), ApplicationFee: p.ApplicationFee,
 		ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession, Description: nullable.String(p.Description),
 		StatementDescriptorSuffix: nullable.String(p.StatementDescriptorSuffix), Reference: nullable.String(p.Reference),
