@@ -180,6 +180,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &idempotency.PruneWorker{Store: a.Idempotency})
 	river.AddWorker(w, &wallet.EraseWorker{Wallet: a.Wallet})
 	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
+	river.AddWorker(w, &payment.TransferWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.JanitorWorker{Payments: a.Payments})
 	return w
 }

@@ -213,6 +213,11 @@ func (s *Service) recordOp(ctx context.Context, p *Payment, pi *stripe.PaymentIn
 		if err != nil {
 			return err
 		}
+		if n > 0 {
+			if err := s.afterSettled(ctx, tx, p, status); err != nil {
+				return err
+			}
+		}
 		if done, err = getPayment(ctx, tx, p.PlatformID, p.ID); err != nil || n == 0 {
 			return err
 		}

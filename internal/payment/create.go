@@ -59,7 +59,7 @@ func (s Status) final() bool { return s != StatusPending && s != StatusProcessin
 // the platform.
 type ChargeType string
 
-// Charge types. Separate charges are not processed yet.
+// Charge types.
 const (
 	// ChargeDirect: on the merchant's account, the platform's fee taken as
 	// an application fee.
@@ -67,7 +67,10 @@ const (
 	// ChargeDestination: on the platform's account on behalf of the
 	// merchant, the amount less the platform's fee transferred to it.
 	ChargeDestination ChargeType = "destination"
-	ChargeSeparate    ChargeType = "separate"
+	// ChargeSeparate: on the platform's account, then one transfer per
+	// split to each merchant (the whole amount to the payment's merchant
+	// when no splits are given), the platform keeping its fee.
+	ChargeSeparate ChargeType = "separate"
 )
 
 // Source is how a payment came to be.
@@ -143,8 +146,11 @@ type Payment struct {
 	CreateFailed time.Time
 	// OpTry numbers the idempotency keys of capture and cancel calls,
 	// moved on after an unknown outcome (see migration 00010).
-	OpTry                 int64
-	Source                Source
+	OpTry  int64
+	Source Source
+	// Transfers are a separate charge's, one per split, in their order;
+	// nil for other charge types.
+	Transfers             []*Transfer
 	AccountID             string // the merchant's acct_… the charge is made on
 	StripePaymentIntentID string
 	FailureCode           string // card_declined, authentication_required, invalid_request, account_invalid, …
@@ -222,9 +228,7 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	switch p.ChargeType {
 	case "":
 		p.ChargeType = ChargeDirect
-	case ChargeDirect, ChargeDestination:
-	case ChargeSeparate:
-		return money.Currency{}, errs.Invalidf("charge_type", "charge_type %s is not available yet; use direct or destination.", string(p.ChargeType))
+	case ChargeDirect, ChargeDestination, ChargeSeparate:
 	default:
 		return money.Currency{}, errs.Invalidf("charge_type", "charge_type must be direct, destination or separate, not %q.", string(p.ChargeType))
 	}
@@ -323,20 +327,13 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.connect.Merchant(ctx, platformID, p.Merchant)
-	if errs.Is(err, errs.NotFound) {
-		return nil, errs.Invalidf("merchant", "No such merchant: %q.", p.Merchant)
-	}
+	m, err := s.usableMerchant(ctx, platformID, p.Merchant, "merchant")
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case !m.Archived.IsZero():
-		return nil, errs.Invalidf("merchant", "Merchant %s is archived.", m.ID).WithReason("merchant_archived")
-	case m.Connection.AccountID == "" || m.Connection.Status == connect.StatusDeauthorized:
-		return nil, errs.Invalidf("merchant", "Merchant %s has no connected Stripe account.", m.ID).WithReason("merchant_not_connected")
-	case m.Connection.Status != connect.StatusEnabled:
-		return nil, errs.Invalidf("merchant", "Merchant %s cannot take payments: its account is %s.", m.ID, m.Connection.Status).WithReason("merchant_not_enabled")
+	splits, err := s.resolveSplits(ctx, platformID, p, m)
+	if err != nil {
+		return nil, err
 	}
 	cu, err := s.wallet.Customer(ctx, platformID, p.Customer)
 	if errs.Is(err, errs.NotFound) {
@@ -409,6 +406,9 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		if err != nil {
 			return fmt.Errorf("insert payment: %w", err)
 		}
+		if err := insertTransfers(ctx, tx, pay, splits); err != nil {
+			return err
+		}
 		if _, err := s.jobs().InsertTx(ctx, tx, ProcessArgs{PlatformID: platformID, PaymentID: pay.ID}, processOpts); err != nil {
 			return fmt.Errorf("enqueue payment: %w", err)
 		}
@@ -419,6 +419,48 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		return nil, err
 	}
 	return pay, nil
+}
+
+// usableMerchant returns the merchant named in field if it can be paid:
+// not archived, connected and enabled.
+func (s *Service) usableMerchant(ctx context.Context, platformID, merchantID, field string) (*connect.Merchant, error) {
+	m, err := s.connect.Merchant(ctx, platformID, merchantID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.Invalidf(field, "No such merchant: %q.", merchantID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !m.Archived.IsZero():
+		return nil, errs.Invalidf(field, "Merchant %s is archived.", m.ID).WithReason("merchant_archived")
+	case m.Connection.AccountID == "" || m.Connection.Status == connect.StatusDeauthorized:
+		return nil, errs.Invalidf(field, "Merchant %s has no connected Stripe account.", m.ID).WithReason("merchant_not_connected")
+	case m.Connection.Status != connect.StatusEnabled:
+		return nil, errs.Invalidf(field, "Merchant %s cannot take payments: its account is %s.", m.ID, m.Connection.Status).WithReason("merchant_not_enabled")
+	}
+	return m, nil
+}
+
+// resolveSplits returns a separate charge's splits with each merchant's
+// account: those asked for, or the whole amount to the payment's merchant
+// when none were. Other charge types have none.
+func (s *Service) resolveSplits(ctx context.Context, platformID string, p CreateParams, m *connect.Merchant) ([]split, error) {
+	if p.ChargeType != ChargeSeparate {
+		return nil, nil
+	}
+	if len(p.Splits) == 0 {
+		return []split{{merchantID: m.ID, accountID: m.Connection.AccountID, amount: p.Amount}}, nil
+	}
+	out := make([]split, len(p.Splits))
+	for i, sp := range p.Splits {
+		sm, err := s.usableMerchant(ctx, platformID, sp.Merchant, fmt.Sprintf("splits[%d][merchant]", i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = split{merchantID: sm.ID, accountID: sm.Connection.AccountID, amount: sp.Amount}
+	}
+	return out, nil
 }
 
 // processOpts bound the job's retries: River backs off exponentially with
@@ -467,7 +509,20 @@ func getPayment(ctx context.Context, q store.Querier, platformID, paymentID stri
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("id", "No such payment: '%s'.", paymentID)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return p, withTransfers(ctx, q, p)
+}
+
+// withTransfers reads a separate charge's transfers into it.
+func withTransfers(ctx context.Context, q store.Querier, p *Payment) error {
+	if p.ChargeType != ChargeSeparate {
+		return nil
+	}
+	t, err := transfersOf(ctx, q, p.PlatformID, p.ID)
+	p.Transfers = t
+	return err
 }
 
 // Payment returns one of the platform's payments. Returns errs.NotFound.
@@ -489,7 +544,16 @@ func (s *Service) Payments(ctx context.Context, platformID string, f Filter, pag
 	if err := f.Status.validate(); err != nil {
 		return nil, false, err
 	}
-	return store.List(ctx, s.db, page, scanPayment, `SELECT `+paymentCols+` FROM payments WHERE platform_id = $1
+	ps, more, err := store.List(ctx, s.db, page, scanPayment, `SELECT `+paymentCols+` FROM payments WHERE platform_id = $1
 		AND ($2 = '' OR merchant_id = $2) AND ($3 = '' OR customer_id = $3) AND ($4 = '' OR status = $4) AND ($5 = '' OR reference = $5)`,
 		platformID, f.Merchant, f.Customer, string(f.Status), f.Reference)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, p := range ps {
+		if err := withTransfers(ctx, s.db, p); err != nil {
+			return nil, false, err
+		}
+	}
+	return ps, more, nil
 }

@@ -112,7 +112,7 @@ func TestCreatePayment(t *testing.T) {
 			{"fee above the amount", ok(map[string]any{"application_fee": 1001}), "application_fee"},
 			{"negative fee", ok(map[string]any{"application_fee": -1}), "application_fee"},
 			{"charge type", ok(map[string]any{"charge_type": "sideways"}), "charge_type"},
-			{"separate not yet", ok(map[string]any{"charge_type": "separate"}), "charge_type"},
+			{"unknown charge type", ok(map[string]any{"charge_type": "transfer"}), "charge_type"},
 			{"splits that do not add up", ok(map[string]any{"splits": []map[string]any{{"merchant": m.ID, "amount": 600}, {"merchant": unconnected.ID, "amount": 300}}}), "splits"},
 			{"split without amount", ok(map[string]any{"splits": []map[string]any{{"merchant": m.ID}}}), "splits[0][amount]"},
 			{"capture", ok(map[string]any{"capture": "later"}), "capture"},

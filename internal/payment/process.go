@@ -66,9 +66,6 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	if p.Status.final() {
 		return nil
 	}
-	if p.ChargeType != ChargeDirect && p.ChargeType != ChargeDestination {
-		return river.JobCancel(fmt.Errorf("payment %s: charge type %s is not processed yet", p.ID, p.ChargeType))
-	}
 	sc, err := s.client(ctx, platformID)
 	if err != nil {
 		return err
@@ -142,12 +139,12 @@ func (s *Service) lookupFailed(ctx context.Context, p *Payment, err error) error
 
 // intentAccount is the account the PaymentIntent lives on, for the
 // Stripe-Account header: the merchant's for a direct charge, "" (the
-// platform's own) for a destination charge.
+// platform's own) for destination and separate charges.
 func (p *Payment) intentAccount() string {
-	if p.ChargeType == ChargeDestination {
-		return ""
+	if p.ChargeType == ChargeDirect {
+		return p.AccountID
 	}
-	return p.AccountID
+	return ""
 }
 
 // attemptKey is the idempotency key of the attempt's creation.
@@ -220,7 +217,7 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 		}
 	}
 	var customerID, pmID string
-	if p.ChargeType == ChargeDestination {
+	if p.ChargeType != ChargeDirect {
 		var settled bool
 		var err error
 		if customerID, pmID, settled, err = s.platformCard(ctx, p); err != nil || settled {
@@ -256,7 +253,10 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 		Confirm:            stripe.Bool(true), OffSession: stripe.Bool(p.OffSession),
 		CaptureMethod: stripe.String(string(p.Capture)), Metadata: md,
 	}
-	if p.ApplicationFee > 0 {
+	if p.ApplicationFee > 0 && p.ChargeType != ChargeSeparate {
+		// A separate charge's fee is what its transfers leave on the
+		// platform's account; Stripe refuses an application fee on a
+		// charge that is the platform's own.
 		params.ApplicationFeeAmount = stripe.Int64(p.ApplicationFee)
 	}
 	if p.Description != "" {
@@ -272,6 +272,11 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 		// destination for cards.
 		params.TransferData = &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(p.AccountID)}
 		params.OnBehalfOf = stripe.String(p.AccountID)
+	}
+	if p.ChargeType == ChargeSeparate {
+		// Groups the charge with its transfers at Stripe, and lets a rerun
+		// find transfers already made (see Transfer).
+		params.TransferGroup = stripe.String(p.ID)
 	}
 	stripeapi.OnAccount(params, p.intentAccount())
 	params.SetIdempotencyKey(p.attemptKey())
@@ -451,6 +456,9 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		if err := s.afterSettled(ctx, tx, p, o.status); err != nil {
 			return err
 		}
 		done, err := getPayment(ctx, tx, p.PlatformID, p.ID)

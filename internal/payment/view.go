@@ -32,6 +32,7 @@ type View struct {
 	StripeAccount             string            `json:"stripe_account"`
 	StripePaymentIntent       *string           `json:"stripe_payment_intent"`
 	Failure                   *FailureView      `json:"failure"`
+	Transfers                 []TransferView    `json:"transfers"`
 	CreatedAt                 time.Time         `json:"created_at"`
 	UpdatedAt                 time.Time         `json:"updated_at"`
 }
@@ -66,6 +67,12 @@ func (p *Payment) View() View {
 		StripePaymentIntent: nullable.String(p.StripePaymentIntentID), CreatedAt: p.Created, UpdatedAt: p.Updated}
 	if p.FeePolicyID != "" {
 		v.FeePolicy = &FeePolicyRef{ID: p.FeePolicyID, Version: p.FeePolicyVersion}
+	}
+	if p.ChargeType == ChargeSeparate {
+		v.Transfers = make([]TransferView, len(p.Transfers))
+		for i, t := range p.Transfers {
+			v.Transfers[i] = t.View()
+		}
 	}
 	if p.FailureCode != "" {
 		v.Failure = &FailureView{Code: p.FailureCode, DeclineCode: nullable.String(p.DeclineCode), Message: p.FailureMessage}

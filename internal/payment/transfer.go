@@ -1,0 +1,409 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/money"
+	"github.com/tenderpay/tender/internal/nullable"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
+)
+
+// TransferPrefix is the prefix of a transfer's id.
+const TransferPrefix = "trf"
+
+// TransferStatus is where one split's transfer stands.
+type TransferStatus string
+
+// Transfer statuses.
+const (
+	// TransferPending: waiting for its payment to be captured.
+	TransferPending TransferStatus = "pending"
+	// TransferProcessing: being made at Stripe, or to be looked up there
+	// before it is made again.
+	TransferProcessing TransferStatus = "processing"
+	// TransferPaid: the money is on its way to the merchant's account (it
+	// becomes available there when the charge's funds do).
+	TransferPaid TransferStatus = "paid"
+	// TransferFailed: Stripe refused it (the merchant's account cannot
+	// receive transfers, say); the money stays on the platform's account
+	// and the operator is told by a transfer.failed event.
+	TransferFailed TransferStatus = "failed"
+	// TransferCanceled: its payment failed or was canceled, so there is
+	// nothing to transfer.
+	TransferCanceled TransferStatus = "canceled"
+)
+
+// Transfer events.
+const (
+	EventTransferPaid     event.Type = "transfer.paid"
+	EventTransferFailed   event.Type = "transfer.failed"
+	EventTransferReversed event.Type = "transfer.reversed"
+)
+
+// Transfer moves one merchant's part of a separate charge from the
+// platform's account to the merchant's.
+type Transfer struct {
+	ID         string
+	PlatformID string
+	PaymentID  string
+	Position   int64
+	MerchantID string
+	AccountID  string
+	// SplitAmount is the merchant's part of the charge as asked; Amount
+	// what is transferred (0 until it is made): the captured amount less
+	// the platform's fee, shared out over the splits (see amounts).
+	SplitAmount      int64
+	Amount           int64
+	AmountReversed   int64
+	Currency         money.Currency
+	Status           TransferStatus
+	KeyTry           int64
+	StripeTransferID string
+	FailureCode      string
+	FailureDetail    string // Stripe's words, for the operator
+	Created          time.Time
+	Updated          time.Time
+}
+
+const transferCols = `platform_id, id, payment_id, position, merchant_id, account_id, split_amount, amount, amount_reversed, currency,
+	status, key_try, stripe_transfer_id, failure_code, failure_detail, created_at, updated_at`
+
+func scanTransfer(row store.Scanner) (*Transfer, error) {
+	var t Transfer
+	var cur, status string
+	var stripeID sql.NullString
+	var created, updated store.Time
+	if err := row.Scan(&t.PlatformID, &t.ID, &t.PaymentID, &t.Position, &t.MerchantID, &t.AccountID, &t.SplitAmount, &t.Amount,
+		&t.AmountReversed, &cur, &status, &t.KeyTry, &stripeID, &t.FailureCode, &t.FailureDetail, &created, &updated); err != nil {
+		return nil, err
+	}
+	c, err := money.ParseCurrency(cur)
+	if err != nil {
+		return nil, fmt.Errorf("transfer %s: %w", t.ID, err)
+	}
+	t.Currency, t.Status, t.StripeTransferID, t.Created, t.Updated = c, TransferStatus(status), stripeID.String, created.Time, updated.Time
+	return &t, nil
+}
+
+// transfersOf returns a payment's transfers in the order of its splits.
+func transfersOf(ctx context.Context, q store.Querier, platformID, paymentID string) ([]*Transfer, error) {
+	return store.All(ctx, q, scanTransfer, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND payment_id = $2 ORDER BY position`,
+		platformID, paymentID)
+}
+
+// split is a validated split: the merchant's connected account and its
+// part.
+type split struct {
+	merchantID, accountID string
+	amount                int64
+}
+
+// insertTransfers writes a separate charge's transfers, pending, with the
+// payment.
+func insertTransfers(ctx context.Context, tx *sql.Tx, p *Payment, splits []split) error {
+	for i, sp := range splits {
+		t := &Transfer{ID: id.New(TransferPrefix), PlatformID: p.PlatformID, PaymentID: p.ID, Position: int64(i), MerchantID: sp.merchantID,
+			AccountID: sp.accountID, SplitAmount: sp.amount, Currency: p.Currency, Status: TransferPending, Created: p.Created, Updated: p.Created}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (platform_id, id, payment_id, position, merchant_id, account_id, split_amount,
+			currency, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+			t.PlatformID, t.ID, t.PaymentID, t.Position, t.MerchantID, t.AccountID, t.SplitAmount, t.Currency.Lower(), string(t.Status),
+			store.TimeOf(t.Created)); err != nil {
+			return fmt.Errorf("insert transfer: %w", err)
+		}
+		p.Transfers = append(p.Transfers, t)
+	}
+	return nil
+}
+
+// afterSettled runs in the transaction that settles a payment: a separate
+// charge that succeeded gets the job that makes its transfers; one that
+// failed or was canceled has nothing to transfer.
+func (s *Service) afterSettled(ctx context.Context, tx *sql.Tx, p *Payment, status Status) error {
+	if p.ChargeType != ChargeSeparate {
+		return nil
+	}
+	switch status {
+	case StatusSucceeded:
+		_, err := s.jobs().InsertTx(ctx, tx, TransferArgs{PlatformID: p.PlatformID, PaymentID: p.ID}, transferOpts)
+		return err
+	case StatusFailed, StatusCanceled:
+		_, err := tx.ExecContext(ctx, `UPDATE transfers SET status = $3, updated_at = $4 WHERE platform_id = $1 AND payment_id = $2 AND status = $5`,
+			p.PlatformID, p.ID, string(TransferCanceled), store.TimeOf(s.now()), string(TransferPending))
+		return err
+	}
+	return nil
+}
+
+// TransferArgs is the job that makes a separate charge's transfers once it
+// has been captured.
+type TransferArgs struct {
+	PlatformID string `json:"platform_id"`
+	PaymentID  string `json:"payment_id"`
+}
+
+// Kind implements river.JobArgs.
+func (TransferArgs) Kind() string { return "payment.transfer" }
+
+var transferOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+
+// TransferWorker runs TransferArgs jobs; running one twice transfers once
+// (see Service.Transfer).
+type TransferWorker struct {
+	river.WorkerDefaults[TransferArgs]
+	Payments *Service
+}
+
+// Work implements river.Worker.
+func (w *TransferWorker) Work(ctx context.Context, job *river.Job[TransferArgs]) error {
+	return w.Payments.Transfer(ctx, job.Args.PlatformID, job.Args.PaymentID)
+}
+
+// Transfer makes the transfers of a captured separate charge, each once,
+// whatever happened to an earlier run:
+//
+//   - Their amounts are fixed, in one statement, before the first is made.
+//   - A transfer moves to processing, committed, before Stripe is called;
+//     one found processing is first looked for on the platform's account
+//     among the transfers of the payment's transfer_group, by Tender's
+//     metadata. Stripe's lists, unlike its search, show what was just
+//     written, so finding nothing means it was not made.
+//   - The creation's idempotency key is derived from the transfer and a
+//     try number, moved on after a 5xx (which Stripe would replay to the
+//     same key) once the list showed nothing.
+//
+// It returns an error, for River to retry, while an outcome is unknown.
+func (s *Service) Transfer(ctx context.Context, platformID, paymentID string) error {
+	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	if err != nil {
+		return err
+	}
+	if p.ChargeType != ChargeSeparate || p.Status != StatusSucceeded {
+		return nil
+	}
+	if err := s.fixAmounts(ctx, p); err != nil {
+		return err
+	}
+	var todo []*Transfer
+	for _, t := range p.Transfers {
+		if t.Status == TransferPending || t.Status == TransferProcessing {
+			todo = append(todo, t)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return err
+	}
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, &stripe.PaymentIntentRetrieveParams{})
+	if err != nil {
+		return fmt.Errorf("payment %s: reading its PaymentIntent for the charge to transfer from: %w", p.ID, err)
+	}
+	if pi.LatestCharge == nil {
+		return river.JobCancel(fmt.Errorf("payment %s: PaymentIntent %s has no charge", p.ID, pi.ID))
+	}
+	var errs []error
+	for _, t := range todo {
+		if t.Amount == 0 {
+			// Nothing to move (a split whose share of the fee took it all);
+			// Stripe refuses a transfer of 0.
+			if err := s.recordTransfer(ctx, p, t, TransferPaid, "", "", ""); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := s.makeTransfer(ctx, sc, p, t, pi.LatestCharge.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// amounts shares what a separate charge leaves after the platform's fee
+// over its splits: money.Allocate of (amount captured − fee) in proportion
+// to the split amounts, largest remainder first, so the transfers and the
+// fee add up to the amount captured exactly, whatever the rounding. With
+// the whole amount captured and no fee each merchant gets its split.
+func amounts(p *Payment) ([]int64, error) {
+	weights := make([]int64, len(p.Transfers))
+	for i, t := range p.Transfers {
+		weights[i] = t.SplitAmount
+	}
+	return money.Allocate(p.AmountCaptured-p.ApplicationFee, weights)
+}
+
+// fixAmounts sets the transfers' amounts, all in one statement per
+// transfer within one transaction, the first time; later runs find them
+// set and compute nothing.
+func (s *Service) fixAmounts(ctx context.Context, p *Payment) error {
+	if len(p.Transfers) == 0 || p.Transfers[0].Status != TransferPending || p.Transfers[0].Amount != 0 {
+		return nil
+	}
+	parts, err := amounts(p)
+	if err != nil {
+		return fmt.Errorf("payment %s: sharing out its transfers: %w", p.ID, err)
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		for i, t := range p.Transfers {
+			if _, err := tx.ExecContext(ctx, `UPDATE transfers SET amount = $3 WHERE platform_id = $1 AND id = $2 AND status = $4 AND amount = 0`,
+				p.PlatformID, t.ID, parts[i], string(TransferPending)); err != nil {
+				return err
+			}
+			t.Amount = parts[i]
+		}
+		return nil
+	})
+}
+
+func (t *Transfer) key() string {
+	parts := []string{"transfer", t.ID, "create"}
+	if t.KeyTry > 0 {
+		parts = append(parts, "try", strconv.FormatInt(t.KeyTry, 10))
+	}
+	return stripeapi.IdempotencyKey(parts...)
+}
+
+// makeTransfer makes one transfer at Stripe, or finds the one an earlier
+// run made, and records it.
+func (s *Service) makeTransfer(ctx context.Context, sc *stripe.Client, p *Payment, t *Transfer, chargeID string) error {
+	if t.Status == TransferProcessing {
+		found, err := s.findTransfer(ctx, sc, p, t)
+		if err != nil {
+			return err
+		}
+		if found != nil {
+			return s.recordTransfer(ctx, p, t, TransferPaid, found.ID, "", "")
+		}
+	} else {
+		if _, err := s.db.ExecContext(ctx, `UPDATE transfers SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
+			p.PlatformID, t.ID, string(TransferProcessing), store.TimeOf(s.now()), string(TransferPending)); err != nil {
+			return err
+		}
+	}
+	if err := s.crashPoint("before_transfer", p.ID); err != nil {
+		return err
+	}
+	params := &stripe.TransferCreateParams{
+		Amount: stripe.Int64(t.Amount), Currency: stripe.String(t.Currency.Lower()), Destination: stripe.String(t.AccountID),
+		SourceTransaction: stripe.String(chargeID), TransferGroup: stripe.String(p.ID),
+		Metadata: map[string]string{"tender_transfer": t.ID, "tender_payment": p.ID},
+	}
+	params.SetIdempotencyKey(t.key())
+	tr, err := sc.V1Transfers.Create(ctx, params)
+	if err != nil {
+		return s.transferFailed(ctx, p, t, stripeapi.Classify(err))
+	}
+	if err := s.crashPoint("after_transfer", p.ID); err != nil {
+		return err
+	}
+	return s.recordTransfer(ctx, p, t, TransferPaid, tr.ID, "", "")
+}
+
+// findTransfer returns the transfer an earlier run made for t, or nil.
+func (s *Service) findTransfer(ctx context.Context, sc *stripe.Client, p *Payment, t *Transfer) (*stripe.Transfer, error) {
+	params := &stripe.TransferListParams{TransferGroup: stripe.String(p.ID)}
+	for tr, err := range sc.V1Transfers.List(ctx, params).All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("transfer %s: looking for it at Stripe: %w", t.ID, err)
+		}
+		if tr.Metadata["tender_transfer"] == t.ID {
+			return tr, nil
+		}
+	}
+	return nil, nil
+}
+
+// transferFailed acts on a refused or failed transfer: a refusal about the
+// merchant's account, or any other invalid request, fails it for the
+// operator (the money stays on the platform); a stored 5xx moves to the
+// next key; anything else is retried.
+func (s *Service) transferFailed(ctx context.Context, p *Payment, t *Transfer, o stripeapi.Outcome) error {
+	if o.Code == "insufficient_capabilities_for_transfer" || o.Param == "destination" {
+		o.Kind = stripeapi.KindAccountInvalid
+	}
+	switch {
+	case o.Kind == stripeapi.KindAccountInvalid:
+		if err := s.recordTransfer(ctx, p, t, TransferFailed, "", "account_invalid", o.Message); err != nil {
+			return err
+		}
+		if _, err := s.connect.Refresh(ctx, p.PlatformID, t.MerchantID); err != nil {
+			s.logger.WarnContext(ctx, "refreshing a merchant whose account refused a transfer", "merchant", t.MerchantID, "err", err)
+		}
+		return nil
+	case o.Kind == stripeapi.KindInvalidRequest, o.Kind == stripeapi.KindIdempotency && !o.Retryable:
+		return s.recordTransfer(ctx, p, t, TransferFailed, "", orDefault(o.Code, "invalid_request"), o.Message)
+	case o.Kind == stripeapi.KindUnavailable && o.Status >= 500:
+		if _, err := s.db.ExecContext(ctx, `UPDATE transfers SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
+			p.PlatformID, t.ID, t.KeyTry); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("transfer %s: %s at Stripe, will retry: %w", t.ID, o.Kind, errors.Join(o.Cause, o.Err()))
+}
+
+// recordTransfer records a transfer's outcome and its event in one
+// transaction, once.
+func (s *Service) recordTransfer(ctx context.Context, p *Payment, t *Transfer, status TransferStatus, stripeID, code, detail string) error {
+	if detail != "" {
+		s.logger.WarnContext(ctx, "transfer failed", "transfer", t.ID, "payment", p.ID, "merchant", t.MerchantID, "code", code, "detail", detail)
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		now := store.TimeOf(s.now())
+		res, err := tx.ExecContext(ctx, `UPDATE transfers SET status = $3, stripe_transfer_id = $4, failure_code = $5, failure_detail = $6, updated_at = $7
+			WHERE platform_id = $1 AND id = $2 AND status IN ($8, $9)`, p.PlatformID, t.ID, string(status), nullString(stripeID), code, detail, now,
+			string(TransferPending), string(TransferProcessing))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		done, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND id = $2`, p.PlatformID, t.ID))
+		if err != nil {
+			return err
+		}
+		typ := EventTransferPaid
+		if status == TransferFailed {
+			typ = EventTransferFailed
+		}
+		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, typ, t.ID, done.View())
+		return err
+	})
+}
+
+// TransferView is a transfer as the API shows it.
+type TransferView struct {
+	ID             string         `json:"id"`
+	Object         string         `json:"object"`
+	Payment        string         `json:"payment"`
+	Merchant       string         `json:"merchant"`
+	StripeAccount  string         `json:"stripe_account"`
+	SplitAmount    int64          `json:"split_amount"`
+	Amount         int64          `json:"amount"`
+	AmountReversed int64          `json:"amount_reversed"`
+	Currency       string         `json:"currency"`
+	Status         TransferStatus `json:"status"`
+	StripeTransfer *string        `json:"stripe_transfer"`
+	FailureCode    *string        `json:"failure_code"`
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+}
+
+// View returns t as the API shows it.
+func (t *Transfer) View() TransferView {
+	return TransferView{ID: t.ID, Object: "transfer", Payment: t.PaymentID, Merchant: t.MerchantID, StripeAccount: t.AccountID,
+		SplitAmount: t.SplitAmount, Amount: t.Amount, AmountReversed: t.AmountReversed, Currency: t.Currency.Lower(), Status: t.Status,
+		StripeTransfer: nullable.String(t.StripeTransferID), FailureCode: nullable.String(t.FailureCode), CreatedAt: t.Created, UpdatedAt: t.Updated}
+}
