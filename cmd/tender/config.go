@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -62,6 +64,12 @@ var (
 	setStripeConnectBase = setting{flag: "stripe-connect-base", env: "TENDER_STRIPE_CONNECT_BASE", def: "",
 		help:  "URL of Connect OAuth instead of https://connect.stripe.com (a 'tender emulator'); defaults to TENDER_STRIPE_API_BASE when that is set",
 		check: checkAPIBase, redact: redactURL}
+	setStripeRate = setting{flag: "stripe-rate-limit", env: "TENDER_STRIPE_RATE_LIMIT", def: "default",
+		help:  "requests per second each platform sends to Stripe: default (Stripe's limit for the key's mode, 25 test or 100 live; none for the in-process emulator), off, or a number",
+		check: checkStripeRate}
+	setStripeEndpointRate = setting{flag: "stripe-endpoint-rate-limit", env: "TENDER_STRIPE_ENDPOINT_RATE_LIMIT", def: "default",
+		help:  "requests per second each platform sends to one Stripe endpoint: default (Stripe's, 25; none for the in-process emulator), off, or a number",
+		check: checkStripeRate}
 	setPublicURL = setting{flag: "public-url", env: "TENDER_PUBLIC_URL", def: "",
 		help:  "the URL at which browsers reach Tender's hosted pages (links, OAuth callbacks), e.g. https://pay.example.com; empty means http://ADDR",
 		check: checkAPIBase}
@@ -104,7 +112,7 @@ func settingsFor(cmd string) []setting {
 	case "serve":
 		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform,
 			setStripeKey, setStripeBase, setStripePK, setStripeClientID, setStripeWebhookSecrets, setStripeConnectBase,
-			setMasterKey, setMasterKeyPrev, setMasterKeyFile, setPublicURL}
+			setStripeRate, setStripeEndpointRate, setMasterKey, setMasterKeyPrev, setMasterKeyFile, setPublicURL}
 	case "emulator":
 		return []setting{setEmuAddr, setEmuSeed, setEmuSnapshot, setEmuLatency, setEmuJitter, setEmuErrorRate, setEmuRateLimit, setEmuLostRate,
 			setShutdown, setLogLevel, setLogFmt}
@@ -192,6 +200,13 @@ func (c config) int(s setting) int {
 func (c config) duration(s setting) time.Duration {
 	d, _ := time.ParseDuration(c.values[s.flag]) // validated by loadConfig
 	return d
+}
+
+// rateLimit returns a Stripe rate limit setting as app.Config takes it: 0
+// for default, rate.Inf for off.
+func (c config) rateLimit(s setting) rate.Limit {
+	r, _ := parseStripeRate(c.values[s.flag]) // validated by loadConfig
+	return r
 }
 
 // from names where a setting's value came from, for messages: "--flag",
@@ -336,6 +351,32 @@ func stripeKeyKind(key string) string {
 
 func isLiveKey(key string) bool {
 	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
+}
+
+// maxStripeRate bounds a Stripe rate limit setting, well above any limit
+// Stripe grants, so that a typo (an extra zero or two) is caught.
+const maxStripeRate = 10_000
+
+func checkStripeRate(v string) error {
+	_, err := parseStripeRate(v)
+	return err
+}
+
+// parseStripeRate reads a Stripe rate limit setting: "default" is 0
+// (stripeapi's default for the key's mode), "off" is rate.Inf, and a
+// number is requests per second.
+func parseStripeRate(v string) (rate.Limit, error) {
+	switch v {
+	case "default":
+		return 0, nil
+	case "off":
+		return rate.Inf, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0 && f <= maxStripeRate) { // also refuses NaN
+		return 0, fmt.Errorf("want default (Stripe's limit), off, or requests per second above 0 and up to %d, e.g. 50 or 2.5", maxStripeRate)
+	}
+	return rate.Limit(f), nil
 }
 
 func checkAPIBase(v string) error {

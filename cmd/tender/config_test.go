@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"golang.org/x/time/rate"
 )
 
 // badValues has, for every setting, a value it refuses and words of what it
@@ -28,6 +30,9 @@ var badValues = map[string]struct{ value, accepts string }{
 	"TENDER_MASTER_KEY_PREVIOUS":    {"AAAA,hunter2", "32 random bytes in base64"},
 	"TENDER_MASTER_KEY_FILE":        {"/nonexistent-dir/tender.key", "existing directory"},
 	"TENDER_PUBLIC_URL":             {"pay.example.com", "want an http or https URL"},
+
+	"TENDER_STRIPE_RATE_LIMIT":          {"fast", "want default (Stripe's limit), off, or requests per second"},
+	"TENDER_STRIPE_ENDPOINT_RATE_LIMIT": {"0", "want default (Stripe's limit), off, or requests per second"},
 
 	"TENDER_EMULATOR_ADDR":               {"127.0.0.1:99999", "port from 0 to 65535"},
 	"TENDER_EMULATOR_SEED":               {"0", "integer from 1 to 18446744073709551615"},
@@ -111,6 +116,55 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	if len(rest) != 1 || rest[0] != "extra" {
 		t.Errorf("rest = %q", rest)
+	}
+}
+
+// TestStripeRateSettings: the Stripe rate limits read default as 0 (Stripe's
+// limit for the key's mode, none for the in-process emulator), off as no
+// limit, and a number of requests per second; anything else is refused.
+func TestStripeRateSettings(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value string
+		want  rate.Limit
+		ok    bool
+	}{
+		{"default", 0, true},
+		{"off", rate.Inf, true},
+		{"100", 100, true},
+		{"2.5", 2.5, true},
+		{"10000", 10_000, true},
+		{"0", 0, false},
+		{"-5", 0, false},
+		{"10001", 0, false},
+		{"NaN", 0, false},
+		{"Inf", 0, false},
+		{"", 0, false},
+		{"100/s", 0, false},
+		{"Default", 0, false},
+	} {
+		got, err := parseStripeRate(tc.value)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("parseStripeRate(%q) = %v, %v; want %v, ok %v", tc.value, got, err, tc.want, tc.ok)
+		}
+	}
+	getenv := envOf("TENDER_STRIPE_RATE_LIMIT", "40", "TENDER_STRIPE_ENDPOINT_RATE_LIMIT", "12.5")
+	cfg, _, err := loadConfig("serve", []string{"--stripe-endpoint-rate-limit", "off"}, getenv, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.rateLimit(setStripeRate); r != 40 {
+		t.Errorf("TENDER_STRIPE_RATE_LIMIT=40 read as %v", r)
+	}
+	if r := cfg.rateLimit(setStripeEndpointRate); r != rate.Inf {
+		t.Errorf("--stripe-endpoint-rate-limit=off read as %v", r)
+	}
+	cfg, _, err = loadConfig("serve", nil, envOf(), &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.rateLimit(setStripeRate) != 0 || cfg.rateLimit(setStripeEndpointRate) != 0 {
+		t.Errorf("defaults read as %v and %v, want 0 (stripeapi's defaults)", cfg.rateLimit(setStripeRate), cfg.rateLimit(setStripeEndpointRate))
 	}
 }
 

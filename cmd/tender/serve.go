@@ -168,6 +168,7 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger, stripe *platf
 	a, err = app.New(db, app.Config{
 		Workers: cfg.int(setWorkers), PollInterval: cfg.duration(setPoll), Logger: logger, Version: buildVersion(),
 		Stripe: stripe, MasterKeys: keys, PublicURL: publicURL,
+		StripeRateLimit: cfg.rateLimit(setStripeRate), StripeEndpointRateLimit: cfg.rateLimit(setStripeEndpointRate),
 	})
 	return a, keyNote, err
 }

@@ -54,6 +54,14 @@ type Config struct {
 	// StripeHTTPClient sends Tender's requests to Stripe; nil means
 	// stripe-go's default. Tests use it to reach an emulator in process.
 	StripeHTTPClient *http.Client
+	// StripeRateLimit and StripeEndpointRateLimit bound the requests per
+	// second each platform sends to Stripe, in all and to each endpoint
+	// (TENDER_STRIPE_RATE_LIMIT, TENDER_STRIPE_ENDPOINT_RATE_LIMIT). Zero
+	// means stripeapi's defaults, Stripe's documented limits for the key's
+	// mode, except on the in-process emulator, which has no limits to stay
+	// under: none there. rate.Inf means none.
+	StripeRateLimit         rate.Limit
+	StripeEndpointRateLimit rate.Limit
 }
 
 // ConnectCallbackPath is where Stripe sends the merchant back after Connect
@@ -148,17 +156,25 @@ func New(db *store.DB, cfg Config) (*App, error) {
 }
 
 // stripeConfig returns how the Pool makes a platform's Stripe client: with
-// its own settings, and no client-side rate limit for the in-process
-// emulator, which has none of Stripe's limits to stay under.
+// its own settings and the configured rate limits. The in-process emulator
+// has none of Stripe's limits to stay under, so it gets no client-side
+// limit unless one was configured (to try Tender against an emulator that
+// limits like Stripe).
 func (a *App) stripeConfig(cfg Config) func(ctx context.Context, platformID string) (stripeapi.Config, error) {
 	return func(ctx context.Context, platformID string) (stripeapi.Config, error) {
 		st, err := a.Platforms.Stripe(ctx, platformID)
 		if err != nil {
 			return stripeapi.Config{}, err
 		}
-		c := stripeapi.Config{SecretKey: st.SecretKey, APIBase: st.APIBase, HTTPClient: cfg.StripeHTTPClient, Logger: cfg.Logger}
+		c := stripeapi.Config{SecretKey: st.SecretKey, APIBase: st.APIBase, HTTPClient: cfg.StripeHTTPClient, Logger: cfg.Logger,
+			RateLimit: cfg.StripeRateLimit, EndpointRateLimit: cfg.StripeEndpointRateLimit}
 		if st.Source == platform.StripeFromEmulator {
-			c.RateLimit, c.EndpointRateLimit = rate.Inf, rate.Inf
+			if c.RateLimit == 0 {
+				c.RateLimit = rate.Inf
+			}
+			if c.EndpointRateLimit == 0 {
+				c.EndpointRateLimit = rate.Inf
+			}
 		}
 		return c, nil
 	}

@@ -36,21 +36,25 @@ type Config struct {
 	MaxNetworkRetries int
 
 	// RateLimit is the platform's budget of requests per second across all
-	// endpoints, and RateBurst its bucket size. Zero means DefaultRate and
-	// DefaultBurst for the key's mode; rate.Inf turns the limiter off.
+	// endpoints, and RateBurst its bucket size. Zero means DefaultRate for
+	// the key's mode; rate.Inf turns the limiter off. A zero RateBurst means
+	// a tenth of the rate (at least 1).
 	RateLimit rate.Limit
 	RateBurst int
 
 	// EndpointRateLimit and EndpointBurst bound each endpoint (method and
-	// path with ids elided) on its own. Zero means DefaultEndpointRate and
-	// DefaultEndpointBurst; rate.Inf turns them off.
+	// path with ids elided) on its own. Zero means DefaultEndpointRate, and a
+	// tenth of the rate for the burst; rate.Inf turns them off.
 	EndpointRateLimit rate.Limit
 	EndpointBurst     int
 
 	// RateLimitRetries is how many times a request Stripe's rate limiter
 	// refused (429 with Stripe-Rate-Limited-Reason) is sent again, after
-	// exponential backoff with jitter from 0.5 s up to 5 s. Zero means 3;
-	// negative means never.
+	// exponential backoff with jitter from 0.5 s up to 5 s. The reason says
+	// who waits: every request of the platform (global-rate,
+	// global-concurrency), every request to the endpoint (endpoint-rate,
+	// endpoint-concurrency), or only the refused one (resource-specific).
+	// Zero means 3; negative means never, though the buckets still pause.
 	RateLimitRetries int
 
 	// Logger receives a debug line per HTTP attempt; nil means slog.Default.
@@ -96,33 +100,46 @@ const (
 	StripeEndpointLimit = 25
 )
 
-// DefaultRate returns the default global budget for a mode: 80 % of Stripe's
-// limit, leaving room for the platform's other uses of the same account (its
-// Dashboard, other integrations) and for the difference between this token
-// bucket and Stripe's. DefaultBurst is a tenth of Stripe's limit, so that no
-// one-second window holds more than 90 % of it.
+// DefaultRate returns the default global budget for a mode: Stripe's
+// documented limit itself. Tender's bucket lets out a steady rate with a
+// small burst (DefaultBurst, a tenth of a second's worth), and any stream a
+// token bucket of that rate lets out is also let through by a bucket of the
+// same rate and a larger size, such as Stripe's, which holds a second's
+// worth: Tender on its own never meets a 429. What else uses the same
+// account (the Dashboard, other integrations, other Tender nodes) is not
+// counted here; the 429s it causes pause Tender's buckets instead (see
+// Config.RateLimitRetries), which costs far less than keeping a fifth of
+// the limit unused at all times.
 func DefaultRate(livemode bool) rate.Limit {
 	if livemode {
-		return StripeLiveModeLimit * 8 / 10
+		return StripeLiveModeLimit
 	}
-	return StripeTestModeLimit * 8 / 10
+	return StripeTestModeLimit
 }
 
-// DefaultBurst returns the default global bucket size for a mode.
+// DefaultBurst returns the default global bucket size for a mode: a tenth
+// of a second's worth of requests.
 func DefaultBurst(livemode bool) int {
-	if livemode {
-		return StripeLiveModeLimit / 10
-	}
-	return StripeTestModeLimit / 10
+	return burstFor(DefaultRate(livemode))
 }
 
-// Defaults per endpoint, chosen as for the global budget. Stripe's endpoint
-// limit is what bounds a bulk run of PaymentIntent creations in live mode,
-// well before the global one.
+// Defaults per endpoint, chosen as for the global budget: Stripe's
+// documented per-endpoint limit, with a tenth of it as burst. In live mode
+// it is what bounds a bulk run of PaymentIntent creations, well before the
+// global limit.
 const (
-	DefaultEndpointRate  rate.Limit = StripeEndpointLimit * 8 / 10
+	DefaultEndpointRate  rate.Limit = StripeEndpointLimit
 	DefaultEndpointBurst            = StripeEndpointLimit / 10
 )
+
+// burstFor is the bucket size for a rate when none is given: a tenth of a
+// second's worth, at least one.
+func burstFor(r rate.Limit) int {
+	if r == rate.Inf {
+		return 1 // no bucket
+	}
+	return int(max(1, min(r/10, 1_000_000)))
+}
 
 const defaultRateLimitRetries = 3
 
@@ -155,13 +172,13 @@ func New(cfg Config) (*Client, error) {
 		cfg.RateLimit = DefaultRate(livemode)
 	}
 	if cfg.RateBurst == 0 {
-		cfg.RateBurst = DefaultBurst(livemode)
+		cfg.RateBurst = burstFor(cfg.RateLimit)
 	}
 	if cfg.EndpointRateLimit == 0 {
 		cfg.EndpointRateLimit = DefaultEndpointRate
 	}
 	if cfg.EndpointBurst == 0 {
-		cfg.EndpointBurst = DefaultEndpointBurst
+		cfg.EndpointBurst = burstFor(cfg.EndpointRateLimit)
 	}
 	switch {
 	case cfg.RateLimitRetries == 0:

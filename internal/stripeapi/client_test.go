@@ -471,17 +471,20 @@ func TestLimiterBoundsThroughput(t *testing.T) {
 }
 
 // TestLimiterKeepsUnderStripesLimit runs concurrent callers against an
-// emulator that refuses more than 20 requests a second, through a Client
-// allowed 16: none is refused.
+// emulator that refuses more than 40 requests a second, through a Client
+// allowed exactly that with its default burst (a tenth): over two seconds'
+// worth of requests, more than the emulator's bucket holds, none is
+// refused.
 func TestLimiterKeepsUnderStripesLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Options{Faults: emulator.Faults{RateLimit: 20}})
-	c := e.client(t, stripeapi.Config{RateLimit: 16, RateBurst: 1, EndpointRateLimit: rate.Inf, RateLimitRetries: -1, MaxNetworkRetries: -1})
+	const limit, callers, each = 40, 8, 10
+	e := newEnv(t, emulator.Options{Faults: emulator.Faults{RateLimit: limit}})
+	c := e.client(t, stripeapi.Config{RateLimit: limit, EndpointRateLimit: rate.Inf, RateLimitRetries: -1, MaxNetworkRetries: -1})
 	var wg sync.WaitGroup
-	errc := make(chan error, 24)
-	for range 6 {
+	errc := make(chan error, callers*each)
+	for range callers {
 		wg.Go(func() {
-			for range 4 {
+			for range each {
 				_, err := c.Stripe().V1Balance.Retrieve(ctx(t), nil)
 				errc <- err
 			}
@@ -494,7 +497,7 @@ func TestLimiterKeepsUnderStripesLimit(t *testing.T) {
 			t.Fatalf("%s: %v", stripeapi.Classify(err).Kind, err)
 		}
 	}
-	if e.status(429) != 0 || e.requests.Load() != 24 {
+	if e.status(429) != 0 || e.requests.Load() != callers*each {
 		t.Fatalf("%d requests, %d refused", e.requests.Load(), e.status(429))
 	}
 }

@@ -5,15 +5,18 @@
 // through Client.Stripe and use this package for what cuts across them:
 //
 //   - Rate limiting. Every HTTP request, stripe-go's own retries included,
-//     passes through an http.RoundTripper that takes a token from the
-//     platform's global bucket and from the bucket of the endpoint it calls,
-//     both sized below Stripe's documented limits (see DefaultRate). A
-//     RoundTripper is used rather than a stripe-go Backend wrapper because it
-//     sees every attempt, not just every call. A 429 that Stripe's rate
-//     limiter answered (it carries Stripe-Rate-Limited-Reason) is retried
-//     there with exponential backoff and jitter: Stripe's limiter runs before
-//     its idempotency layer, so the request had no effect and resending it is
-//     safe.
+//     passes through an http.RoundTripper that takes a slot in the
+//     platform's global bucket and in the bucket of the endpoint it calls,
+//     both at Stripe's documented limits with a small burst (see
+//     DefaultRate). A RoundTripper is used rather than a stripe-go Backend
+//     wrapper because it sees every attempt, not just every call. A 429 that
+//     Stripe's rate limiter answered (it carries Stripe-Rate-Limited-Reason)
+//     pauses what the reason names, with exponential backoff and jitter: the
+//     whole platform (global-rate, global-concurrency), the endpoint
+//     (endpoint-rate, endpoint-concurrency) or the refused request alone
+//     (resource-specific). The refused request is then sent again: Stripe's
+//     limiter runs before its idempotency layer, so it had no effect and
+//     resending it is safe.
 //
 //   - Retries. stripe-go v85 retries (MaxNetworkRetries, default 2) only
 //     network failures and 429 lock_timeout. It does not retry 5xx or 409

@@ -21,6 +21,13 @@ func NewLimiter(now func() time.Time, global rate.Limit, burst int, endpoint rat
 // Reserve takes one request's tokens for endpoint.
 func (l Limiter) Reserve(endpoint string) (time.Duration, func()) { return l.l.reserve(endpoint) }
 
+// Refused does what a 429 with Stripe-Rate-Limited-Reason reason to a
+// request to endpoint does to the buckets: pause those the reason names
+// until the given time.
+func (l Limiter) Refused(reason, endpoint string, until time.Time) {
+	l.l.pause(scopeOf(reason), endpoint, until)
+}
+
 // NoRetrySleep makes stripe-go retry network failures at once, so tests of
 // its retries do not wait its 0.5 s backoff.
 func NoRetrySleep(c *Client) {
