@@ -131,7 +131,8 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	})
 	a.Payments = payment.NewService(payment.Config{
 		DB: db, Connect: a.Connect, Wallet: a.Wallet, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
-		JobsFunc: func() *jobs.Client { return a.Jobs },
+		JobsFunc:  func() *jobs.Client { return a.Jobs },
+		Platforms: a.Platforms, Keys: cfg.MasterKeys, PublicURL: cfg.PublicURL,
 	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
 	if err != nil {
@@ -149,7 +150,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Payments:      a.Payments,
 		Pages: func(mux *http.ServeMux) {
 			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect, Wallet: a.Wallet, Platforms: a.Platforms,
-				PublicURL: cfg.PublicURL})
+				Payments: a.Payments, PublicURL: cfg.PublicURL})
 		},
 	})
 	return a, nil
@@ -198,6 +199,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.TransferWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.JanitorWorker{Payments: a.Payments})
+	river.AddWorker(w, &payment.CheckoutExpireWorker{Payments: a.Payments})
 	return w
 }
 

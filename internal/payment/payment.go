@@ -22,6 +22,8 @@ import (
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/jobs"
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/wallet"
@@ -42,6 +44,12 @@ type Service struct {
 	jobs    func() *jobs.Client
 	now     func() time.Time
 	logger  *slog.Logger
+	// platforms, keys and publicURL serve the hosted pages: checkout
+	// links and authentication links are built on publicURL, and
+	// authentication links are signed with keys.
+	platforms *platform.Service
+	keys      *secret.Keyring
+	publicURL string
 	// crashFunc runs at each step of Process where a crash would leave
 	// something to resume from (before_create, after_create, after_save);
 	// tests make it fail to simulate one there.
@@ -60,6 +68,13 @@ type Config struct {
 	JobsFunc func() *jobs.Client
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
+	// Platforms gives the hosted pages the platform's publishable key.
+	Platforms *platform.Service
+	// Keys sign authentication links; without them a payment that needs
+	// authentication gets no link.
+	Keys *secret.Keyring
+	// PublicURL is where browsers reach Tender (no trailing slash).
+	PublicURL string
 }
 
 // NewService returns a Service.
@@ -71,7 +86,7 @@ func NewService(c Config) *Service {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
-		now: c.NowFunc, logger: c.Logger}
+		now: c.NowFunc, logger: c.Logger, platforms: c.Platforms, keys: c.Keys, publicURL: c.PublicURL}
 }
 
 func (s *Service) client(ctx context.Context, platformID string) (*stripe.Client, error) {

@@ -66,6 +66,9 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	if p.Status.final() {
 		return nil
 	}
+	if p.Source == SourceCheckout {
+		return s.processCheckout(ctx, p) // never charged here: the payer confirms it
+	}
 	sc, err := s.client(ctx, platformID)
 	if err != nil {
 		return err

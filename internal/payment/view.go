@@ -28,6 +28,7 @@ type View struct {
 	Metadata                  map[string]string `json:"metadata"`
 	Source                    Source            `json:"source"`
 	Status                    Status            `json:"status"`
+	NextAction                *NextActionView   `json:"next_action"`
 	Attempt                   int64             `json:"attempt"`
 	StripeAccount             string            `json:"stripe_account"`
 	StripePaymentIntent       *string           `json:"stripe_payment_intent"`
