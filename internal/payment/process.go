@@ -435,9 +435,18 @@ func (s *Service) settleError(ctx context.Context, p *Payment, o stripeapi.Outco
 }
 
 // finish records the payment's outcome and its event in one transaction.
-// A payment another run settled first is left as it is.
+// A payment another run settled first is left as it is. It settles a
+// payment from pending or processing, or, for a payment read in
+// requires_action (which only its authentication link settles: Process
+// leaves it alone), from requires_action. A payment moving to
+// requires_action gets an authentication link, in its event as
+// next_action.
 func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentIntent, o outcome) error {
 	now := store.TimeOf(s.now())
+	from1, from2 := StatusPending, StatusProcessing
+	if p.Status == StatusRequiresAction {
+		from1, from2 = StatusRequiresAction, StatusRequiresAction
+	}
 	piID := p.StripePaymentIntentID
 	if piID == "" && pi != nil {
 		piID = pi.ID
@@ -454,7 +463,7 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 			failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, updated_at = $9, amount_captured = $12
 			WHERE platform_id = $1 AND id = $2 AND status IN ($10, $11)`,
 			p.PlatformID, p.ID, string(o.status), nullString(piID), o.code, o.declineCode, o.message, o.detail, now,
-			string(StatusPending), string(StatusProcessing), captured)
+			string(from1), string(from2), captured)
 		if err != nil {
 			return err
 		}
@@ -468,7 +477,15 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 		if err != nil {
 			return err
 		}
-		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, eventFor[o.status], p.ID, done.View())
+		data := done.View()
+		if o.status == StatusRequiresAction {
+			na, err := s.issueAuthLink(ctx, tx, done, now.Time)
+			if err != nil {
+				return err
+			}
+			data.NextAction = na.view()
+		}
+		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, eventFor[o.status], p.ID, data)
 		return err
 	})
 }
