@@ -198,6 +198,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &wallet.EraseWorker{Wallet: a.Wallet})
 	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.TransferWorker{Payments: a.Payments})
+	river.AddWorker(w, &payment.RefundWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.JanitorWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.CheckoutExpireWorker{Payments: a.Payments})
 	return w

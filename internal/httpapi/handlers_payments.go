@@ -82,3 +82,48 @@ func handlePaymentCancel(svc *payment.Service) http.Handler {
 		return nil
 	})
 }
+
+func handleRefundCreate(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var p payment.RefundParams
+		if err := decodeJSON(r, &p); err != nil {
+			return err
+		}
+		ref, err := svc.CreateRefund(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"), p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, ref.View())
+		return nil
+	})
+}
+
+func handleRefundList(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		page, err := parsePage(r)
+		if err != nil {
+			return err
+		}
+		rs, more, err := svc.Refunds(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"), page)
+		if err != nil {
+			return err
+		}
+		out := make([]payment.RefundView, len(rs))
+		for i, ref := range rs {
+			out[i] = ref.View()
+		}
+		writeJSON(w, http.StatusOK, newList(r, out, more))
+		return nil
+	})
+}
+
+func handleRefundGet(svc *payment.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		ref, err := svc.Refund(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, ref.View())
+		return nil
+	})
+}

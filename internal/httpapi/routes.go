@@ -67,6 +67,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /v1/payments/{id}", authed(handlePaymentGet(p)))
 		mux.Handle("POST /v1/payments/{id}/capture", idempotent(handlePaymentCapture(p)))
 		mux.Handle("POST /v1/payments/{id}/cancel", idempotent(handlePaymentCancel(p)))
+		mux.Handle("POST /v1/payments/{id}/refunds", idempotent(handleRefundCreate(p)))
+		mux.Handle("GET /v1/payments/{id}/refunds", authed(handleRefundList(p)))
+		mux.Handle("GET /v1/refunds/{id}", authed(handleRefundGet(p)))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

@@ -122,6 +122,9 @@ type Payment struct {
 	// AmountCaptured is what was taken: Amount once an automatic capture
 	// succeeded, what the capture asked for after a manual one, 0 before.
 	AmountCaptured int64
+	// AmountRefunded is what refunds not failed have taken, reserved when
+	// each is accepted.
+	AmountRefunded int64
 	Currency       money.Currency
 	// ApplicationFee is the platform's fee: as priced when accepted, and
 	// recomputed on the amount captured by a manual capture.
@@ -476,7 +479,7 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
 	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at,
-	amount_captured, op_try, source`
+	amount_captured, op_try, source, amount_refunded`
 
 func scanPayment(row store.Scanner) (*Payment, error) {
 	var p Payment
@@ -487,7 +490,7 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &customerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry, &source); err != nil {
+		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry, &source, &p.AmountRefunded); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)

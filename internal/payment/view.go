@@ -16,6 +16,7 @@ type View struct {
 	Amount                    int64             `json:"amount"`
 	AmountRequested           int64             `json:"amount_requested"`
 	AmountCaptured            int64             `json:"amount_captured"`
+	AmountRefunded            int64             `json:"amount_refunded"`
 	Currency                  string            `json:"currency"`
 	ApplicationFee            int64             `json:"application_fee"`
 	FeePolicy                 *FeePolicyRef     `json:"fee_policy"`
@@ -61,7 +62,7 @@ func (p *Payment) View() View {
 	}
 	v := View{ID: p.ID, Object: "payment", Merchant: p.MerchantID, Customer: nullable.String(p.CustomerID),
 		PaymentMethod: nullable.String(p.PaymentMethodID), Source: p.Source,
-		Amount: p.Amount, AmountRequested: p.AmountRequested, AmountCaptured: p.AmountCaptured, Currency: p.Currency.Lower(), ApplicationFee: p.ApplicationFee,
+		Amount: p.Amount, AmountRequested: p.AmountRequested, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded, Currency: p.Currency.Lower(), ApplicationFee: p.ApplicationFee,
 		ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession, Description: nullable.String(p.Description),
 		StatementDescriptorSuffix: nullable.String(p.StatementDescriptorSuffix), Reference: nullable.String(p.Reference),
 		Metadata: md, Status: p.Status, Attempt: p.Attempt, StripeAccount: p.AccountID,
