@@ -70,6 +70,7 @@ func (s *Server) handleFaultsSet(w http.ResponseWriter, r *http.Request) {
 		RateLimit        int          `json:"rate_limit"`
 		EndpointRate     int          `json:"endpoint_rate_limit"`
 		LostResponseRate float64      `json:"lost_response_rate"`
+		RateLimitedRate  float64      `json:"rate_limited_rate"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		controlError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
@@ -77,7 +78,7 @@ func (s *Server) handleFaultsSet(w http.ResponseWriter, r *http.Request) {
 	}
 	f := Faults{Latency: time.Duration(in.Latency), LatencyJitter: time.Duration(in.LatencyJitter),
 		ErrorRate: in.ErrorRate, RateLimit: in.RateLimit, EndpointRateLimit: in.EndpointRate,
-		LostResponseRate: in.LostResponseRate}
+		LostResponseRate: in.LostResponseRate, RateLimitedRate: in.RateLimitedRate}
 	if err := f.Validate(); err != nil {
 		controlError(w, http.StatusBadRequest, err.Error())
 		return

@@ -41,6 +41,14 @@ type Faults struct {
 	// the global limit; excess requests get Stripe-Rate-Limited-Reason:
 	// endpoint-rate.
 	EndpointRateLimit int `json:"endpoint_rate_limit"`
+	// RateLimitedRate is the fraction (0–1) of API requests refused with a
+	// 429 rate_limit before they take effect, as Stripe's limiters refuse
+	// a request under load, with a Stripe-Rate-Limited-Reason drawn from
+	// the five Stripe documents (global-rate, global-concurrency,
+	// endpoint-rate, endpoint-concurrency, resource-specific). Unlike
+	// RateLimit it does not depend on how fast requests come, so a
+	// client's handling of every reason can be tested at any pace.
+	RateLimitedRate float64 `json:"rate_limited_rate"`
 	// LostResponseRate is the fraction (0–1) of POST requests whose effect
 	// is committed (and stored under their Idempotency-Key) but whose
 	// connection is then dropped without a response. Replays are never lost,
@@ -114,9 +122,16 @@ func (fi *faultInjector) decide(now time.Time, route string) (delay time.Duratio
 	if c.RateLimit > 0 && !fi.global.take(now, float64(c.RateLimit)) {
 		return delay, "global-rate", false
 	}
+	if c.RateLimitedRate > 0 && fi.rng.Float64() < c.RateLimitedRate {
+		return delay, rateLimitedReasons[fi.rng.IntN(len(rateLimitedReasons))], false
+	}
 	fail = c.ErrorRate > 0 && fi.rng.Float64() < c.ErrorRate
 	return delay, "", fail
 }
+
+// rateLimitedReasons are the values of Stripe-Rate-Limited-Reason Stripe
+// documents (https://docs.stripe.com/rate-limits).
+var rateLimitedReasons = []string{"global-rate", "global-concurrency", "endpoint-rate", "endpoint-concurrency", "resource-specific"}
 
 // take refills the bucket for the time since the last request and takes
 // one token, reporting whether there was one.
@@ -195,6 +210,8 @@ func (f Faults) Validate() error {
 		return fmt.Errorf("latency_jitter must not be negative")
 	case f.ErrorRate < 0 || f.ErrorRate > 1:
 		return fmt.Errorf("error_rate must be between 0 and 1")
+	case f.RateLimitedRate < 0 || f.RateLimitedRate > 1:
+		return fmt.Errorf("rate_limited_rate must be between 0 and 1")
 	case f.LostResponseRate < 0 || f.LostResponseRate > 1:
 		return fmt.Errorf("lost_response_rate must be between 0 and 1")
 	case f.RateLimit < 0:

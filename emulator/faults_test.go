@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,42 @@ func TestFaultsControlAPI(t *testing.T) {
 	e.control("POST", "/_emulator/faults", `{}`)
 	if status, _, _ := e.raw("GET", "/v1/balance", "", nil); status != 200 {
 		t.Fatalf("faults not cleared: %d", status)
+	}
+}
+
+// TestRateLimitedRate: a share of requests is refused with a 429 whose
+// Stripe-Rate-Limited-Reason is one Stripe documents, before the request
+// takes effect: a refused create makes nothing.
+func TestRateLimitedRate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *emulator.Options) { o.Seed, o.Faults.RateLimitedRate = 3, 0.5 })
+	reasons := map[string]int{}
+	made := 0
+	for i := 0; i < 60; i++ {
+		status, hdr, _ := e.raw("POST", "/v1/customers", "email=rl@example.com", nil)
+		switch status {
+		case 200:
+			made++
+		case 429:
+			reasons[hdr.Get("Stripe-Rate-Limited-Reason")]++
+		default:
+			t.Fatalf("status %d", status)
+		}
+	}
+	for r := range reasons {
+		if !slices.Contains([]string{"global-rate", "global-concurrency", "endpoint-rate", "endpoint-concurrency", "resource-specific"}, r) {
+			t.Errorf("reason %q", r)
+		}
+	}
+	if made == 0 || len(reasons) < 3 {
+		t.Fatalf("%d made, 429 reasons %v", made, reasons)
+	}
+	e.srv.SetFaults(emulator.Faults{})
+	got := all(t, e.sc.V1Customers.List(ctx(), &stripe.CustomerListParams{Email: stripe.String("rl@example.com")}).All(ctx()))
+	if len(got) != made {
+		t.Fatalf("%d customers for %d creates answered 200", len(got), made)
+	}
+	if err := (emulator.Faults{RateLimitedRate: 1.5}).Validate(); err == nil || !strings.Contains(err.Error(), "rate_limited_rate") {
+		t.Errorf("validate 1.5: %v", err)
 	}
 }
