@@ -27,7 +27,11 @@ func handlePaymentGet(svc *payment.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, pay.View())
+		v, err := svc.ViewOf(r.Context(), pay)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
 		return nil
 	})
 }
@@ -47,7 +51,9 @@ func handlePaymentList(svc *payment.Service) http.Handler {
 		}
 		out := make([]payment.View, len(ps))
 		for i, p := range ps {
-			out[i] = p.View()
+			if out[i], err = svc.ViewOf(r.Context(), p); err != nil {
+				return err
+			}
 		}
 		writeJSON(w, http.StatusOK, newList(r, out, more))
 		return nil

@@ -70,6 +70,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/payments/{id}/refunds", idempotent(handleRefundCreate(p)))
 		mux.Handle("GET /v1/payments/{id}/refunds", authed(handleRefundList(p)))
 		mux.Handle("GET /v1/refunds/{id}", authed(handleRefundGet(p)))
+		mux.Handle("POST /v1/checkout_links", idempotent(handleCheckoutLinkCreate(p)))
+		mux.Handle("GET /v1/checkout_links/{id}", authed(handleCheckoutLinkGet(p)))
+		mux.Handle("POST /v1/checkout_links/{id}/cancel", idempotent(handleCheckoutLinkCancel(p)))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

@@ -7,8 +7,9 @@
 // Every page is sent with headers that keep its secrets in place: links
 // carry single-use tokens, so no page may be cached, framed, or leak its
 // address in a Referer to the sites it sends the browser on to. Pages run
-// no script, except the hosted wallet (wallet.go), whose policy allows
-// Stripe.js and Tender's own static script, and nothing inline.
+// no script, except the hosted wallet (wallet.go) and the payer's pages
+// (checkout.go), whose policy allows Stripe.js and Tender's own static
+// script, and nothing inline.
 package web
 
 import (
@@ -20,6 +21,7 @@ import (
 	"net/http"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/wallet"
 )
@@ -31,6 +33,8 @@ var pages = map[string]*template.Template{
 	"connect_start": parse("connect_start.html"),
 	"connect_error": parse("connect_error.html"),
 	"wallet":        parse("wallet.html"),
+	"checkout":      parse("checkout.html"),
+	"authenticate":  parse("authenticate.html"),
 }
 
 func parse(name string) *template.Template {
@@ -45,6 +49,9 @@ type Deps struct {
 	// not served.
 	Wallet    *wallet.Service
 	Platforms *platform.Service
+	// Payments serves checkout and authentication links; without it they
+	// are not served.
+	Payments *payment.Service
 	// PublicURL is where browsers reach Tender; an https one makes the
 	// wallet's cookie Secure.
 	PublicURL string
@@ -63,6 +70,9 @@ func Routes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET "+connect.ExpressRefreshPth, page(h.expressRefresh))
 	if d.Wallet != nil {
 		h.walletRoutes(mux)
+	}
+	if d.Payments != nil {
+		h.payRoutes(mux)
 	}
 }
 
