@@ -429,17 +429,31 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	stripeapi.OnAccount(params, p.intentAccount())
 	params.SetIdempotencyKey(p.attemptKey())
 	pi, err := sc.V1PaymentIntents.Create(ctx, params)
+	for try := 1; err != nil && try <= 3 && stripeapi.Classify(err).Kind == stripeapi.KindIdempotency; try++ {
+		// Another tab's request with the same key is in flight: its
+		// answer, the same PaymentIntent, is replayed once it is done.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		}
+		pi, err = sc.V1PaymentIntents.Create(ctx, params)
+	}
 	if err != nil {
 		o := stripeapi.Classify(err)
 		switch {
 		case o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited:
-			// An unconfirmed PaymentIntent takes no money, so after an
-			// unknown outcome the next try may use a new key (Stripe
-			// replays a stored 5xx to the old one): at worst an
-			// unconfirmed PaymentIntent is left unused.
-			if _, uerr := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
-				p.PlatformID, p.ID, p.KeyTry); uerr != nil {
-				return nil, uerr
+			if o.Kind == stripeapi.KindUnavailable && o.Status >= 500 {
+				// Stripe stores a 5xx under its key and replays it, so the
+				// next try uses a new key. An unconfirmed PaymentIntent
+				// takes no money: at worst one is left unused. Anything
+				// else (a request in flight with the key, a network
+				// failure, a rate limit) keeps the key, which then
+				// returns the same PaymentIntent.
+				if _, uerr := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
+					p.PlatformID, p.ID, p.KeyTry); uerr != nil {
+					return nil, uerr
+				}
 			}
 			return nil, checkoutStripeError(err)
 		case o.Kind == stripeapi.KindAccountInvalid:

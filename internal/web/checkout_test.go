@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -594,6 +595,13 @@ func TestCheckoutExpiredAndCanceled(t *testing.T) {
 		if st, body := p.post("intent", map[string]any{}); st != 410 || errCode(body) != "link_expired" {
 			t.Errorf("intent on an expired link: %d %v", st, body)
 		}
+		// The payment's job (scheduled at the link's end, or requeued by
+		// the janitor) closes it; the link's own expiry job then finds
+		// nothing to do.
+		l = f.getLink(l.ID)
+		if err := f.App.Payments.Process(ctx, f.PlatformID, *l.Payment); err != nil {
+			t.Fatal(err)
+		}
 		if err := f.App.Payments.ExpireCheckoutLink(ctx, f.PlatformID, l.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -724,3 +732,63 @@ func TestAuthenticationLink(t *testing.T) {
 
 // acct is the merchant's connected account.
 func acct(m connect.MerchantView) string { return *m.Connection.AccountID }
+
+// TestCheckoutTwoTabs: two tabs pressing Pay on the same link at once get
+// one payment and one PaymentIntent; the tab that confirms second is
+// refused by Stripe and both end on the receipt.
+func TestCheckoutTwoTabs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Cheesemonger")
+		l := f.link(map[string]any{"merchant": m.ID, "amount": 700, "currency": "usd"})
+		a, _, _ := f.open(*l.URL)
+		b, _, _ := f.open(*l.URL)
+		intents := make([]map[string]any, 2)
+		var wg sync.WaitGroup
+		for i, p := range []*payer{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				js, _ := json.Marshal(map[string]any{})
+				req, _ := http.NewRequest("POST", f.Server.URL+p.base+"/intent", strings.NewReader(string(js)))
+				req.Header.Set("X-CSRF-Token", p.csrf)
+				resp, err := p.client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				json.NewDecoder(resp.Body).Decode(&intents[i])
+			}()
+		}
+		wg.Wait()
+		if intents[0]["client_secret"] == nil || intents[0]["client_secret"] != intents[1]["client_secret"] {
+			t.Fatalf("two tabs got %v and %v", intents[0], intents[1])
+		}
+		if n := f.count(`SELECT COUNT(*) FROM payments`); n != 1 {
+			t.Fatalf("%d payments for one link", n)
+		}
+		if a.confirm(intents[0], "pm_card_visa", "") == nil {
+			t.Fatal("the first confirmation failed")
+		}
+		ctx := context.Background()
+		secret := intents[1]["client_secret"].(string)
+		params := &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String("pm_card_mastercard")}
+		params.SetStripeAccount(acct(m))
+		if _, err := f.sc.V1PaymentIntents.Confirm(ctx, secret[:strings.Index(secret, "_secret_")], params); err == nil {
+			t.Fatal("Stripe confirmed a PaymentIntent that had succeeded")
+		}
+		for _, p := range []*payer{b, a} {
+			if got := p.complete(); got["status"] != "paid" {
+				t.Errorf("complete: %v", got)
+			}
+		}
+		pis := f.intents(acct(m))
+		if len(pis) != 1 || pis[0].AmountReceived != 700 {
+			t.Fatalf("intents %+v", pis)
+		}
+		if f.events(payment.EventCheckoutLinkPaid, l.ID) != 1 {
+			t.Error("paid twice")
+		}
+	})
+}
