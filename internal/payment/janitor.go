@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,7 +16,8 @@ import (
 // payment would wait forever.
 const StuckAfter = 6 * time.Hour
 
-// JanitorArgs is the periodic job that requeues stuck payments.
+// JanitorArgs is the periodic job that requeues stuck payments, transfers
+// and refunds.
 type JanitorArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -33,45 +33,85 @@ type JanitorWorker struct {
 func (w *JanitorWorker) Work(ctx context.Context, _ *river.Job[JanitorArgs]) error {
 	n, err := w.Payments.Requeue(ctx)
 	if n > 0 {
-		w.Payments.logger.WarnContext(ctx, "requeued payments left unsettled", "payments", n)
+		w.Payments.logger.WarnContext(ctx, "requeued payments, transfers and refunds left unsettled", "jobs", n)
 	}
 	return err
 }
 
-// Requeue gives every payment left pending or processing for longer than
-// StuckAfter, across platforms, a new processing job, unless it still has
-// one (the job is unique by its arguments while waiting, retrying or
-// running). The job resumes from what is saved, as any rerun does, so a
-// requeue can never charge twice. It returns how many it requeued.
+// stuck is one kind of work the janitor looks for: the rows left unsettled
+// since before a time, the job that settles one, and how to mark it
+// requeued.
+type stuck struct {
+	query string // selects platform_id and an id, given the statuses and the time
+	args  []any
+	job   func(platformID, id string) (river.JobArgs, *river.InsertOpts)
+	touch string // sets updated_at ($3) of the row(s) of platform_id ($1) and id ($2)
+}
+
+// Requeue gives every payment left pending or processing, every captured
+// separate charge with transfers not made, and every refund not made, for
+// longer than StuckAfter, across platforms, a new job, unless it still has
+// one (jobs are unique by their arguments while waiting, retrying or
+// running). Each job resumes from what is saved, as any rerun does, so a
+// requeue can never charge, transfer or refund twice. It returns how many
+// jobs it inserted.
 func (s *Service) Requeue(ctx context.Context) (int, error) {
-	now := store.TimeOf(s.now())
-	rows, err := s.db.QueryContext(ctx, `SELECT platform_id, id FROM payments WHERE status IN ($1, $2) AND updated_at < $3
-		ORDER BY updated_at LIMIT 1000`, string(StatusPending), string(StatusProcessing), store.TimeOf(now.Time.Add(-StuckAfter)))
+	before := store.TimeOf(s.now().Add(-StuckAfter))
+	kinds := []stuck{{
+		query: `SELECT platform_id, id FROM payments WHERE status IN ($1, $2) AND updated_at < $3 ORDER BY updated_at LIMIT 1000`,
+		args:  []any{string(StatusPending), string(StatusProcessing), before},
+		job: func(platformID, id string) (river.JobArgs, *river.InsertOpts) {
+			return ProcessArgs{PlatformID: platformID, PaymentID: id}, processOpts
+		},
+		touch: `UPDATE payments SET updated_at = $3 WHERE platform_id = $1 AND id = $2`,
+	}, {
+		query: `SELECT DISTINCT t.platform_id, t.payment_id FROM transfers t JOIN payments p ON p.platform_id = t.platform_id AND p.id = t.payment_id
+			WHERE t.status IN ($1, $2) AND t.updated_at < $3 AND p.status = $4 LIMIT 1000`,
+		args: []any{string(TransferPending), string(TransferProcessing), before, string(StatusSucceeded)},
+		job: func(platformID, id string) (river.JobArgs, *river.InsertOpts) {
+			return TransferArgs{PlatformID: platformID, PaymentID: id}, transferOpts
+		},
+		touch: `UPDATE transfers SET updated_at = $3 WHERE platform_id = $1 AND payment_id = $2 AND status IN ('pending', 'processing')`,
+	}, {
+		query: `SELECT platform_id, id FROM refunds WHERE status IN ($1, $2) AND updated_at < $3 ORDER BY updated_at LIMIT 1000`,
+		args:  []any{string(RefundPending), string(RefundProcessing), before},
+		job: func(platformID, id string) (river.JobArgs, *river.InsertOpts) {
+			return RefundArgs{PlatformID: platformID, RefundID: id}, refundOpts
+		},
+		touch: `UPDATE refunds SET updated_at = $3 WHERE platform_id = $1 AND id = $2`,
+	}}
+	total := 0
+	for _, k := range kinds {
+		n, err := s.requeue(ctx, k)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Service) requeue(ctx context.Context, k stuck) (int, error) {
+	type key struct{ platformID, id string }
+	keys, err := store.All(ctx, s.db, func(row store.Scanner) (key, error) {
+		var k key
+		return k, row.Scan(&k.platformID, &k.id)
+	}, k.query, k.args...)
 	if err != nil {
 		return 0, err
 	}
-	var stuck []ProcessArgs
-	for rows.Next() {
-		var a ProcessArgs
-		if err := rows.Scan(&a.PlatformID, &a.PaymentID); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		stuck = append(stuck, a)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return 0, err
-	}
+	now := store.TimeOf(s.now())
 	n := 0
-	for _, a := range stuck {
+	for _, key := range keys {
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			res, err := s.jobs().InsertTx(ctx, tx, a, processOpts)
+			args, opts := k.job(key.platformID, key.id)
+			res, err := s.jobs().InsertTx(ctx, tx, args, opts)
 			if err != nil || res.UniqueSkippedAsDuplicate {
 				return err
 			}
 			n++
 			// Not stuck again until StuckAfter from now.
-			_, err = tx.ExecContext(ctx, `UPDATE payments SET updated_at = $3 WHERE platform_id = $1 AND id = $2`, a.PlatformID, a.PaymentID, now)
+			_, err = tx.ExecContext(ctx, k.touch, key.platformID, key.id, now)
 			return err
 		})
 		if err != nil {

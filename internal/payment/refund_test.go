@@ -321,3 +321,55 @@ func TestRefundCrashes(t *testing.T) {
 		}
 	})
 }
+
+// TestJanitorTransfersRefunds: a captured separate charge whose transfer
+// job is gone, and a refund whose job is gone, are requeued once they have
+// waited StuckAfter, once while their new jobs wait, and the new jobs
+// finish them.
+func TestJanitorTransfersRefunds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m, other := f.merchant("Glazier"), f.merchant("Joiner")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		shared := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"})
+		var p payment.View
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "application_fee": 0,
+			"splits": []map[string]any{{"merchant": m.ID, "amount": 500}, {"merchant": other.ID, "amount": 500}}}, 200, &p)
+		if err := f.process(p.ID); err != nil {
+			t.Fatal(err)
+		}
+		var r payment.RefundView
+		f.Post("/v1/payments/"+shared.ID+"/refunds", `{"amount":100}`, 200, &r)
+		if _, err := db.ExecContext(ctx, `DELETE FROM river_job WHERE kind IN ('payment.transfer', 'payment.refund')`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 0 {
+			t.Fatalf("requeue of fresh work: %d %v", n, err)
+		}
+		f.clock.Advance(payment.StuckAfter + time.Minute)
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 2 {
+			t.Fatalf("requeue of stuck work: %d %v, want 2 jobs", n, err)
+		}
+		f.clock.Advance(payment.StuckAfter + time.Minute)
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 0 {
+			t.Fatalf("requeue while the jobs wait: %d %v", n, err)
+		}
+		if err := f.App.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			p = f.payment(p.ID)
+			f.Do("GET", "/v1/refunds/"+r.ID, nil).Decode(t, &r)
+			if p.Transfers[0].Status == payment.TransferPaid && p.Transfers[1].Status == payment.TransferPaid && r.Status == payment.RefundSucceeded {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("transfers %+v, refund %s", p.Transfers, r.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
