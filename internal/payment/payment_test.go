@@ -256,7 +256,8 @@ func TestDirectCharge(t *testing.T) {
 	})
 }
 
-// TestDeclinesAndAuthentication: for direct and destination charges, a
+// TestDeclinesAndAuthentication: for each charge type, every card of the
+// emulator's table that can be saved: a
 // card that saves but declines fails the payment with the decline kept and a message for the customer; a card
 // whose bank always asks for authentication leaves an off-session payment
 // waiting for the customer.
@@ -266,7 +267,7 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 		m := f.merchant("Florist")
 		acct := *m.Connection.AccountID
 		intents := 0
-		for _, ct := range []string{"direct", "destination"} {
+		for _, ct := range []string{"direct", "destination", "separate"} {
 			for _, tt := range []struct {
 				token       string
 				onSession   bool
@@ -275,6 +276,7 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 				declineCode string
 				event       event.Type
 			}{
+				{"pm_card_visa", false, payment.StatusSucceeded, "", "", payment.EventPaymentSucceeded},
 				{"pm_card_chargeCustomerFail", false, payment.StatusFailed, "card_declined", "generic_decline", payment.EventPaymentFailed},
 				{"pm_card_authenticationRequired", false, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
 				{"pm_card_authenticationRequired", true, payment.StatusRequiresAction, "authentication_required", "", payment.EventPaymentRequiresAction},
