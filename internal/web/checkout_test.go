@@ -84,9 +84,9 @@ func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 	f.Post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
 	got, err := f.sc.V1SetupIntents.Confirm(ctx, si.ID, &stripe.SetupIntentConfirmParams{PaymentMethod: stripe.String(token)})
 	if err == nil && got.Status == stripe.SetupIntentStatusRequiresAction {
-		resp, err := http.PostForm(f.EmulatorServer.URL+"/_emulator/authenticate/"+si.ID, url.Values{"outcome": {"complete"}})
-		if err != nil || resp.StatusCode != 200 {
-			f.t.Fatalf("authenticate %s: %v %v", si.ID, resp, err)
+		resp, perr := http.PostForm(f.EmulatorServer.URL+"/_emulator/authenticate/"+si.ID, url.Values{"outcome": {"complete"}})
+		if perr != nil || resp.StatusCode != 200 {
+			f.t.Fatalf("authenticate %s: %v %v", si.ID, resp, perr)
 		}
 		resp.Body.Close()
 		got, err = f.sc.V1SetupIntents.Retrieve(ctx, si.ID, nil)
