@@ -10,20 +10,22 @@ import (
 
 // platformJSON is the API's view of a platform.
 type platformJSON struct {
-	ID              string    `json:"id"`
-	Object          string    `json:"object"`
-	Name            string    `json:"name"`
-	DefaultCurrency *string   `json:"default_currency"`
-	SupportEmail    *string   `json:"support_email"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	ID              string  `json:"id"`
+	Object          string  `json:"object"`
+	Name            string  `json:"name"`
+	DefaultCurrency *string `json:"default_currency"`
+	SupportEmail    *string `json:"support_email"`
+	// DefaultChargeType is what a payment naming no charge type gets.
+	DefaultChargeType string    `json:"default_charge_type"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 func toPlatformJSON(p *platform.Platform) platformJSON {
 	return platformJSON{
 		ID: p.ID, Object: "platform", Name: p.Name,
 		DefaultCurrency: nullable.String(p.Settings.DefaultCurrency), SupportEmail: nullable.String(p.Settings.SupportEmail),
-		CreatedAt: p.Created, UpdatedAt: p.Updated,
+		DefaultChargeType: p.Settings.ChargeType(), CreatedAt: p.Created, UpdatedAt: p.Updated,
 	}
 }
 

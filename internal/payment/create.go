@@ -326,6 +326,9 @@ func validateSuffix(s string) error {
 // removed or missing; no off-session consent; currency the policy cannot
 // price; fee above the amount.
 func (s *Service) Create(ctx context.Context, platformID string, p CreateParams) (*Payment, error) {
+	if err := s.applyDefaults(ctx, platformID, &p); err != nil {
+		return nil, err
+	}
 	cur, err := p.validate()
 	if err != nil {
 		return nil, err
@@ -422,6 +425,26 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		return nil, err
 	}
 	return pay, nil
+}
+
+// applyDefaults fills what the platform's settings decide when the
+// request does not: the currency, and the charge type of a payment
+// without splits (splits always make a separate charge).
+func (s *Service) applyDefaults(ctx context.Context, platformID string, p *CreateParams) error {
+	if (p.Currency != "" && (p.ChargeType != "" || len(p.Splits) > 0)) || s.platforms == nil {
+		return nil
+	}
+	pl, err := s.platforms.Get(ctx, platformID)
+	if err != nil {
+		return err
+	}
+	if p.Currency == "" {
+		p.Currency = pl.Settings.DefaultCurrency
+	}
+	if p.ChargeType == "" && len(p.Splits) == 0 {
+		p.ChargeType = ChargeType(pl.Settings.ChargeType())
+	}
+	return nil
 }
 
 // usableMerchant returns the merchant named in field if it can be paid:

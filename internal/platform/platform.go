@@ -36,6 +36,17 @@ type Settings struct {
 	DefaultCurrency string `json:"default_currency,omitempty"`
 	// SupportEmail is shown on hosted pages so customers know whom to ask.
 	SupportEmail string `json:"support_email,omitempty"`
+	// DefaultChargeType is the charge type of a payment that names none
+	// and has no splits: direct, destination or separate ("" is direct).
+	DefaultChargeType string `json:"default_charge_type,omitempty"`
+}
+
+// ChargeType returns the platform's default charge type.
+func (s Settings) ChargeType() string {
+	if s.DefaultChargeType == "" {
+		return "direct"
+	}
+	return s.DefaultChargeType
 }
 
 // Service manages platforms and API keys.
@@ -116,6 +127,9 @@ type Update struct {
 	Name            *string `json:"name"`
 	DefaultCurrency *string `json:"default_currency"`
 	SupportEmail    *string `json:"support_email"`
+	// DefaultChargeType is direct, destination or separate; empty resets
+	// it to direct.
+	DefaultChargeType *string `json:"default_charge_type"`
 }
 
 // Update validates and applies u. Returns errs.Invalid naming the field at
@@ -166,6 +180,14 @@ func (u Update) apply(p *Platform) error {
 			return errs.Invalidf("support_email", "%q is not an email address", e)
 		}
 		p.Settings.SupportEmail = *u.SupportEmail
+	}
+	if u.DefaultChargeType != nil {
+		switch ct := *u.DefaultChargeType; ct {
+		case "", "direct", "destination", "separate":
+			p.Settings.DefaultChargeType = ct
+		default:
+			return errs.Invalidf("default_charge_type", "default_charge_type must be direct, destination or separate, not %q", ct)
+		}
 	}
 	return nil
 }
