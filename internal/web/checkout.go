@@ -119,6 +119,10 @@ func (h *handlers) payError(w http.ResponseWriter, r *http.Request, platformID s
 	h.render(w, r, status, "connect_error", d)
 }
 
+// receiptCSP is the policy of a payer's page that runs no script (a
+// receipt, an outcome): the default one, plus Tender's own stylesheet.
+const receiptCSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+
 // formatAmount shows an amount as people read it: "12.34 USD".
 func formatAmount(v int64, cur money.Currency) string {
 	return money.New(v, cur).Decimal() + " " + cur.Code()
@@ -172,6 +176,7 @@ func (h *handlers) checkoutShow(w http.ResponseWriter, r *http.Request) {
 		if cp.CardLast4 != "" {
 			d.Card = brandName(cp.CardBrand) + " ending in " + cp.CardLast4
 		}
+		w.Header().Set("Content-Security-Policy", receiptCSP)
 	} else {
 		d.CSRF = payCSRF(h.payCookieOf(w, r), token)
 		if cp.Payment != nil && cp.Payment.FailureMessage != "" {
@@ -259,6 +264,7 @@ func (h *handlers) authShow(w http.ResponseWriter, r *http.Request) {
 		if p.Status == payment.StatusFailed && p.FailureMessage != "" {
 			d.Outcome += " " + p.FailureMessage
 		}
+		w.Header().Set("Content-Security-Policy", receiptCSP)
 		h.render(w, r, http.StatusOK, "authenticate", d)
 		return
 	}
