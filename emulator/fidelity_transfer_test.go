@@ -72,3 +72,28 @@ func TestTransferNeedsTransfersCapability(t *testing.T) {
 		t.Fatalf("unknown destination: %+v", se)
 	}
 }
+
+// TestTransferFromPartialCapture: a charge captured in part can fund
+// transfers up to what was captured (less what was refunded and already
+// transferred); the authorization released by the partial capture is not
+// a refund that uses up the charge.
+func TestTransferFromPartialCapture(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dest := e.connected()
+	pi, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("usd"),
+		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true), CaptureMethod: stripe.String("manual")})
+	mustf(t, err, "authorize")
+	_, err = e.sc.V1PaymentIntents.Capture(ctx(), pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(501)})
+	mustf(t, err, "capture 501")
+	transfer := func(amount int64) error {
+		_, err := e.sc.V1Transfers.Create(ctx(), &stripe.TransferCreateParams{Amount: stripe.Int64(amount), Currency: stripe.String("usd"),
+			Destination: stripe.String(dest), SourceTransaction: stripe.String(pi.LatestCharge.ID)})
+		return err
+	}
+	mustf(t, transfer(401), "transfer 401 of 501 captured")
+	if se := stripeErr(t, transfer(101)); se.Code != "balance_insufficient" {
+		t.Fatalf("transfer past what was captured: %+v", se)
+	}
+	mustf(t, transfer(100), "transfer the last 100")
+}

@@ -146,7 +146,9 @@ func handleTransferCreate(c *call) (any, *Error) {
 		if ch.Currency != currency {
 			return nil, invalidRequest("currency", "The currency of source_transaction's balance transaction (%s) must be the same as the transfer currency (%s).", ch.Currency, currency)
 		}
-		if left := ch.AmountCaptured - ch.AmountRefunded - ch.extra().Transferred; amount > left {
+		// AmountRefunded includes what a partial capture released.
+		refunded := ch.AmountRefunded - (ch.Amount - ch.AmountCaptured)
+		if left := ch.AmountCaptured - refunded - ch.extra().Transferred; amount > left {
 			return nil, invalidRequestCode("balance_insufficient", "amount", "Insufficient funds in source_transaction %s: only %d %s can be transferred.", ch.ID, left, currency)
 		}
 		c.touch(ch)
