@@ -199,6 +199,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.TransferWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.RefundWorker{Payments: a.Payments})
+	river.AddWorker(w, &payment.StripeFeeWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.JanitorWorker{Payments: a.Payments})
 	river.AddWorker(w, &payment.CheckoutExpireWorker{Payments: a.Payments})
 	return w

@@ -324,6 +324,11 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: ChargeDirect, Capture: CaptureAutomatic,
 		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: StatusPending, Attempt: 1,
 		AccountID: m.Connection.AccountID, Source: SourceCheckout, Created: now.Time, Updated: now.Time}
+	payer, err := s.stripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
+	if err != nil {
+		return nil, err
+	}
+	pay.StripeFeePayer = payer
 	md, err := json.Marshal(pay.Metadata)
 	if err != nil {
 		return nil, err
@@ -341,12 +346,12 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		won = true
 		_, err = tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
 			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
-			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, source)
-			VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, FALSE, $13, '', $14, $15, $16, $17, $18, $19, $19, $20)`,
+			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, source, stripe_fee_payer)
+			VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, FALSE, $13, '', $14, $15, $16, $17, $18, $19, $19, $20, $21)`,
 			pay.PlatformID, pay.ID, pay.MerchantID, nullString(pay.CustomerID), pay.Amount, pay.AmountRequested, pay.Currency.Lower(),
 			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
 			string(pay.Capture), pay.Description, pay.Reference, string(md), string(pay.Status), pay.Attempt, pay.AccountID, now,
-			string(SourceCheckout))
+			string(SourceCheckout), string(pay.StripeFeePayer))
 		if err != nil {
 			return fmt.Errorf("insert checkout payment: %w", err)
 		}

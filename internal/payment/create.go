@@ -151,6 +151,17 @@ type Payment struct {
 	// moved on after an unknown outcome (see migration 00010).
 	OpTry  int64
 	Source Source
+	// StripeFeePayer is who bears Stripe's processing fee, from the fee
+	// policy when the payment was accepted; always the platform for a
+	// destination charge (see migration 00016). StripeFee is Stripe's fee
+	// once read (StripeFeeKnown). StripeFeeCovered is what the platform
+	// gave back of its application fee to cover it on a direct charge
+	// (at most the fee), by the fee refund StripeFeeRefundID.
+	StripeFeePayer    StripeFeePayer
+	StripeFee         int64
+	StripeFeeKnown    bool
+	StripeFeeCovered  int64
+	StripeFeeRefundID string
 	// Transfers are a separate charge's, one per split, in their order;
 	// nil for other charge types.
 	Transfers             []*Transfer
@@ -380,13 +391,17 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		Amount: p.Amount, AmountRequested: p.Amount, Currency: cur, ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession,
 		Description: p.Description, StatementDescriptorSuffix: p.StatementDescriptorSuffix, Reference: p.Reference, Metadata: p.Metadata,
 		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Source: SourceAPI, Created: now.Time, Updated: now.Time}
+	policy, err := s.EffectiveFeePolicy(ctx, platformID, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	pay.StripeFeePayer = policy.StripeFeePayer
+	if pay.ChargeType == ChargeDestination {
+		pay.StripeFeePayer = StripeFeePlatform
+	}
 	if p.ApplicationFee != nil {
 		pay.ApplicationFee = *p.ApplicationFee
 	} else {
-		policy, err := s.EffectiveFeePolicy(ctx, platformID, m.ID)
-		if err != nil {
-			return nil, err
-		}
 		fee, err := policy.FeeFor(p.Amount, cur)
 		if err != nil {
 			return nil, err
@@ -403,12 +418,12 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
 			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
-			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)`,
+			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, stripe_fee_payer)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23)`,
 			platformID, pay.ID, pay.MerchantID, nullString(pay.CustomerID), pay.PaymentMethodID, pay.Amount, pay.AmountRequested, cur.Lower(),
 			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
 			string(pay.Capture), pay.OffSession, pay.Description, pay.StatementDescriptorSuffix, pay.Reference, string(md),
-			string(pay.Status), pay.Attempt, pay.AccountID, now)
+			string(pay.Status), pay.Attempt, pay.AccountID, now, string(pay.StripeFeePayer))
 		if err != nil {
 			return fmt.Errorf("insert payment: %w", err)
 		}
@@ -502,18 +517,20 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
 	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at,
-	amount_captured, op_try, source, amount_refunded`
+	amount_captured, op_try, source, amount_refunded, stripe_fee_payer, stripe_fee, stripe_fee_covered, stripe_fee_refund_id`
 
 func scanPayment(row store.Scanner) (*Payment, error) {
 	var p Payment
-	var cur, chargeType, capture, md, status, source string
+	var cur, chargeType, capture, md, status, source, payer string
+	var stripeFee sql.NullInt64
+	var stripeFeeRefund sql.NullString
 	var policyID, piID, customerID sql.NullString
 	var policyVersion sql.NullInt64
 	var created, updated, createFailed store.Time
 	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &customerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry, &source, &p.AmountRefunded); err != nil {
+		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry, &source, &p.AmountRefunded, &payer, &stripeFee, &p.StripeFeeCovered, &stripeFeeRefund); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -527,6 +544,7 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	p.ChargeType, p.Capture, p.Status, p.StripePaymentIntentID = ChargeType(chargeType), Capture(capture), Status(status), piID.String
 	p.Created, p.Updated, p.CreateFailed = created.Time, updated.Time, createFailed.Time
 	p.CustomerID, p.Source = customerID.String, Source(source)
+	p.StripeFeePayer, p.StripeFee, p.StripeFeeKnown, p.StripeFeeRefundID = StripeFeePayer(payer), stripeFee.Int64, stripeFee.Valid, stripeFeeRefund.String
 	return &p, nil
 }
 

@@ -49,7 +49,8 @@ type stuck struct {
 }
 
 // Requeue gives every payment left pending or processing, every captured
-// separate charge with transfers not made, and every refund not made, for
+// separate charge with transfers not made, every direct charge whose
+// Stripe fee the platform has not paid back, and every refund not made, for
 // longer than StuckAfter, across platforms, a new job, unless it still has
 // one (jobs are unique by their arguments while waiting, retrying or
 // running). Each job resumes from what is saved, as any rerun does, so a
@@ -72,6 +73,14 @@ func (s *Service) Requeue(ctx context.Context) (int, error) {
 			return TransferArgs{PlatformID: platformID, PaymentID: id}, transferOpts
 		},
 		touch: `UPDATE transfers SET updated_at = $3 WHERE platform_id = $1 AND payment_id = $2 AND status IN ('pending', 'processing')`,
+	}, {
+		query: `SELECT platform_id, id FROM payments WHERE status = $1 AND charge_type = $2 AND stripe_fee_payer = $3
+			AND stripe_fee_refund_id IS NULL AND (stripe_fee IS NULL OR (stripe_fee > 0 AND application_fee > 0)) AND updated_at < $4 ORDER BY updated_at LIMIT 1000`,
+		args: []any{string(StatusSucceeded), string(ChargeDirect), string(StripeFeePlatform), before},
+		job: func(platformID, id string) (river.JobArgs, *river.InsertOpts) {
+			return StripeFeeArgs{PlatformID: platformID, PaymentID: id}, stripeFeeOpts
+		},
+		touch: `UPDATE payments SET updated_at = $3 WHERE platform_id = $1 AND id = $2`,
 	}, {
 		query: `SELECT platform_id, id FROM refunds WHERE status IN ($1, $2) AND updated_at < $3 ORDER BY updated_at LIMIT 1000`,
 		args:  []any{string(RefundPending), string(RefundProcessing), before},

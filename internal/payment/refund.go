@@ -342,7 +342,8 @@ func (s *Service) chargeUnreadable(ctx context.Context, p *Payment, r *Refund, o
 // share less what the refunds before it gave back:
 //
 //   - direct and destination charges: the platform gives back ⌈fee × C /
-//     A⌉ of its application fee to the merchant;
+//     A⌉ of its application fee to the merchant, where fee is what it kept
+//     (less what it gave back to cover Stripe's fee, see stripefee.go);
 //   - separate charges: each paid transfer t is reversed by ⌊t × C / A⌋,
 //     and the platform bears the rest of the refund (its fee, in
 //     proportion, and any transfer that failed).
@@ -363,8 +364,9 @@ func refundParts(p *Payment, priorRefunded, priorFee int64, amount int64, transf
 		}
 		return 0, reversals
 	}
-	share := (p.ApplicationFee*c + a - 1) / a
-	return max(0, min(share-priorFee, p.ApplicationFee-priorFee)), nil
+	kept := p.ApplicationFee - p.StripeFeeCovered // what the platform kept of its fee
+	share := (kept*c + a - 1) / a
+	return max(0, min(share-priorFee, kept-priorFee)), nil
 }
 
 // fixRefundParts computes the refund's parts from the refunds that
@@ -374,6 +376,9 @@ func (s *Service) fixRefundParts(ctx context.Context, p *Payment, r *Refund) err
 		if t.Status == TransferPending || t.Status == TransferProcessing {
 			return fmt.Errorf("refund %s: payment %s's transfers are not made yet; will retry", r.ID, p.ID)
 		}
+	}
+	if !p.stripeFeeCovered() {
+		return fmt.Errorf("refund %s: payment %s's Stripe fee is not covered yet; will retry", r.ID, p.ID)
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var priorRefunded, priorFee int64

@@ -169,7 +169,7 @@ func TestRefundSeparate(t *testing.T) {
 		hub, farm, dairy := f.merchant("Food hub"), f.merchant("Farm"), f.merchant("Dairy")
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
-		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"stripe_fee_payer":"platform"}`, 200, nil)
 		p := f.paid(map[string]any{"merchant": hub.ID, "customer": c.ID, "amount": 2001, "currency": "usd",
 			"splits": []map[string]any{{"merchant": hub.ID, "amount": 1001}, {"merchant": farm.ID, "amount": 667}, {"merchant": dairy.ID, "amount": 333}}})
 		// Transfers 957, 638, 318 (see TestSeparateCharge). 700 of 2001:

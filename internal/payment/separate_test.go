@@ -45,7 +45,9 @@ func TestSeparateCharge(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		f.consent(c.ID, hub.ID)
-		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}}}`, 200, nil)
+		// The platform bears Stripe's fee, so the transfers share out the
+		// amount less the platform's fee only (see TestStripeFeePayer).
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":290,"fixed":30}},"stripe_fee_payer":"platform"}`, 200, nil)
 		before := map[string]int64{}
 		for _, m := range []string{*hub.Connection.AccountID, *farm.Connection.AccountID, *dairy.Connection.AccountID} {
 			before[m] = f.balance(m)
@@ -118,6 +120,7 @@ func TestSeparateCharge(t *testing.T) {
 func TestSeparateChargeOutcomes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
+		f.Post("/v1/fee_policy", `{"stripe_fee_payer":"platform"}`, 200, nil)
 		m, other := f.merchant("Baker"), f.merchant("Miller")
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
@@ -174,7 +177,8 @@ func TestSeparateChargeOutcomes(t *testing.T) {
 		// An explicit fee is kept, capped at the amount captured: 501 − 100
 		// = 401 shared 3:2 is 240.6 and 160.4.
 		held = f.payment(held.ID)
-		if held.AmountCaptured != 501 || held.Transfers[0].Amount != 241 || held.Transfers[1].Amount != 160 {
+		if held.AmountCaptured != 501 || held.Transfers[0].Amount != 241 || held.Transfers[1].Amount != 160 ||
+			held.Transfers[0].Status != payment.TransferPaid || held.Transfers[1].Status != payment.TransferPaid {
 			t.Errorf("captured in part: %+v", held)
 		}
 	})

@@ -127,9 +127,14 @@ func insertTransfers(ctx context.Context, tx *sql.Tx, p *Payment, splits []split
 }
 
 // afterSettled runs in the transaction that settles a payment: a separate
-// charge that succeeded gets the job that makes its transfers; one that
-// failed or was canceled has nothing to transfer.
+// charge that succeeded gets the job that makes its transfers, and one
+// that failed or was canceled has nothing to transfer; a direct charge
+// whose platform bears Stripe's fee gets the job that pays it back.
 func (s *Service) afterSettled(ctx context.Context, tx *sql.Tx, p *Payment, status Status) error {
+	if p.coversStripeFee() && status == StatusSucceeded {
+		_, err := s.jobs().InsertTx(ctx, tx, StripeFeeArgs{PlatformID: p.PlatformID, PaymentID: p.ID}, stripeFeeOpts)
+		return err
+	}
 	if p.ChargeType != ChargeSeparate {
 		return nil
 	}
@@ -191,9 +196,6 @@ func (s *Service) Transfer(ctx context.Context, platformID, paymentID string) er
 	if p.ChargeType != ChargeSeparate || p.Status != StatusSucceeded {
 		return nil
 	}
-	if err := s.fixAmounts(ctx, p); err != nil {
-		return err
-	}
 	var todo []*Transfer
 	for _, t := range p.Transfers {
 		if t.Status == TransferPending || t.Status == TransferProcessing {
@@ -205,6 +207,14 @@ func (s *Service) Transfer(ctx context.Context, platformID, paymentID string) er
 	}
 	sc, err := s.client(ctx, platformID)
 	if err != nil {
+		return err
+	}
+	if p.StripeFeePayer == StripeFeeMerchant {
+		if _, err := s.stripeFee(ctx, sc, p); err != nil {
+			return err
+		}
+	}
+	if err := s.fixAmounts(ctx, p); err != nil {
 		return err
 	}
 	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, &stripe.PaymentIntentRetrieveParams{})
@@ -232,16 +242,21 @@ func (s *Service) Transfer(ctx context.Context, platformID, paymentID string) er
 }
 
 // amounts shares what a separate charge leaves after the platform's fee
-// over its splits: money.Allocate of (amount captured − fee) in proportion
+// (and Stripe's, when the merchants bear it) over its splits:
+// money.Allocate of (amount captured − fee [− Stripe's fee]) in proportion
 // to the split amounts, largest remainder first, so the transfers and the
-// fee add up to the amount captured exactly, whatever the rounding. With
-// the whole amount captured and no fee each merchant gets its split.
+// fees add up to the amount captured exactly, whatever the rounding. With
+// the whole amount captured and no fees each merchant gets its split.
 func amounts(p *Payment) ([]int64, error) {
 	weights := make([]int64, len(p.Transfers))
 	for i, t := range p.Transfers {
 		weights[i] = t.SplitAmount
 	}
-	return money.Allocate(p.AmountCaptured-p.ApplicationFee, weights)
+	left := p.AmountCaptured - p.ApplicationFee
+	if p.StripeFeePayer == StripeFeeMerchant {
+		left -= p.StripeFee
+	}
+	return money.Allocate(max(left, 0), weights)
 }
 
 // fixAmounts sets the transfers' amounts, all in one statement per

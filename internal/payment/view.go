@@ -33,6 +33,9 @@ type View struct {
 	Attempt                   int64             `json:"attempt"`
 	StripeAccount             string            `json:"stripe_account"`
 	StripePaymentIntent       *string           `json:"stripe_payment_intent"`
+	StripeFeePayer            StripeFeePayer    `json:"stripe_fee_payer"`
+	StripeFee                 *int64            `json:"stripe_fee"`
+	StripeFeeCovered          int64             `json:"stripe_fee_covered"`
 	Failure                   *FailureView      `json:"failure"`
 	Transfers                 []TransferView    `json:"transfers"`
 	CreatedAt                 time.Time         `json:"created_at"`
@@ -67,6 +70,10 @@ func (p *Payment) View() View {
 		StatementDescriptorSuffix: nullable.String(p.StatementDescriptorSuffix), Reference: nullable.String(p.Reference),
 		Metadata: md, Status: p.Status, Attempt: p.Attempt, StripeAccount: p.AccountID,
 		StripePaymentIntent: nullable.String(p.StripePaymentIntentID), CreatedAt: p.Created, UpdatedAt: p.Updated}
+	v.StripeFeePayer, v.StripeFeeCovered = p.stripeFeeBearer(), p.StripeFeeCovered
+	if p.StripeFeeKnown {
+		v.StripeFee = &p.StripeFee
+	}
 	if p.FeePolicyID != "" {
 		v.FeePolicy = &FeePolicyRef{ID: p.FeePolicyID, Version: p.FeePolicyVersion}
 	}

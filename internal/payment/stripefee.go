@@ -1,0 +1,214 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/riverqueue/river"
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeapi"
+)
+
+// Who bears Stripe's processing fee (the fee policy's stripe_fee_payer)
+// is settled after a payment succeeds, because Stripe's fee is known only
+// from the charge's balance transaction:
+//
+//   - direct charge, platform bears it: Stripe took it from the merchant's
+//     account, so the platform gives that much of its application fee back
+//     (a fee refund, which unlike a transfer does not wait for the
+//     platform's available balance), at most the whole fee
+//     (StripeFeeArgs); refunds then share out only what the platform kept;
+//   - separate charge, merchant bears it: the transfers share out the
+//     amount captured less the platform's fee and Stripe's (see amounts);
+//   - direct charge, merchant bears it, and separate charge, platform
+//     bears it: Stripe already took it from the one who bears it;
+//   - destination charge: the platform's, always (see migration 00016).
+//
+// Stripe keeps its fee when a charge is refunded; what the merchant gives
+// back follows the refund rule (refundParts) on what it received.
+
+// StripeFeeArgs is the job that gives a direct charge's Stripe fee back to
+// the merchant when the platform bears it.
+type StripeFeeArgs struct {
+	PlatformID string `json:"platform_id"`
+	PaymentID  string `json:"payment_id"`
+}
+
+// Kind implements river.JobArgs.
+func (StripeFeeArgs) Kind() string { return "payment.stripe_fee" }
+
+var stripeFeeOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+
+// StripeFeeWorker runs StripeFeeArgs jobs; running one twice gives back
+// once.
+type StripeFeeWorker struct {
+	river.WorkerDefaults[StripeFeeArgs]
+	Payments *Service
+}
+
+// Work implements river.Worker.
+func (w *StripeFeeWorker) Work(ctx context.Context, job *river.Job[StripeFeeArgs]) error {
+	return w.Payments.CoverStripeFee(ctx, job.Args.PlatformID, job.Args.PaymentID)
+}
+
+// stripeFeeBearer is who bears the payment's Stripe fee: the policy's
+// choice, except for a destination charge (the platform's, always; a
+// checkout payment can become one when the payer saves the card).
+func (p *Payment) stripeFeeBearer() StripeFeePayer {
+	if p.ChargeType == ChargeDestination {
+		return StripeFeePlatform
+	}
+	return p.StripeFeePayer
+}
+
+// coversStripeFee reports whether the platform gives a payment's Stripe
+// fee back to the merchant out of its application fee.
+func (p *Payment) coversStripeFee() bool {
+	return p.ChargeType == ChargeDirect && p.StripeFeePayer == StripeFeePlatform
+}
+
+// stripeFeeCovered reports whether nothing is left to do to cover the
+// payment's Stripe fee.
+func (p *Payment) stripeFeeCovered() bool {
+	return !p.coversStripeFee() || p.StripeFeeRefundID != "" || (p.StripeFeeKnown && min(p.StripeFee, p.ApplicationFee) == 0)
+}
+
+// CoverStripeFee gives the Stripe fee of a succeeded direct charge whose
+// platform bears it back to the merchant, once: min(Stripe's fee, the
+// application fee) is refunded from the application fee with
+// metadata.tender_stripe_fee, looked for in the fee's refunds before it is
+// made, under a key derived from the payment, moved on after a 5xx.
+func (s *Service) CoverStripeFee(ctx context.Context, platformID, paymentID string) error {
+	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	if err != nil {
+		return err
+	}
+	if p.Status != StatusSucceeded || p.stripeFeeCovered() {
+		return nil
+	}
+	sc, err := s.client(ctx, platformID)
+	if err != nil {
+		return err
+	}
+	fee, err := s.stripeFee(ctx, sc, p)
+	if err != nil {
+		return err
+	}
+	amount := min(fee, p.ApplicationFee)
+	if amount == 0 {
+		return nil
+	}
+	if fee > p.ApplicationFee {
+		s.logger.WarnContext(ctx, "Stripe's fee is more than the platform's: the platform gives back all of its fee", "payment", p.ID,
+			"stripe_fee", fee, "application_fee", p.ApplicationFee)
+	}
+	appFee, err := s.applicationFeeOf(ctx, sc, p)
+	if err != nil {
+		return err
+	}
+	for fr, err := range sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(appFee)}).All(ctx) {
+		if err != nil {
+			return fmt.Errorf("payment %s: looking for its Stripe fee refund: %w", p.ID, err)
+		}
+		if fr.Metadata["tender_stripe_fee"] == p.ID {
+			return s.saveStripeFeeCovered(ctx, p, amount, fr.ID)
+		}
+	}
+	var try int64
+	if err := s.db.QueryRowContext(ctx, `SELECT stripe_fee_key_try FROM payments WHERE platform_id = $1 AND id = $2`, p.PlatformID, p.ID).Scan(&try); err != nil {
+		return err
+	}
+	params := &stripe.FeeRefundCreateParams{ID: stripe.String(appFee), Amount: stripe.Int64(amount),
+		Metadata: map[string]string{"tender_payment": p.ID, "tender_stripe_fee": p.ID}}
+	params.SetIdempotencyKey(stripeapi.IdempotencyKey("payment", p.ID, "stripe_fee", "try", strconv.FormatInt(try, 10)))
+	fr, err := sc.V1FeeRefunds.Create(ctx, params)
+	if err != nil {
+		o := stripeapi.Classify(err)
+		switch {
+		case o.Kind == stripeapi.KindInvalidRequest, o.Kind == stripeapi.KindAccountInvalid:
+			// Left for the operator: the platform owes the merchant the fee.
+			s.logger.ErrorContext(ctx, "giving Stripe's fee back to the merchant was refused", "payment", p.ID, "merchant", p.MerchantID,
+				"amount", amount, "code", o.Code, "detail", o.Message)
+			return river.JobCancel(fmt.Errorf("payment %s: Stripe fee refund refused: %s", p.ID, o.Message))
+		case o.Kind == stripeapi.KindUnavailable && o.Status >= 500:
+			if _, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_fee_key_try = stripe_fee_key_try + 1 WHERE platform_id = $1 AND id = $2
+				AND stripe_fee_key_try = $3`, p.PlatformID, p.ID, try); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("payment %s: Stripe fee refund: %s at Stripe, will retry: %w", p.ID, o.Kind, errors.Join(o.Cause, o.Err()))
+	}
+	return s.saveStripeFeeCovered(ctx, p, amount, fr.ID)
+}
+
+// applicationFeeOf returns the id of the application fee the platform
+// took on a direct charge.
+func (s *Service) applicationFeeOf(ctx context.Context, sc *stripe.Client, p *Payment) (string, error) {
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
+	if err != nil {
+		return "", fmt.Errorf("payment %s: reading its PaymentIntent: %w", p.ID, err)
+	}
+	if pi.LatestCharge == nil {
+		return "", river.JobCancel(fmt.Errorf("payment %s: PaymentIntent %s has no charge", p.ID, pi.ID))
+	}
+	for f, err := range sc.V1ApplicationFees.List(ctx, &stripe.ApplicationFeeListParams{Charge: stripe.String(pi.LatestCharge.ID)}).All(ctx) {
+		if err != nil {
+			return "", fmt.Errorf("payment %s: finding its application fee: %w", p.ID, err)
+		}
+		return f.ID, nil
+	}
+	return "", river.JobCancel(fmt.Errorf("payment %s: no application fee on charge %s", p.ID, pi.LatestCharge.ID))
+}
+
+// stripeFeePayerOf returns who bears Stripe's fee under a fee policy
+// version: the merchant when there is none.
+func (s *Service) stripeFeePayerOf(ctx context.Context, platformID, policyID string) (StripeFeePayer, error) {
+	if policyID == "" {
+		return StripeFeeMerchant, nil
+	}
+	var payer string
+	err := s.db.QueryRowContext(ctx, `SELECT stripe_fee_payer FROM fee_policies WHERE platform_id = $1 AND id = $2`, platformID, policyID).Scan(&payer)
+	return StripeFeePayer(payer), err
+}
+
+// stripeFee returns Stripe's processing fee on the payment's charge, read
+// from its balance transaction the first time and saved.
+func (s *Service) stripeFee(ctx context.Context, sc *stripe.Client, p *Payment) (int64, error) {
+	if p.StripeFeeKnown {
+		return p.StripeFee, nil
+	}
+	params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount())
+	params.AddExpand("latest_charge.balance_transaction")
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params)
+	if err != nil {
+		return 0, fmt.Errorf("payment %s: reading Stripe's fee: %w", p.ID, err)
+	}
+	if pi.LatestCharge == nil || pi.LatestCharge.BalanceTransaction == nil {
+		return 0, fmt.Errorf("payment %s: its charge has no balance transaction yet; will retry", p.ID)
+	}
+	var fee int64
+	for _, d := range pi.LatestCharge.BalanceTransaction.FeeDetails {
+		if d.Type == "stripe_fee" {
+			fee += d.Amount
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_fee = $3 WHERE platform_id = $1 AND id = $2 AND stripe_fee IS NULL`,
+		p.PlatformID, p.ID, fee); err != nil {
+		return 0, err
+	}
+	p.StripeFee, p.StripeFeeKnown = fee, true
+	return fee, nil
+}
+
+func (s *Service) saveStripeFeeCovered(ctx context.Context, p *Payment, amount int64, refundID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_fee_refund_id = $3, stripe_fee_covered = $4, updated_at = $5
+		WHERE platform_id = $1 AND id = $2 AND stripe_fee_refund_id IS NULL`, p.PlatformID, p.ID, refundID, amount, store.TimeOf(s.now()))
+	if err == nil {
+		p.StripeFeeRefundID, p.StripeFeeCovered = refundID, amount
+	}
+	return err
+}
