@@ -274,6 +274,15 @@ func contains(list []string, s string) bool {
 // assertNoSecrets reads every row of the tables the connection flow writes
 // and fails if any holds a Stripe secret key, an OAuth access or refresh
 // token, or a link token in clear.
+// secretPatterns match a secret key, an OAuth refresh token or a link
+// token as a whole word: sealed values are base64url and may hold "rt_"
+// or "sk_test_" by chance inside a longer run of its letters.
+var secretPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`(^|[^A-Za-z0-9_-])(sk_test_|sk_live_|rk_test_)[A-Za-z0-9]+`),
+	regexp.MustCompile(`(^|[^A-Za-z0-9_-])rt_[A-Za-z0-9]{32}`),
+	regexp.MustCompile(`/connect/links/`),
+}
+
 func assertNoSecrets(t *testing.T, db *store.DB) {
 	t.Helper()
 	for _, table := range []string{"merchants", "connect_links", "events", "idempotency_keys", "platforms", "platform_stripe"} {
@@ -296,9 +305,9 @@ func assertNoSecrets(t *testing.T, db *store.DB) {
 				if b, ok := v.([]byte); ok {
 					s = string(b)
 				}
-				for _, bad := range []string{"sk_test_", "sk_live_", "rk_test_", "rt_", "/connect/links/"} {
-					if strings.Contains(s, bad) {
-						t.Errorf("%s.%s holds %q in clear: %.120s", table, cols[i], bad, s)
+				for _, bad := range secretPatterns {
+					if bad.MatchString(s) {
+						t.Errorf("%s.%s holds %s in clear: %.120s", table, cols[i], bad, s)
 					}
 				}
 			}
