@@ -116,7 +116,7 @@ func TestSeparateCharge(t *testing.T) {
 // TestSeparateChargeOutcomes: without splits the whole amount less the fee
 // goes to the payment's merchant; a declined card cancels the transfers; a
 // manual capture of part of the amount transfers only what was captured,
-// after the capture.
+// after the capture; a canceled authorization cancels the transfers.
 func TestSeparateChargeOutcomes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -170,6 +170,18 @@ func TestSeparateChargeOutcomes(t *testing.T) {
 		if n := len(f.stripeTransfers(held.ID)); n != 0 {
 			t.Fatalf("%d transfers before the capture", n)
 		}
+		var dropped payment.View
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 700, "currency": "usd", "capture": "manual",
+			"splits": []map[string]any{{"merchant": m.ID, "amount": 300}, {"merchant": other.ID, "amount": 400}}}, 200, &dropped)
+		if err := f.process(dropped.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.Post("/v1/payments/"+dropped.ID+"/cancel", `{}`, 200, &dropped)
+		if dropped = f.payment(dropped.ID); dropped.Status != payment.StatusCanceled || dropped.Transfers[0].Status != payment.TransferCanceled ||
+			dropped.Transfers[1].Status != payment.TransferCanceled {
+			t.Errorf("canceled: %+v", dropped)
+		}
+
 		f.Post("/v1/payments/"+held.ID+"/capture", `{"amount_to_capture":501}`, 200, &held)
 		if err := f.transfer(held.ID); err != nil {
 			t.Fatal(err)
