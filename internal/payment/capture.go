@@ -99,13 +99,14 @@ func (s *Service) captureFee(ctx context.Context, p *Payment, amount int64) (int
 	return r.money().Fee(amount)
 }
 
-// Cancel cancels a payment that was not captured: authorized and
-// waiting for a capture, or waiting for the customer to authenticate.
-// The authorization is released. It is safe to call again: a payment
-// already canceled is returned as it is. Returns errs.NotFound;
-// errs.Conflict when the payment was captured (refund it instead), failed
-// or is still being processed; errs.Unavailable when Stripe's answer is
-// not known yet (call again).
+// Cancel cancels a payment: one not captured (authorized and waiting for
+// a capture, or waiting for the customer to authenticate) is canceled and
+// its authorization released; one captured is refunded, all that is left
+// of it, by a refund (see CreateRefund) the payment's amount_refunded
+// shows at once. It is safe to call again: a payment already canceled, or
+// refunded in full, is returned as it is. Returns errs.NotFound;
+// errs.Conflict when the payment failed or is still being processed;
+// errs.Unavailable when Stripe's answer is not known yet (call again).
 func (s *Service) Cancel(ctx context.Context, platformID, paymentID string) (*Payment, error) {
 	p, err := getPayment(ctx, s.db, platformID, paymentID)
 	if err != nil {
@@ -115,8 +116,7 @@ func (s *Service) Cancel(ctx context.Context, platformID, paymentID string) (*Pa
 	case StatusCanceled:
 		return p, nil
 	case StatusSucceeded:
-		return nil, errs.E(errs.Conflict, "Payment %s was captured and can no longer be canceled; refund it instead (refunds are not available yet).", p.ID).
-			WithReason("payment_captured")
+		return s.refundRest(ctx, p)
 	case StatusFailed:
 		return nil, errs.E(errs.Conflict, "Payment %s failed; nothing was taken, so there is nothing to cancel.", p.ID).WithReason("payment_failed")
 	case StatusPending, StatusProcessing:
@@ -140,11 +140,28 @@ func (s *Service) Cancel(ctx context.Context, platformID, paymentID string) (*Pa
 		}
 	}
 	done, err := s.recordOp(ctx, p, pi)
-	if err == nil && done.Status == StatusSucceeded { // a capture got there first
-		return nil, errs.E(errs.Conflict, "Payment %s was captured and can no longer be canceled; refund it instead (refunds are not available yet).", p.ID).
-			WithReason("payment_captured")
+	if errs.Is(err, errs.Conflict) { // another call recorded something first
+		done, err = getPayment(ctx, s.db, platformID, paymentID)
 	}
-	return done, err
+	if err != nil {
+		return nil, err
+	}
+	if done.Status == StatusSucceeded { // a capture got there first
+		return s.refundRest(ctx, done)
+	}
+	return done, nil
+}
+
+// refundRest refunds what is left of a captured payment being canceled,
+// and returns the payment with the refund reserved.
+func (s *Service) refundRest(ctx context.Context, p *Payment) (*Payment, error) {
+	if p.AmountCaptured-p.AmountRefunded == 0 {
+		return p, nil
+	}
+	if _, err := s.CreateRefund(ctx, p.PlatformID, p.ID, RefundParams{Reason: "requested_by_customer"}); err != nil && !errs.Is(err, errs.Conflict) {
+		return nil, err
+	}
+	return getPayment(ctx, s.db, p.PlatformID, p.ID)
 }
 
 // opKey is the idempotency key of a capture or cancel call. A
