@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/app"
+	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
@@ -384,6 +386,28 @@ func (e *Env) Post(path string, body any, want int, out any) *Response {
 		r.Decode(e.tb, out)
 	}
 	return r
+}
+
+// ConnectedMerchant creates a merchant and connects it through an Express
+// link, which the emulator enables at once (Envs made by NewWithEmulator).
+func (e *Env) ConnectedMerchant(name string) connect.MerchantView {
+	e.tb.Helper()
+	var m connect.MerchantView
+	e.Post("/v1/merchants", map[string]string{"name": name}, 200, &m)
+	var l struct{ URL string }
+	e.Post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
+		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(l.URL, url.Values{})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		e.tb.Fatalf("begin express: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	got, err := e.App.Connect.Merchant(context.Background(), e.PlatformID, m.ID)
+	if err != nil || got.Connection.Status != connect.StatusEnabled {
+		e.tb.Fatalf("merchant %+v %v", got, err)
+	}
+	return got.View()
 }
 
 // StripeClient is a stripe-go client with the platform's secret key,

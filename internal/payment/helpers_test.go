@@ -73,25 +73,10 @@ func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 	return pm
 }
 
-// merchant connects a merchant through an Express link, which the
-// emulator enables at once.
+// merchant connects a merchant (see apitest.Env.ConnectedMerchant).
 func (f *fixture) merchant(name string) connect.MerchantView {
 	f.t.Helper()
-	m := f.unconnectedMerchant(name)
-	var l struct{ URL string }
-	f.Post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
-		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(l.URL, url.Values{})
-	if err != nil || resp.StatusCode != http.StatusSeeOther {
-		f.t.Fatalf("begin express: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	got, err := f.App.Connect.Merchant(context.Background(), f.PlatformID, m.ID)
-	if err != nil || got.Connection.Status != connect.StatusEnabled {
-		f.t.Fatalf("merchant %+v %v", got, err)
-	}
-	return got.View()
+	return f.ConnectedMerchant(name)
 }
 
 func (f *fixture) unconnectedMerchant(name string) connect.MerchantView {

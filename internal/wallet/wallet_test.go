@@ -2,8 +2,6 @@ package wallet_test
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -66,26 +64,10 @@ func (f *fixture) confirmedSetup(customerID, token string) string {
 	return si.ID
 }
 
-// merchant connects a merchant through an Express link, which the
-// emulator enables at once.
+// merchant connects a merchant (see apitest.Env.ConnectedMerchant).
 func (f *fixture) merchant(name string) connect.MerchantView {
 	f.t.Helper()
-	var m connect.MerchantView
-	f.Post("/v1/merchants", map[string]string{"name": name}, 200, &m)
-	var l struct{ URL string }
-	f.Post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
-		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(l.URL, url.Values{})
-	if err != nil || resp.StatusCode != http.StatusSeeOther {
-		f.t.Fatalf("begin express: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	got, err := f.App.Connect.Merchant(context.Background(), f.PlatformID, m.ID)
-	if err != nil || got.Connection.Status != connect.StatusEnabled {
-		f.t.Fatalf("merchant %+v %v", got, err)
-	}
-	return got.View()
+	return f.ConnectedMerchant(name)
 }
 
 // TestCustomersAPI: customers are created with their Stripe Customer,

@@ -47,26 +47,10 @@ func newFixture(t *testing.T, db *store.DB, opts ...apitest.EnvOption) *fixture 
 	return &fixture{Env: env, t: t, clock: c, sc: env.StripeClient()}
 }
 
-// merchant connects a merchant through an Express link, which the
-// emulator enables at once.
+// merchant connects a merchant (see apitest.Env.ConnectedMerchant).
 func (f *fixture) merchant(name string) connect.MerchantView {
 	f.t.Helper()
-	var m connect.MerchantView
-	f.Post("/v1/merchants", map[string]string{"name": name}, 200, &m)
-	var l struct{ URL string }
-	f.Post("/v1/merchants/"+m.ID+"/connect_links", map[string]string{"type": "express",
-		"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, 200, &l)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(l.URL, url.Values{})
-	if err != nil || resp.StatusCode != http.StatusSeeOther {
-		f.t.Fatalf("begin express: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	got, err := f.App.Connect.Merchant(context.Background(), f.PlatformID, m.ID)
-	if err != nil || got.Connection.Status != connect.StatusEnabled {
-		f.t.Fatalf("merchant %+v %v", got, err)
-	}
-	return got.View()
+	return f.ConnectedMerchant(name)
 }
 
 func (f *fixture) customer() wallet.CustomerView {
