@@ -415,13 +415,12 @@ func (s *Service) fixRefundParts(ctx context.Context, p *Payment, r *Refund) err
 // failed.
 func (s *Service) makeRefund(ctx context.Context, sc *stripe.Client, p *Payment, r *Refund, chargeID string) (settled bool, err error) {
 	list := stripeapi.OnAccount(&stripe.RefundListParams{Charge: stripe.String(chargeID)}, p.intentAccount())
-	for re, err := range sc.V1Refunds.List(ctx, list).All(ctx) {
-		if err != nil {
-			return false, fmt.Errorf("refund %s: looking for it at Stripe: %w", r.ID, err)
-		}
-		if re.Metadata["tender_refund"] == r.ID {
-			return false, s.saveRefundPart(ctx, r, "stripe_refund_id", re.ID, &r.StripeRefundID)
-		}
+	done, err := first(sc.V1Refunds.List(ctx, list).All(ctx), func(re *stripe.Refund) bool { return re.Metadata["tender_refund"] == r.ID })
+	if err != nil {
+		return false, fmt.Errorf("refund %s: looking for it at Stripe: %w", r.ID, err)
+	}
+	if done != nil {
+		return false, s.saveRefundPart(ctx, r, "stripe_refund_id", done.ID, &r.StripeRefundID)
 	}
 	if err := s.crashPoint("before_refund", r.ID); err != nil {
 		return false, err
@@ -459,24 +458,21 @@ func (s *Service) makeRefund(ctx context.Context, sc *stripe.Client, p *Payment,
 // refundFee gives the merchant back the refund's part of the platform's
 // application fee.
 func (s *Service) refundFee(ctx context.Context, sc *stripe.Client, p *Payment, r *Refund, chargeID string) error {
-	var fee *stripe.ApplicationFee
-	for f, err := range sc.V1ApplicationFees.List(ctx, &stripe.ApplicationFeeListParams{Charge: stripe.String(chargeID)}).All(ctx) {
-		if err != nil {
-			return fmt.Errorf("refund %s: finding the application fee: %w", r.ID, err)
-		}
-		fee = f
+	fee, err := applicationFeeOn(ctx, sc, chargeID)
+	if err != nil {
+		return fmt.Errorf("refund %s: %w", r.ID, err)
 	}
 	if fee == nil {
 		return s.partRefused(ctx, r, "fee_refund_failed", "no application fee on charge "+chargeID, func() { r.FeeRefunded = 0 },
 			`UPDATE refunds SET fee_refunded = 0 WHERE platform_id = $1 AND id = $2`, p.PlatformID, r.ID)
 	}
-	for fr, err := range sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(fee.ID)}).All(ctx) {
-		if err != nil {
-			return fmt.Errorf("refund %s: looking for its fee refund: %w", r.ID, err)
-		}
-		if fr.Metadata["tender_refund"] == r.ID {
-			return s.saveRefundPart(ctx, r, "stripe_fee_refund_id", fr.ID, &r.StripeFeeRefundID)
-		}
+	done, err := first(sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(fee.ID)}).All(ctx),
+		func(fr *stripe.FeeRefund) bool { return fr.Metadata["tender_refund"] == r.ID })
+	if err != nil {
+		return fmt.Errorf("refund %s: looking for its fee refund: %w", r.ID, err)
+	}
+	if done != nil {
+		return s.saveRefundPart(ctx, r, "stripe_fee_refund_id", done.ID, &r.StripeFeeRefundID)
 	}
 	params := &stripe.FeeRefundCreateParams{ID: stripe.String(fee.ID), Amount: stripe.Int64(r.FeeRefunded),
 		Metadata: map[string]string{"tender_refund": r.ID, "tender_payment": p.ID}}
@@ -505,13 +501,13 @@ func (s *Service) reverseTransfer(ctx context.Context, sc *stripe.Client, p *Pay
 	if tr == nil || tr.StripeTransferID == "" {
 		return river.JobCancel(fmt.Errorf("refund %s: transfer %s has no Stripe transfer to reverse", r.ID, rv.TransferID))
 	}
-	for x, err := range sc.V1TransferReversals.List(ctx, &stripe.TransferReversalListParams{ID: stripe.String(tr.StripeTransferID)}).All(ctx) {
-		if err != nil {
-			return fmt.Errorf("refund %s: looking for its reversal of %s: %w", r.ID, tr.ID, err)
-		}
-		if x.Metadata["tender_refund"] == r.ID {
-			return s.saveReversal(ctx, p, r, rv, x.ID)
-		}
+	done, err := first(sc.V1TransferReversals.List(ctx, &stripe.TransferReversalListParams{ID: stripe.String(tr.StripeTransferID)}).All(ctx),
+		func(x *stripe.TransferReversal) bool { return x.Metadata["tender_refund"] == r.ID })
+	if err != nil {
+		return fmt.Errorf("refund %s: looking for its reversal of %s: %w", r.ID, tr.ID, err)
+	}
+	if done != nil {
+		return s.saveReversal(ctx, p, r, rv, done.ID)
 	}
 	params := &stripe.TransferReversalCreateParams{ID: stripe.String(tr.StripeTransferID), Amount: stripe.Int64(rv.Amount),
 		Metadata: map[string]string{"tender_refund": r.ID, "tender_payment": p.ID, "tender_transfer": tr.ID}}

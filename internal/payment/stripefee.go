@@ -94,7 +94,11 @@ func (s *Service) CoverStripeFee(ctx context.Context, platformID, paymentID stri
 	if err != nil {
 		return err
 	}
-	fee, err := s.stripeFee(ctx, sc, p)
+	pi, err := s.chargedIntent(ctx, sc, p, !p.StripeFeeKnown)
+	if err != nil {
+		return err
+	}
+	fee, err := s.recordStripeFee(ctx, p, pi)
 	if err != nil {
 		return err
 	}
@@ -106,23 +110,26 @@ func (s *Service) CoverStripeFee(ctx context.Context, platformID, paymentID stri
 		s.logger.WarnContext(ctx, "Stripe's fee is more than the platform's: the platform gives back all of its fee", "payment", p.ID,
 			"stripe_fee", fee, "application_fee", p.ApplicationFee)
 	}
-	appFee, err := s.applicationFeeOf(ctx, sc, p)
+	appFee, err := applicationFeeOn(ctx, sc, pi.LatestCharge.ID)
 	if err != nil {
-		return err
+		return fmt.Errorf("payment %s: %w", p.ID, err)
 	}
-	for fr, err := range sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(appFee)}).All(ctx) {
-		if err != nil {
-			return fmt.Errorf("payment %s: looking for its Stripe fee refund: %w", p.ID, err)
-		}
-		if fr.Metadata["tender_stripe_fee"] == p.ID {
-			return s.saveStripeFeeCovered(ctx, p, amount, fr.ID)
-		}
+	if appFee == nil {
+		return river.JobCancel(fmt.Errorf("payment %s: no application fee on charge %s", p.ID, pi.LatestCharge.ID))
+	}
+	done, err := first(sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(appFee.ID)}).All(ctx),
+		func(fr *stripe.FeeRefund) bool { return fr.Metadata["tender_stripe_fee"] == p.ID })
+	if err != nil {
+		return fmt.Errorf("payment %s: looking for its Stripe fee refund: %w", p.ID, err)
+	}
+	if done != nil {
+		return s.saveStripeFeeCovered(ctx, p, amount, done.ID)
 	}
 	var try int64
 	if err := s.db.QueryRowContext(ctx, `SELECT stripe_fee_key_try FROM payments WHERE platform_id = $1 AND id = $2`, p.PlatformID, p.ID).Scan(&try); err != nil {
 		return err
 	}
-	params := &stripe.FeeRefundCreateParams{ID: stripe.String(appFee), Amount: stripe.Int64(amount),
+	params := &stripe.FeeRefundCreateParams{ID: stripe.String(appFee.ID), Amount: stripe.Int64(amount),
 		Metadata: map[string]string{"tender_payment": p.ID, "tender_stripe_fee": p.ID}}
 	params.SetIdempotencyKey(stripeapi.IdempotencyKey("payment", p.ID, "stripe_fee", "try", strconv.FormatInt(try, 10)))
 	fr, err := sc.V1FeeRefunds.Create(ctx, params)
@@ -145,25 +152,6 @@ func (s *Service) CoverStripeFee(ctx context.Context, platformID, paymentID stri
 	return s.saveStripeFeeCovered(ctx, p, amount, fr.ID)
 }
 
-// applicationFeeOf returns the id of the application fee the platform
-// took on a direct charge.
-func (s *Service) applicationFeeOf(ctx context.Context, sc *stripe.Client, p *Payment) (string, error) {
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
-	if err != nil {
-		return "", fmt.Errorf("payment %s: reading its PaymentIntent: %w", p.ID, err)
-	}
-	if pi.LatestCharge == nil {
-		return "", river.JobCancel(fmt.Errorf("payment %s: PaymentIntent %s has no charge", p.ID, pi.ID))
-	}
-	for f, err := range sc.V1ApplicationFees.List(ctx, &stripe.ApplicationFeeListParams{Charge: stripe.String(pi.LatestCharge.ID)}).All(ctx) {
-		if err != nil {
-			return "", fmt.Errorf("payment %s: finding its application fee: %w", p.ID, err)
-		}
-		return f.ID, nil
-	}
-	return "", river.JobCancel(fmt.Errorf("payment %s: no application fee on charge %s", p.ID, pi.LatestCharge.ID))
-}
-
 // stripeFeePayerOf returns who bears Stripe's fee under a fee policy
 // version: the merchant when there is none.
 func (s *Service) stripeFeePayerOf(ctx context.Context, platformID, policyID string) (StripeFeePayer, error) {
@@ -175,19 +163,13 @@ func (s *Service) stripeFeePayerOf(ctx context.Context, platformID, policyID str
 	return StripeFeePayer(payer), err
 }
 
-// stripeFee returns Stripe's processing fee on the payment's charge, read
-// from its balance transaction the first time and saved.
-func (s *Service) stripeFee(ctx context.Context, sc *stripe.Client, p *Payment) (int64, error) {
+// recordStripeFee returns Stripe's processing fee on the payment's charge,
+// read from pi's balance transaction (expanded) the first time and saved.
+func (s *Service) recordStripeFee(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) (int64, error) {
 	if p.StripeFeeKnown {
 		return p.StripeFee, nil
 	}
-	params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount())
-	params.AddExpand("latest_charge.balance_transaction")
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params)
-	if err != nil {
-		return 0, fmt.Errorf("payment %s: reading Stripe's fee: %w", p.ID, err)
-	}
-	if pi.LatestCharge == nil || pi.LatestCharge.BalanceTransaction == nil {
+	if pi.LatestCharge.BalanceTransaction == nil {
 		return 0, fmt.Errorf("payment %s: its charge has no balance transaction yet; will retry", p.ID)
 	}
 	var fee int64

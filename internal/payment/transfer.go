@@ -209,20 +209,18 @@ func (s *Service) Transfer(ctx context.Context, platformID, paymentID string) er
 	if err != nil {
 		return err
 	}
-	if p.StripeFeePayer == StripeFeeMerchant {
-		if _, err := s.stripeFee(ctx, sc, p); err != nil {
+	needFee := p.StripeFeePayer == StripeFeeMerchant
+	pi, err := s.chargedIntent(ctx, sc, p, needFee && !p.StripeFeeKnown)
+	if err != nil {
+		return err
+	}
+	if needFee {
+		if _, err := s.recordStripeFee(ctx, p, pi); err != nil {
 			return err
 		}
 	}
 	if err := s.fixAmounts(ctx, p); err != nil {
 		return err
-	}
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, &stripe.PaymentIntentRetrieveParams{})
-	if err != nil {
-		return fmt.Errorf("payment %s: reading its PaymentIntent for the charge to transfer from: %w", p.ID, err)
-	}
-	if pi.LatestCharge == nil {
-		return river.JobCancel(fmt.Errorf("payment %s: PaymentIntent %s has no charge", p.ID, pi.ID))
 	}
 	var errs []error
 	for _, t := range todo {
@@ -328,16 +326,12 @@ func (s *Service) makeTransfer(ctx context.Context, sc *stripe.Client, p *Paymen
 
 // findTransfer returns the transfer an earlier run made for t, or nil.
 func (s *Service) findTransfer(ctx context.Context, sc *stripe.Client, p *Payment, t *Transfer) (*stripe.Transfer, error) {
-	params := &stripe.TransferListParams{TransferGroup: stripe.String(p.ID)}
-	for tr, err := range sc.V1Transfers.List(ctx, params).All(ctx) {
-		if err != nil {
-			return nil, fmt.Errorf("transfer %s: looking for it at Stripe: %w", t.ID, err)
-		}
-		if tr.Metadata["tender_transfer"] == t.ID {
-			return tr, nil
-		}
+	tr, err := first(sc.V1Transfers.List(ctx, &stripe.TransferListParams{TransferGroup: stripe.String(p.ID)}).All(ctx),
+		func(tr *stripe.Transfer) bool { return tr.Metadata["tender_transfer"] == t.ID })
+	if err != nil {
+		return nil, fmt.Errorf("transfer %s: looking for it at Stripe: %w", t.ID, err)
 	}
-	return nil, nil
+	return tr, nil
 }
 
 // transferFailed acts on a refused or failed transfer: a refusal about the
