@@ -776,3 +776,38 @@ func TestCheckoutTwoTabs(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthenticationLinkExpired: past AuthLinkTTL the payment's link
+// leads to a page saying it has expired, starts nothing, and the payment
+// no longer offers it as next_action.
+func TestAuthenticationLinkExpired(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	m := f.merchant("Grocer")
+	c := f.customer()
+	pm := f.saveCard(c.ID, "pm_card_authenticationRequired")
+	f.Post("/v1/customers/"+c.ID+"/consents", map[string]any{"merchant": m.ID,
+		"evidence": map[string]string{"text": "I allow it.", "text_version": "1"}}, 200, nil)
+	var pay payment.View
+	f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "payment_method": pm.ID, "amount": 1200,
+		"currency": "usd", "off_session": true}, 200, &pay)
+	if err := f.App.Payments.Process(ctx, f.PlatformID, pay.ID); err != nil {
+		t.Fatal(err)
+	}
+	if pay = f.payment(pay.ID); pay.NextAction == nil {
+		t.Fatalf("payment %+v", pay)
+	}
+	url := pay.NextAction.URL
+	f.clock.Advance(payment.AuthLinkTTL + time.Minute)
+	p, st, html := f.open(url)
+	if st != 410 || !strings.Contains(html, "link_expired") {
+		t.Errorf("expired link's page: %d", st)
+	}
+	// The expired page sets no CSRF cookie, so its form cannot even be sent.
+	if st, body := p.post("intent", map[string]any{}); st != 403 && st != 410 {
+		t.Errorf("intent on an expired link: %d %v", st, body)
+	}
+	if pay = f.payment(pay.ID); pay.Status != payment.StatusRequiresAction || pay.NextAction != nil {
+		t.Errorf("payment after its link expired %+v", pay)
+	}
+}
