@@ -3,6 +3,7 @@ package payment_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v85"
 
@@ -77,6 +78,36 @@ func TestStripeFeePayer(t *testing.T) {
 		d := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "charge_type": "destination"})
 		if d.StripeFeePayer != payment.StripeFeePlatform {
 			t.Errorf("destination: payer %s", d.StripeFeePayer)
+		}
+	})
+}
+
+// TestStripeFeeCoveredOnce: a Stripe-fee job whose record of the fee
+// refund was lost (a crash after Stripe answered) finds the refund by its
+// metadata on the rerun, past Stripe's idempotency window, and does not
+// give the fee back twice.
+func TestStripeFeeCoveredOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Fishmonger")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":500}},"stripe_fee_payer":"platform"}`, 200, nil)
+		p := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd"})
+		if err := f.App.Payments.CoverStripeFee(ctx, f.PlatformID, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE payments SET stripe_fee_refund_id = NULL, stripe_fee_covered = 0 WHERE id = $1`, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.Emulator.Advance(25 * time.Hour)
+		if err := f.App.Payments.CoverStripeFee(ctx, f.PlatformID, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		p = f.payment(p.ID)
+		if got := f.feeRefunded(); p.StripeFee == nil || got != *p.StripeFee || p.StripeFeeCovered != got {
+			t.Errorf("fee given back %d at Stripe; payment %+v", got, p)
 		}
 	})
 }
