@@ -219,7 +219,7 @@ func TestIdempotency(t *testing.T) {
 		}
 		// A request on a key still in flight gets 409.
 		held := idempotency.Request{PlatformID: env.PlatformID, Key: "k4", Method: "POST", Path: "/v1/platform", Fingerprint: httpapi.Fingerprint("", []byte(`{}`))}
-		if _, err := env.App.Idempotency.Begin(context.Background(), held); err != nil {
+		if _, _, err := env.App.Idempotency.Begin(context.Background(), held); err != nil {
 			t.Fatal(err)
 		}
 		r = env.Do("POST", "/v1/platform", `{}`, apitest.WithIdempotencyKey("k4"))

@@ -2,13 +2,12 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 
+	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/idempotency"
 )
 
@@ -17,6 +16,13 @@ import (
 // Idempotent-Replayed: true. A 400 is not stored: by the API's convention a
 // handler refuses bad input before it changes anything, so the caller may fix
 // the request and retry with the same key, as with Stripe.
+//
+// The request runs holding the key's claim (renewed while it runs), which
+// the context carries: a handler's work commits its own answer with it
+// (idempotency.Commit), and derives the ids it creates from the key
+// (id.For), so a crash at any instant leaves either nothing or the work
+// and its answer. What the handler answers otherwise (an error, or the
+// answer of work that a rerun repeats the same way) is stored afterwards.
 func withIdempotency(s *idempotency.Store, logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +41,7 @@ func withIdempotency(s *idempotency.Store, logger *slog.Logger) func(http.Handle
 				PlatformID: principalFrom(r.Context()).PlatformID, Key: key,
 				Method: r.Method, Path: r.URL.Path, Fingerprint: fingerprint(r.URL.RawQuery, body),
 			}
-			replay, err := s.Begin(r.Context(), req)
+			claim, replay, err := s.Begin(r.Context(), req)
 			if err != nil {
 				writeError(w, r, logger, err)
 				return
@@ -47,25 +53,52 @@ func withIdempotency(s *idempotency.Store, logger *slog.Logger) func(http.Handle
 				w.Write(replay.Body)
 				return
 			}
-			rec := &bufferedResponse{header: w.Header()}
-			next.ServeHTTP(rec, r)
-			if rec.status == 0 {
-				rec.status = http.StatusOK
-			}
-			if retryable(rec.status) {
-				err = s.Release(r.Context(), req)
-			} else {
-				err = s.Complete(r.Context(), req, idempotency.Response{Status: rec.status, Body: rec.body.Bytes()})
-			}
-			if err != nil {
-				// The response is still the true result; the key stays in
-				// progress until its lock times out, then a retry re-runs.
-				logger.ErrorContext(r.Context(), "idempotency record not saved", "key_platform", req.PlatformID, "err", err)
-			}
-			w.WriteHeader(rec.status)
-			w.Write(rec.body.Bytes())
+			resp := runClaimed(w, r.WithContext(idempotency.NewContext(r.Context(), claim)), next, claim, s, logger)
+			w.WriteHeader(resp.Status)
+			w.Write(resp.Body)
 		})
 	}
+}
+
+// runClaimed runs the handler holding claim and returns the answer to send:
+// the handler's, stored for the key unless retryable, or the answer its
+// work committed if that differs (the one a replay will give).
+func runClaimed(w http.ResponseWriter, r *http.Request, next http.Handler, claim *idempotency.Claim, s *idempotency.Store, logger *slog.Logger) idempotency.Response {
+	rec := &bufferedResponse{header: w.Header()}
+	stop := claim.Hold(r.Context())
+	next.ServeHTTP(rec, r)
+	stop()
+	if s.DieAfterHandlerFunc != nil && s.DieAfterHandlerFunc(claim.Request()) {
+		panic(http.ErrAbortHandler)
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	resp := idempotency.Response{Status: rec.status, Body: rec.body.Bytes()}
+	// The record is written even if the client has gone, so its retry replays.
+	ctx := context.WithoutCancel(r.Context())
+	if retryable(resp.Status) && claim.Pending() == nil {
+		if err := claim.Release(ctx); err != nil {
+			logger.ErrorContext(ctx, "idempotency key not released", "err", err)
+		}
+		return resp
+	}
+	stored, err := claim.Complete(ctx, resp)
+	switch {
+	case errs.Is(err, errs.Conflict):
+		// Another request took the key over after this one's lease ran out.
+		logger.WarnContext(ctx, "idempotency key taken over while its request ran", "status", resp.Status)
+	case err != nil:
+		// The response is still the true result; the key stays in progress
+		// until its lease runs out, then a retry runs again, which is safe
+		// since this request's work did not commit an answer of its own.
+		logger.ErrorContext(ctx, "idempotency record not saved", "err", err)
+	case stored.Status != resp.Status || !bytes.Equal(stored.Body, resp.Body):
+		logger.ErrorContext(ctx, "handler answered other than the answer its work committed; sending the committed one",
+			"status", resp.Status, "committed_status", stored.Status)
+		return stored
+	}
+	return resp
 }
 
 // errReader replays a read error (e.g. *http.MaxBytesError) to decodeJSON,
@@ -74,27 +107,8 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// fingerprint summarises a request's parameters. JSON bodies are
-// canonicalised first (object keys sorted, numbers kept exact) so that the
-// same parameters sent with other whitespace or key order still match.
-func fingerprint(query string, body []byte) string {
-	canon := body
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if len(bytes.TrimSpace(body)) == 0 {
-		canon = []byte("{}")
-	} else if err := dec.Decode(&v); err == nil {
-		if b, err := json.Marshal(v); err == nil {
-			canon = b
-		}
-	}
-	h := sha256.New()
-	h.Write([]byte(query))
-	h.Write([]byte{0})
-	h.Write(canon)
-	return hex.EncodeToString(h.Sum(nil))
-}
+// fingerprint summarises a request's parameters (idempotency.Fingerprint).
+func fingerprint(query string, body []byte) string { return idempotency.Fingerprint(query, body) }
 
 // bufferedResponse holds a handler's response so it can be stored before
 // it is sent.

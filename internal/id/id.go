@@ -7,7 +7,10 @@
 package id
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +60,12 @@ func (g *generator) next(prefix string, t time.Time) string {
 	g.lastMS = ms
 	rnd := g.rnd
 	g.mu.Unlock()
+	return format(prefix, ms, rnd)
+}
 
+// format writes an id: the prefix, 50 bits of milliseconds and 14 random
+// 5-bit digits.
+func format(prefix string, ms uint64, rnd [14]byte) string {
 	var b strings.Builder
 	b.Grow(len(prefix) + 25)
 	b.WriteString(prefix)
@@ -96,4 +104,51 @@ func (g *generator) increment() bool {
 // HasPrefix reports whether s looks like an id of the given type.
 func HasPrefix(s, prefix string) bool {
 	return len(s) == len(prefix)+25 && strings.HasPrefix(s, prefix+"_")
+}
+
+// A request that may be run again after a crash (one with an
+// Idempotency-Key) must make the same objects each time it runs, so that
+// what it asked Stripe for under keys derived from their ids is found
+// again rather than made twice. Its context carries a seed, and For
+// derives ids from it: the seed's first use for the time, and a hash of
+// the seed, the prefix and a count of ids of that prefix for the rest.
+// A rerun runs the same code in the same order, so it draws the same ids.
+
+type seedKey struct{}
+
+type seeded struct {
+	seed string
+	ms   uint64
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+// WithSeed returns a context in which For derives ids from seed, with
+// first as their time. An empty seed leaves ctx as it is.
+func WithSeed(ctx context.Context, seed string, first time.Time) context.Context {
+	if seed == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, seedKey{}, &seeded{seed: seed, ms: uint64(max(first.UnixMilli(), 0)), n: map[string]int{}})
+}
+
+// For returns an id with the given prefix: derived from the seed ctx
+// carries (see WithSeed), the same on every run of the same request, or a
+// new one (New) when it carries none.
+func For(ctx context.Context, prefix string) string {
+	s, _ := ctx.Value(seedKey{}).(*seeded)
+	if s == nil {
+		return New(prefix)
+	}
+	s.mu.Lock()
+	n := s.n[prefix]
+	s.n[prefix] = n + 1
+	s.mu.Unlock()
+	h := sha256.Sum256([]byte(s.seed + "\x00" + prefix + "\x00" + strconv.Itoa(n)))
+	var rnd [14]byte
+	for i := range rnd {
+		rnd[i] = h[i] & 31
+	}
+	rnd[0] &= 15
+	return format(prefix, s.ms, rnd)
 }

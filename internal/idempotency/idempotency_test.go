@@ -2,11 +2,14 @@ package idempotency_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
@@ -29,21 +32,22 @@ func TestLifecycle(t *testing.T) {
 		s := idempotency.NewStore(db, clk.now)
 		req := idempotency.Request{PlatformID: p.ID, Key: "k1", Method: "POST", Path: "/v1/platform", Fingerprint: "f1"}
 
-		if r, err := s.Begin(ctx, req); r != nil || err != nil {
-			t.Fatalf("first Begin = %v, %v", r, err)
+		c, r, err := s.Begin(ctx, req)
+		if c == nil || r != nil || err != nil {
+			t.Fatalf("first Begin = %v, %v, %v", c, r, err)
 		}
-		if _, err := s.Begin(ctx, req); errs.As(err).Reason != "idempotency_key_in_use" {
+		if _, _, err := s.Begin(ctx, req); errs.As(err).Reason != "idempotency_key_in_use" {
 			t.Fatalf("concurrent Begin = %v, want in use", err)
 		}
 		other := req
 		other.Fingerprint = "f2"
-		if _, err := s.Begin(ctx, other); errs.As(err).Reason != "idempotency_key_reused" {
+		if _, _, err := s.Begin(ctx, other); errs.As(err).Reason != "idempotency_key_reused" {
 			t.Fatalf("different params = %v, want reused", err)
 		}
-		if err := s.Complete(ctx, req, idempotency.Response{Status: 200, Body: []byte(`{"ok":true}`)}); err != nil {
+		if _, err := c.Complete(ctx, idempotency.Response{Status: 200, Body: []byte(`{"ok":true}`)}); err != nil {
 			t.Fatal(err)
 		}
-		r, err := s.Begin(ctx, req)
+		_, r, err = s.Begin(ctx, req)
 		if err != nil || r == nil || r.Status != 200 || string(r.Body) != `{"ok":true}` {
 			t.Fatalf("replay = %+v, %v", r, err)
 		}
@@ -52,7 +56,7 @@ func TestLifecycle(t *testing.T) {
 		q, _ := platform.NewService(db, clk.now).Create(ctx, "Q")
 		elsewhere := req
 		elsewhere.PlatformID = q.ID
-		if r, err := s.Begin(ctx, elsewhere); r != nil || err != nil {
+		if _, r, err := s.Begin(ctx, elsewhere); r != nil || err != nil {
 			t.Fatalf("same key on another platform = %v, %v; want a fresh start", r, err)
 		}
 
@@ -61,7 +65,7 @@ func TestLifecycle(t *testing.T) {
 		if n, err := s.Prune(ctx); err != nil || n != 2 { // both platforms' records
 			t.Fatalf("Prune = %d, %v; want 2", n, err)
 		}
-		if r, err := s.Begin(ctx, req); r != nil || err != nil {
+		if _, r, err := s.Begin(ctx, req); r != nil || err != nil {
 			t.Fatalf("Begin after expiry = %v, %v", r, err)
 		}
 	})
@@ -74,20 +78,33 @@ func TestTakeoverAfterCrashAndRelease(t *testing.T) {
 		p, _ := platform.NewService(db, clk.now).Create(ctx, "P")
 		s := idempotency.NewStore(db, clk.now)
 		req := idempotency.Request{PlatformID: p.ID, Key: "k", Method: "POST", Path: "/x", Fingerprint: "f"}
-		if _, err := s.Begin(ctx, req); err != nil {
+		first, _, err := s.Begin(ctx, req)
+		if err != nil {
 			t.Fatal(err)
 		}
-		// The process handling it died; after the lock timeout a retry runs.
-		clk.t = clk.t.Add(idempotency.LockTimeout + time.Second)
-		if r, err := s.Begin(ctx, req); r != nil || err != nil {
-			t.Fatalf("takeover = %v, %v", r, err)
+		// The process handling it died; once its lease runs out a retry runs.
+		clk.t = clk.t.Add(idempotency.Lease + time.Second)
+		second, r, err := s.Begin(ctx, req)
+		if second == nil || r != nil || err != nil {
+			t.Fatalf("takeover = %v, %v, %v", second, r, err)
 		}
-		if err := s.Release(ctx, req); err != nil {
+		// The first holder, if it was only slow, can no longer answer for
+		// the key, nor release it.
+		if _, err := first.Complete(ctx, idempotency.Response{Status: 200, Body: []byte(`{}`)}); errs.As(err).Reason != "idempotency_key_in_use" {
+			t.Fatalf("the first holder's Complete after takeover = %v, want in use", err)
+		}
+		if err := first.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Begin(ctx, req); errs.As(err).Reason != "idempotency_key_in_use" {
+			t.Fatalf("the first holder released the second's key: %v", err)
+		}
+		if err := second.Release(ctx); err != nil {
 			t.Fatal(err)
 		}
 		other := req
 		other.Fingerprint = "g" // released: the key is free for any request
-		if r, err := s.Begin(ctx, other); r != nil || err != nil {
+		if _, r, err := s.Begin(ctx, other); r != nil || err != nil {
 			t.Fatalf("after release = %v, %v", r, err)
 		}
 		if err := idempotency.ValidateKey(string(make([]byte, 256))); errs.CodeOf(err) != errs.Invalid {
@@ -119,13 +136,14 @@ func TestResponsesSealedAtRest(t *testing.T) {
 			store *idempotency.Store
 		}{{"old", plain}, {"new", sealed}} {
 			req := idempotency.Request{PlatformID: p.ID, Key: tc.key, Method: "POST", Path: "/v1/x", Fingerprint: "f"}
-			if _, err := tc.store.Begin(ctx, req); err != nil {
+			c, _, err := tc.store.Begin(ctx, req)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tc.store.Complete(ctx, req, idempotency.Response{Status: 200, Body: []byte(body)}); err != nil {
+			if _, err := c.Complete(ctx, idempotency.Response{Status: 200, Body: []byte(body)}); err != nil {
 				t.Fatal(err)
 			}
-			r, err := sealed.Begin(ctx, req)
+			_, r, err := sealed.Begin(ctx, req)
 			if err != nil || r == nil || string(r.Body) != body {
 				t.Fatalf("%s: replay = %+v, %v", tc.key, r, err)
 			}
@@ -142,8 +160,120 @@ func TestResponsesSealedAtRest(t *testing.T) {
 			t.Fatal(err)
 		}
 		req := idempotency.Request{PlatformID: p.ID, Key: "old", Method: "POST", Path: "/v1/x", Fingerprint: "f"}
-		if _, err := sealed.Begin(ctx, req); err == nil {
+		if _, _, err := sealed.Begin(ctx, req); err == nil {
 			t.Error("a sealed response opened under another key")
+		}
+	})
+}
+
+// TestCommitWithTheWork: an answer stored by Commit is part of the work's
+// transaction: rolled back with it (the key stays the claim's, and the
+// request may run again), committed with it (the key replays it), and
+// refused once another request took the key over, so that work rolls back.
+func TestCommitWithTheWork(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+		p, err := platform.NewService(db, clk.now).Create(ctx, "P")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := idempotency.NewStore(db, clk.now)
+		req := idempotency.Request{PlatformID: p.ID, Key: "k", Method: "POST", Path: "/v1/x", Fingerprint: "f"}
+		c, _, err := s.Begin(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed := idempotency.NewContext(ctx, c)
+		rollback := errors.New("the work failed after its answer was written")
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := idempotency.Commit(claimed, tx, map[string]string{"id": "x_1"}); err != nil {
+				return err
+			}
+			return rollback
+		})
+		if !errors.Is(err, rollback) {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Begin(ctx, req); errs.As(err).Reason != "idempotency_key_in_use" {
+			t.Fatalf("after a rolled-back Commit the key is %v; want still held", err)
+		}
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return idempotency.Commit(claimed, tx, map[string]string{"id": "x_1"}) }); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Complete(ctx, idempotency.Response{Status: 200, Body: []byte("{\"id\":\"x_1\"}\n")}); err != nil || string(got.Body) != "{\"id\":\"x_1\"}\n" {
+			t.Fatalf("Complete after Commit = %s, %v", got.Body, err)
+		}
+		_, r, err := s.Begin(ctx, req)
+		if err != nil || r == nil || r.Status != 200 || string(r.Body) != "{\"id\":\"x_1\"}\n" {
+			t.Fatalf("replay = %+v, %v", r, err)
+		}
+		// A handler answering otherwise than it committed: the committed
+		// answer is the key's, and Complete says so.
+		req2 := req
+		req2.Key = "k2"
+		c2, _, _ := s.Begin(ctx, req2)
+		claimed2 := idempotency.NewContext(ctx, c2)
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return idempotency.Commit(claimed2, tx, map[string]int{"n": 1}) }); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c2.Complete(ctx, idempotency.Response{Status: 500, Body: []byte(`{}`)}); err != nil || got.Status != 200 {
+			t.Fatalf("Complete with another answer = %d %s, %v; want the committed 200", got.Status, got.Body, err)
+		}
+
+		// Taken over: the slow first holder's work cannot commit.
+		req3 := req
+		req3.Key = "k3"
+		slow, _, _ := s.Begin(ctx, req3)
+		clk.t = clk.t.Add(idempotency.Lease + time.Second)
+		if _, _, err := s.Begin(ctx, req3); err != nil {
+			t.Fatal(err)
+		}
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			return idempotency.Commit(idempotency.NewContext(ctx, slow), tx, map[string]int{"n": 1})
+		})
+		if errs.As(err).Reason != "idempotency_key_in_use" {
+			t.Fatalf("Commit by a taken-over claim = %v; want in use", err)
+		}
+		// Without a claim, Commit does nothing.
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return idempotency.Commit(ctx, tx, 1) }); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestClaimDerivesIDs: a request's ids derive from its key and its first
+// use, so a run after a takeover draws the same ones, and another key
+// draws others.
+func TestClaimDerivesIDs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+		p, _ := platform.NewService(db, clk.now).Create(ctx, "P")
+		s := idempotency.NewStore(db, clk.now)
+		draw := func(c *idempotency.Claim) []string {
+			cctx := idempotency.NewContext(ctx, c)
+			return []string{id.For(cctx, "pay"), id.For(cctx, "pay"), id.For(cctx, "tr")}
+		}
+		req := idempotency.Request{PlatformID: p.ID, Key: "k", Method: "POST", Path: "/v1/x", Fingerprint: "f"}
+		first, _, _ := s.Begin(ctx, req)
+		a := draw(first)
+		clk.t = clk.t.Add(idempotency.Lease + time.Second)
+		second, _, err := s.Begin(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := draw(second); strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Fatalf("rerun drew %v, first run %v", b, a)
+		}
+		if a[0] == a[1] || !id.HasPrefix(a[0], "pay") || !id.HasPrefix(a[2], "tr") {
+			t.Fatalf("ids %v", a)
+		}
+		other := req
+		other.Key = "k-other"
+		c, _, _ := s.Begin(ctx, other)
+		if b := draw(c); b[0] == a[0] {
+			t.Fatalf("another key drew the same id %s", b[0])
 		}
 	})
 }
