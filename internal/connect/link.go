@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
@@ -110,7 +111,9 @@ var (
 		Message: "Nothing was connected. Please try again in a few minutes with a new link from the platform."}
 )
 
-// CreateLink makes a connection link for the merchant. Returns errs.Invalid
+// CreateLink makes a connection link for the merchant, with the request's
+// answer (the link's view, its URL included) when it has an
+// Idempotency-Key. Returns errs.Invalid
 // naming the field at fault, errs.NotFound, or errs.Conflict when the
 // merchant is archived, already connected through the other type of
 // account, or the platform's Stripe settings lack what the flow needs.
@@ -138,13 +141,19 @@ func (s *Service) CreateLink(ctx context.Context, platformID, merchantID string,
 	}
 	now := store.TimeOf(s.now())
 	token := randomToken(32)
-	l := &Link{ID: id.New(LinkPrefix), PlatformID: platformID, MerchantID: m.ID, Type: typ, ReturnURL: p.ReturnURL,
+	l := &Link{ID: id.For(ctx, LinkPrefix), PlatformID: platformID, MerchantID: m.ID, Type: typ, ReturnURL: p.ReturnURL,
 		RefreshURL: p.RefreshURL, State: LinkCreated, Expires: now.Add(ttl), Created: now.Time,
 		URL: s.publicURL + LinkPath + token}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO connect_links (platform_id, id, merchant_id, type, return_url, refresh_url,
-		token_hash, state, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		l.PlatformID, l.ID, l.MerchantID, string(l.Type), l.ReturnURL, l.RefreshURL, tokenHash(token), string(l.State),
-		store.TimeOf(l.Expires), now)
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO connect_links (platform_id, id, merchant_id, type, return_url, refresh_url,
+			token_hash, state, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			l.PlatformID, l.ID, l.MerchantID, string(l.Type), l.ReturnURL, l.RefreshURL, tokenHash(token), string(l.State),
+			store.TimeOf(l.Expires), now)
+		if err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, l.View())
+	})
 	if err != nil {
 		return nil, fmt.Errorf("insert connect link: %w", err)
 	}

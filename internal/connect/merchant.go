@@ -12,6 +12,7 @@ import (
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
@@ -161,13 +162,14 @@ func applyMetadata(m *Merchant, updates map[string]*string) error {
 	return nil
 }
 
-// CreateMerchant validates and stores a new merchant, not yet connected.
+// CreateMerchant validates and stores a new merchant, not yet connected,
+// with the request's answer (its view) when it has an Idempotency-Key.
 // Returns errs.Invalid naming the field at fault, or errs.Conflict (reason
 // external_id_taken) if another merchant of the platform has the same
 // external_id.
 func (s *Service) CreateMerchant(ctx context.Context, platformID string, p MerchantParams) (*Merchant, error) {
 	now := store.TimeOf(s.now()).Time
-	m := &Merchant{ID: id.New(MerchantPrefix), PlatformID: platformID, Metadata: map[string]string{},
+	m := &Merchant{ID: id.For(ctx, MerchantPrefix), PlatformID: platformID, Metadata: map[string]string{},
 		Connection: Connection{Status: StatusNotConnected}, Created: now, Updated: now}
 	if err := p.apply(m); err != nil {
 		return nil, err
@@ -176,10 +178,16 @@ func (s *Service) CreateMerchant(ctx context.Context, platformID string, p Merch
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO merchants (platform_id, id, external_id, name, email, country, default_currency,
-		metadata, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		m.PlatformID, m.ID, nullString(m.ExternalID), m.Name, m.Email, m.Country, m.DefaultCurrency, string(md),
-		string(m.Connection.Status), store.TimeOf(now))
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO merchants (platform_id, id, external_id, name, email, country, default_currency,
+			metadata, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+			m.PlatformID, m.ID, nullString(m.ExternalID), m.Name, m.Email, m.Country, m.DefaultCurrency, string(md),
+			string(m.Connection.Status), store.TimeOf(now))
+		if err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, m.View())
+	})
 	if store.IsUniqueViolation(err) {
 		return nil, externalIDTaken(m.ExternalID)
 	}
@@ -210,7 +218,9 @@ func getMerchant(ctx context.Context, q store.Querier, platformID, merchantID st
 	return m, err
 }
 
-// UpdateMerchant validates and applies p. Returns errs.Invalid naming the
+// UpdateMerchant validates and applies p, with the request's answer when
+// it has an Idempotency-Key (so a retry replays rather than applying p
+// again over a later change). Returns errs.Invalid naming the
 // field at fault (nothing changes), errs.NotFound, or errs.Conflict if the
 // new external_id is taken or the merchant is archived.
 func (s *Service) UpdateMerchant(ctx context.Context, platformID, merchantID string, p MerchantParams) (*Merchant, error) {
@@ -237,8 +247,11 @@ func (s *Service) UpdateMerchant(ctx context.Context, platformID, merchantID str
 		if store.IsUniqueViolation(err) {
 			return externalIDTaken(m.ExternalID)
 		}
+		if err != nil {
+			return err
+		}
 		out = m
-		return err
+		return idempotency.Commit(ctx, tx, m.View())
 	})
 	return out, err
 }

@@ -71,3 +71,25 @@ func (m *Merchant) View() MerchantView {
 		Archived: !m.Archived.IsZero(), ArchivedAt: nullable.Time(m.Archived), CreatedAt: m.Created, UpdatedAt: m.Updated,
 	}
 }
+
+// LinkView is a connection link as the API shows it. The URL is shown
+// only in the response that creates it.
+type LinkView struct {
+	ID         string    `json:"id"`
+	Object     string    `json:"object"`
+	Merchant   string    `json:"merchant"`
+	Type       string    `json:"type"`
+	URL        string    `json:"url"`
+	ReturnURL  string    `json:"return_url"`
+	RefreshURL string    `json:"refresh_url"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// View returns the link as the API shows it.
+func (l *Link) View() LinkView {
+	return LinkView{
+		ID: l.ID, Object: "connect_link", Merchant: l.MerchantID, Type: string(l.Type), URL: l.URL,
+		ReturnURL: l.ReturnURL, RefreshURL: l.RefreshURL, ExpiresAt: l.Expires, CreatedAt: l.Created,
+	}
+}

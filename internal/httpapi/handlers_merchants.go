@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/tenderpay/tender/internal/connect"
 )
@@ -107,20 +106,6 @@ func handleMerchantDisconnect(svc *connect.Service) http.Handler {
 	})
 }
 
-// connectLinkJSON is the API's view of a connection link. The URL is shown
-// only in the response that creates it.
-type connectLinkJSON struct {
-	ID         string    `json:"id"`
-	Object     string    `json:"object"`
-	Merchant   string    `json:"merchant"`
-	Type       string    `json:"type"`
-	URL        string    `json:"url"`
-	ReturnURL  string    `json:"return_url"`
-	RefreshURL string    `json:"refresh_url"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	CreatedAt  time.Time `json:"created_at"`
-}
-
 func handleConnectLinkCreate(svc *connect.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		var p connect.LinkParams
@@ -131,10 +116,7 @@ func handleConnectLinkCreate(svc *connect.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, connectLinkJSON{
-			ID: l.ID, Object: "connect_link", Merchant: l.MerchantID, Type: string(l.Type), URL: l.URL,
-			ReturnURL: l.ReturnURL, RefreshURL: l.RefreshURL, ExpiresAt: l.Expires, CreatedAt: l.Created,
-		})
+		writeJSON(w, http.StatusOK, l.View())
 		return nil
 	})
 }

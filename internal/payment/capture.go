@@ -158,7 +158,7 @@ func (s *Service) refundRest(ctx context.Context, p *Payment) (*Payment, error) 
 	if p.AmountCaptured-p.AmountRefunded == 0 {
 		return p, nil
 	}
-	if _, err := s.CreateRefund(ctx, p.PlatformID, p.ID, RefundParams{Reason: "requested_by_customer"}); err != nil && !errs.Is(err, errs.Conflict) {
+	if _, err := s.createRefund(ctx, p.PlatformID, p.ID, RefundParams{Reason: "requested_by_customer"}, nil); err != nil && !errs.Is(err, errs.Conflict) {
 		return nil, err
 	}
 	return getPayment(ctx, s.db, p.PlatformID, p.ID)

@@ -319,7 +319,7 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		return getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
 	}
 	now := store.TimeOf(s.now())
-	pay := &Payment{ID: id.New(PaymentPrefix), PlatformID: l.PlatformID, MerchantID: m.ID, CustomerID: l.CustomerID,
+	pay := &Payment{ID: id.For(ctx, PaymentPrefix), PlatformID: l.PlatformID, MerchantID: m.ID, CustomerID: l.CustomerID,
 		Amount: l.Amount, AmountRequested: l.AmountRequested, Currency: l.Currency, ApplicationFee: l.ApplicationFee,
 		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: ChargeDirect, Capture: CaptureAutomatic,
 		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: StatusPending, Attempt: 1,

@@ -18,6 +18,7 @@ import (
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/nullable"
@@ -199,7 +200,8 @@ func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time,
 
 // CreateCheckoutLink validates and prices a checkout link and writes it,
 // with its checkout_link.created event and the job that closes it when it
-// expires, in one transaction. The fee is the merchant's fee policy's, as
+// expires, in one transaction, with the request's answer (the link's view,
+// URL included) when it has an Idempotency-Key. The fee is the merchant's fee policy's, as
 // for a payment, fixed now: the page charges exactly what the link says.
 // Returns errs.Invalid naming the field: merchant unknown, archived, not
 // connected or not enabled; customer unknown or archived; amount,
@@ -238,7 +240,7 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 		return nil, errs.Invalidf("amount", "With the fees covered the charge would be %d, above Stripe's maximum.", fee.Amount)
 	}
 	token := newToken()
-	l := &CheckoutLink{ID: id.New(CheckoutLinkPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: p.Customer,
+	l := &CheckoutLink{ID: id.For(ctx, CheckoutLinkPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: p.Customer,
 		Amount: fee.Amount, AmountRequested: p.Amount, Currency: cur, ApplicationFee: fee.Fee, FeePolicyID: policy.ID,
 		FeePolicyVersion: policy.Version, Description: p.Description, Reference: p.Reference, Metadata: p.Metadata,
 		Status: CheckoutOpen, Expires: expires, Created: now.Time, Updated: now.Time, URL: s.publicURL + CheckoutPath + token}
@@ -260,8 +262,10 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 			&river.InsertOpts{ScheduledAt: l.Expires, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
 			return fmt.Errorf("enqueue checkout link expiry: %w", err)
 		}
-		_, err = event.Record(ctx, tx, now.Time, platformID, EventCheckoutLinkCreated, l.ID, l.viewAt(now.Time))
-		return err
+		if _, err := event.Record(ctx, tx, now.Time, platformID, EventCheckoutLinkCreated, l.ID, l.viewAt(now.Time)); err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, l.ViewAt(now.Time))
 	})
 	if err != nil {
 		return nil, err

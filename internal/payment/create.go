@@ -15,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
@@ -331,7 +332,8 @@ func validateSuffix(s string) error {
 }
 
 // Create validates the payment, prices it, and writes it with the job that
-// charges it, in one transaction. Every refusal names its field and
+// charges it, in one transaction, with the request's answer (the payment's
+// view) when it has an Idempotency-Key. Every refusal names its field and
 // leaves nothing behind. Returns errs.Invalid: merchant unknown, not
 // connected or not enabled; customer unknown or archived; card unknown,
 // removed or missing; no off-session consent; currency the policy cannot
@@ -387,7 +389,7 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	}
 
 	now := store.TimeOf(s.now())
-	pay := &Payment{ID: id.New(PaymentPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: cu.ID, PaymentMethodID: pm.ID,
+	pay := &Payment{ID: id.For(ctx, PaymentPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: cu.ID, PaymentMethodID: pm.ID,
 		Amount: p.Amount, AmountRequested: p.Amount, Currency: cur, ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession,
 		Description: p.Description, StatementDescriptorSuffix: p.StatementDescriptorSuffix, Reference: p.Reference, Metadata: p.Metadata,
 		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Source: SourceAPI, Created: now.Time, Updated: now.Time}
@@ -433,8 +435,10 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		if _, err := s.jobs().InsertTx(ctx, tx, ProcessArgs{PlatformID: platformID, PaymentID: pay.ID}, processOpts); err != nil {
 			return fmt.Errorf("enqueue payment: %w", err)
 		}
-		_, err = event.Record(ctx, tx, now.Time, platformID, EventPaymentCreated, pay.ID, pay.View())
-		return err
+		if _, err := event.Record(ctx, tx, now.Time, platformID, EventPaymentCreated, pay.ID, pay.View()); err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, pay.View())
 	})
 	if err != nil {
 		return nil, err

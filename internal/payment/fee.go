@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
 )
@@ -250,6 +251,8 @@ func (s *Service) RemoveMerchantFeePolicy(ctx context.Context, platformID, merch
 	return s.PlatformFeePolicy(ctx, platformID)
 }
 
+// newVersion writes a new version of a policy; a set's answer, the new
+// version, commits with it.
 func (s *Service) newVersion(ctx context.Context, platformID, merchantID string, p FeePolicyParams, removed bool) (*FeePolicy, error) {
 	rules, err := p.validate()
 	if err != nil {
@@ -260,7 +263,7 @@ func (s *Service) newVersion(ctx context.Context, platformID, merchantID string,
 		return nil, err
 	}
 	now := store.TimeOf(s.now())
-	fp := &FeePolicy{ID: id.New(FeePolicyPrefix), PlatformID: platformID, MerchantID: merchantID, Rules: rules,
+	fp := &FeePolicy{ID: id.For(ctx, FeePolicyPrefix), PlatformID: platformID, MerchantID: merchantID, Rules: rules,
 		StripeFeePayer: p.StripeFeePayer, CustomerCoversFees: p.CustomerCoversFees, Removed: removed, Created: now.Time}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM fee_policies WHERE platform_id = $1 AND merchant_id = $2`,
@@ -269,7 +272,10 @@ func (s *Service) newVersion(ctx context.Context, platformID, merchantID string,
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO fee_policies (`+feeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			platformID, fp.ID, merchantID, fp.Version, string(raw), string(fp.StripeFeePayer), fp.CustomerCoversFees, removed, now)
-		return err
+		if err != nil || removed { // a removal answers with the policy in effect instead
+			return err
+		}
+		return idempotency.Commit(ctx, tx, fp.View())
 	})
 	if store.IsUniqueViolation(err) {
 		return nil, errs.E(errs.Conflict, "The fee policy was changed by another request at the same time; retry.").WithReason("fee_policy_changed")

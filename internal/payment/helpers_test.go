@@ -50,27 +50,34 @@ func (f *fixture) customer() wallet.CustomerView {
 // recorded.
 func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 	f.t.Helper()
-	ctx := context.Background()
 	var si wallet.SetupIntentView
 	f.Post("/v1/customers/"+customerID+"/setup_intents", `{}`, 200, &si)
-	got, err := f.sc.V1SetupIntents.Confirm(ctx, si.ID, &stripe.SetupIntentConfirmParams{PaymentMethod: stripe.String(token)})
+	f.confirmSetup(si.ID, token)
+	var pm wallet.PaymentMethodView
+	f.Post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": si.ID}, 200, &pm)
+	return pm
+}
+
+// confirmSetup confirms a SetupIntent at the emulator with a test token,
+// authenticating it if the card asks, as Stripe.js would.
+func (f *fixture) confirmSetup(siID, token string) {
+	f.t.Helper()
+	ctx := context.Background()
+	got, err := f.sc.V1SetupIntents.Confirm(ctx, siID, &stripe.SetupIntentConfirmParams{PaymentMethod: stripe.String(token)})
 	if err != nil {
-		f.t.Fatalf("confirm %s with %s: %v", si.ID, token, err)
+		f.t.Fatalf("confirm %s with %s: %v", siID, token, err)
 	}
 	if got.Status == stripe.SetupIntentStatusRequiresAction {
-		resp, err := http.PostForm(f.EmulatorServer.URL+"/_emulator/authenticate/"+si.ID, url.Values{"outcome": {"complete"}})
+		resp, err := http.PostForm(f.EmulatorServer.URL+"/_emulator/authenticate/"+siID, url.Values{"outcome": {"complete"}})
 		if err != nil || resp.StatusCode != 200 {
-			f.t.Fatalf("authenticate %s: %v %v", si.ID, resp, err)
+			f.t.Fatalf("authenticate %s: %v %v", siID, resp, err)
 		}
 		resp.Body.Close()
-		got, _ = f.sc.V1SetupIntents.Retrieve(ctx, si.ID, nil)
+		got, _ = f.sc.V1SetupIntents.Retrieve(ctx, siID, nil)
 	}
 	if got.Status != stripe.SetupIntentStatusSucceeded {
 		f.t.Fatalf("setup intent with %s: %s", token, got.Status)
 	}
-	var pm wallet.PaymentMethodView
-	f.Post("/v1/customers/"+customerID+"/payment_methods", map[string]string{"setup_intent": si.ID}, 200, &pm)
-	return pm
 }
 
 // merchant connects a merchant (see apitest.Env.ConnectedMerchant).

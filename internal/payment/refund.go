@@ -15,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/nullable"
@@ -121,13 +122,23 @@ func (rp *RefundParams) validate() error {
 }
 
 // CreateRefund accepts a refund of a succeeded payment and writes it with
-// its job, in one transaction; the job makes it at Stripe exactly once.
+// its job, in one transaction, with the request's answer (the refund's
+// view) when it has an Idempotency-Key; the job makes it at Stripe exactly
+// once.
 // Its amount is reserved on the payment in the same statement that checks
 // it fits, so refunds racing cannot together return more than was
 // captured. Returns errs.Invalid (amount, reason, metadata), errs.NotFound
 // and errs.Conflict (payment_not_refundable: not succeeded;
 // payment_refunded: nothing left).
 func (s *Service) CreateRefund(ctx context.Context, platformID, paymentID string, rp RefundParams) (*Refund, error) {
+	return s.createRefund(ctx, platformID, paymentID, rp, func(tx *sql.Tx, r *Refund) error {
+		return idempotency.Commit(ctx, tx, r.View())
+	})
+}
+
+// createRefund accepts a refund; also, if not nil, runs in the transaction
+// that writes it.
+func (s *Service) createRefund(ctx context.Context, platformID, paymentID string, rp RefundParams, also func(*sql.Tx, *Refund) error) (*Refund, error) {
 	if err := rp.validate(); err != nil {
 		return nil, err
 	}
@@ -147,7 +158,7 @@ func (s *Service) CreateRefund(ctx context.Context, platformID, paymentID string
 		return nil, err
 	}
 	now := store.TimeOf(s.now())
-	r := &Refund{ID: id.New(RefundPrefix), PlatformID: platformID, PaymentID: p.ID, Amount: amount, Currency: p.Currency, Reason: rp.Reason,
+	r := &Refund{ID: id.For(ctx, RefundPrefix), PlatformID: platformID, PaymentID: p.ID, Amount: amount, Currency: p.Currency, Reason: rp.Reason,
 		Metadata: rp.Metadata, Status: RefundPending, Created: now.Time, Updated: now.Time}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET amount_refunded = amount_refunded + $3, updated_at = $4
@@ -177,8 +188,13 @@ func (s *Service) CreateRefund(ctx context.Context, platformID, paymentID string
 		if _, err := s.jobs().InsertTx(ctx, tx, RefundArgs{PlatformID: platformID, RefundID: r.ID}, refundOpts); err != nil {
 			return fmt.Errorf("enqueue refund: %w", err)
 		}
-		_, err = event.Record(ctx, tx, now.Time, platformID, EventRefundCreated, r.ID, r.View())
-		return err
+		if _, err := event.Record(ctx, tx, now.Time, platformID, EventRefundCreated, r.ID, r.View()); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, r)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -113,7 +113,7 @@ type split struct {
 // payment.
 func insertTransfers(ctx context.Context, tx *sql.Tx, p *Payment, splits []split) error {
 	for i, sp := range splits {
-		t := &Transfer{ID: id.New(TransferPrefix), PlatformID: p.PlatformID, PaymentID: p.ID, Position: int64(i), MerchantID: sp.merchantID,
+		t := &Transfer{ID: id.For(ctx, TransferPrefix), PlatformID: p.PlatformID, PaymentID: p.ID, Position: int64(i), MerchantID: sp.merchantID,
 			AccountID: sp.accountID, SplitAmount: sp.amount, Currency: p.Currency, Status: TransferPending, Created: p.Created, Updated: p.Created}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (platform_id, id, payment_id, position, merchant_id, account_id, split_amount,
 			currency, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,

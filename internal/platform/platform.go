@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
@@ -132,8 +133,10 @@ type Update struct {
 	DefaultChargeType *string `json:"default_charge_type"`
 }
 
-// Update validates and applies u. Returns errs.Invalid naming the field at
-// fault, in which case nothing changes.
+// Update validates and applies u, with the request's answer when it has an
+// Idempotency-Key (a retry replays it rather than applying u again over a
+// later change). Returns errs.Invalid naming the field at fault, in which
+// case nothing changes.
 func (s *Service) Update(ctx context.Context, platformID string, u Update) (*Platform, error) {
 	var out *Platform
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -151,8 +154,11 @@ func (s *Service) Update(ctx context.Context, platformID string, u Update) (*Pla
 		p.Updated = store.TimeOf(s.now()).Time
 		_, err = tx.ExecContext(ctx, `UPDATE platforms SET name = $2, settings = $3, updated_at = $4 WHERE id = $1`,
 			p.ID, p.Name, string(settings), store.TimeOf(p.Updated))
+		if err != nil {
+			return err
+		}
 		out = p
-		return err
+		return idempotency.Commit(ctx, tx, p.View())
 	})
 	return out, err
 }

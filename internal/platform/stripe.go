@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 )
@@ -212,7 +213,8 @@ func stripeWhere(platformID, column string) string {
 }
 
 // SetStripe validates and stores the platform's Stripe settings, sealing
-// its secrets. Returns errs.Invalid naming the field at fault (nothing
+// its secrets, with the request's answer when it has an Idempotency-Key.
+// Returns errs.Invalid naming the field at fault (nothing
 // changes), or errs.Conflict if the platform's settings come from the
 // environment.
 func (s *Service) SetStripe(ctx context.Context, platformID string, u StripeUpdate) (*Stripe, error) {
@@ -243,7 +245,7 @@ func (s *Service) SetStripe(ctx context.Context, platformID string, u StripeUpda
 			return err
 		}
 		out = cur
-		return nil
+		return idempotency.Commit(ctx, tx, cur.View())
 	})
 	return out, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 )
@@ -42,6 +43,10 @@ type SetupIntent struct {
 	Status         string
 	Usage          string
 }
+
+// setupRequestPrefix names the request that opens a SetupIntent, for its
+// Stripe idempotency key; no Tender object has it.
+const setupRequestPrefix = "sireq"
 
 // SetupIntentParams ask for a SetupIntent.
 type SetupIntentParams struct {
@@ -80,6 +85,9 @@ func (s *Service) CreateSetupIntent(ctx context.Context, platformID, customerID 
 	params := &stripe.SetupIntentCreateParams{Customer: stripe.String(c.StripeCustomerID), Usage: stripe.String(usage),
 		PaymentMethodTypes: []*string{stripe.String("card")}}
 	params.AddMetadata("tender_customer", c.ID)
+	// Tender keeps no SetupIntent row: a retry of the same request finds
+	// the one the first try made by asking Stripe with the same key.
+	params.SetIdempotencyKey(stripeapi.IdempotencyKey("setup_intent", id.For(ctx, setupRequestPrefix)))
 	si, err := sc.V1SetupIntents.Create(ctx, params)
 	if err != nil {
 		return nil, stripeapi.AsError(err)
@@ -129,7 +137,7 @@ func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMet
 	}
 	card := pm.Card
 	now := store.TimeOf(s.now())
-	out := &PaymentMethod{ID: id.New(PaymentMethodPrefix), PlatformID: c.PlatformID, CustomerID: c.ID, StripeID: pm.ID,
+	out := &PaymentMethod{ID: id.For(ctx, PaymentMethodPrefix), PlatformID: c.PlatformID, CustomerID: c.ID, StripeID: pm.ID,
 		Brand: string(card.Brand), Last4: card.Last4, ExpMonth: card.ExpMonth, ExpYear: card.ExpYear,
 		Fingerprint: card.Fingerprint, Status: "active", Created: now.Time}
 	if card.Wallet != nil {
@@ -216,9 +224,12 @@ func getPaymentMethod(ctx context.Context, q store.Querier, platformID, customer
 	return pm, err
 }
 
-// SetDefault makes the card the customer's default. Returns errs.NotFound,
+// SetDefault makes the card the customer's default, with the request's
+// answer when it has an Idempotency-Key (a retry must not undo a later
+// choice). Returns errs.NotFound,
 // or errs.Conflict for a detached card or an archived customer.
 func (s *Service) SetDefault(ctx context.Context, platformID, customerID, pmID string) (*Customer, error) {
+	var out *Customer
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := activeCustomer(ctx, tx, platformID, customerID); err != nil {
 			return err
@@ -232,12 +243,18 @@ func (s *Service) SetDefault(ctx context.Context, platformID, customerID, pmID s
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2`,
 			platformID, customerID, pm.ID, store.TimeOf(s.now()))
-		return err
+		if err != nil {
+			return err
+		}
+		if out, err = getCustomer(ctx, tx, platformID, customerID); err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, out.View())
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Customer(ctx, platformID, customerID)
+	return out, nil
 }
 
 // Detach removes the card: at Stripe on the platform's account, every clone

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -85,7 +86,8 @@ func (p *ConsentParams) validate() error {
 
 // GrantConsent records the customer's consent for the merchant. A consent
 // already given for the same merchant and card is superseded: revoked,
-// with the new one, and its evidence, taking its place. Returns
+// with the new one, and its evidence, taking its place; with an
+// Idempotency-Key, the request's answer commits with it. Returns
 // errs.Invalid naming the field, errs.NotFound, or errs.Conflict for an
 // archived customer or merchant or a removed card.
 func (s *Service) GrantConsent(ctx context.Context, platformID, customerID string, p ConsentParams) (*Consent, error) {
@@ -103,7 +105,7 @@ func (s *Service) GrantConsent(ctx context.Context, platformID, customerID strin
 		return nil, errs.E(errs.Conflict, "Merchant %s is archived.", m.ID).WithReason("merchant_archived")
 	}
 	now := store.TimeOf(s.now())
-	c := &Consent{ID: id.New(ConsentPrefix), PlatformID: platformID, CustomerID: customerID, MerchantID: m.ID,
+	c := &Consent{ID: id.For(ctx, ConsentPrefix), PlatformID: platformID, CustomerID: customerID, MerchantID: m.ID,
 		Scope: p.Scope, Evidence: p.Evidence, Granted: now.Time}
 	if p.PaymentMethod != DefaultCard {
 		c.PaymentMethodID = p.PaymentMethod
@@ -131,7 +133,10 @@ func (s *Service) GrantConsent(ctx context.Context, platformID, customerID strin
 			text_version, ip, user_agent, granted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			platformID, c.ID, customerID, m.ID, nullString(c.PaymentMethodID), c.Scope, c.Evidence.Text, c.Evidence.TextVersion,
 			c.Evidence.IPAddress, c.Evidence.UserAgent, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, c.View())
 	})
 	if err != nil {
 		return nil, err

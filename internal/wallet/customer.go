@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
@@ -77,12 +78,15 @@ func (p CustomerParams) apply(c *Customer) error {
 // CreateCustomer validates and stores a customer, and creates its Stripe
 // Customer on the platform's account. The Stripe call comes first, with an
 // idempotency key derived from Tender's new id, and the row is written only
-// once it succeeded: a failure leaves nothing behind in Tender. Returns
+// once it succeeded, with the request's answer: a failure leaves nothing
+// behind in Tender. With an Idempotency-Key the id derives from it
+// (id.For), so a retry after a crash between the two asks Stripe with the
+// same key and records the Customer the first try made. Returns
 // errs.Invalid naming the field, errs.Conflict (external_id_taken), or
 // Stripe's failure classified.
 func (s *Service) CreateCustomer(ctx context.Context, platformID string, p CustomerParams) (*Customer, error) {
 	now := store.TimeOf(s.now()).Time
-	c := &Customer{ID: id.New(CustomerPrefix), PlatformID: platformID, Metadata: map[string]string{}, Created: now, Updated: now}
+	c := &Customer{ID: id.For(ctx, CustomerPrefix), PlatformID: platformID, Metadata: map[string]string{}, Created: now, Updated: now}
 	if err := p.apply(c); err != nil {
 		return nil, err
 	}
@@ -104,17 +108,39 @@ func (s *Service) CreateCustomer(ctx context.Context, platformID string, p Custo
 	}
 	c.StripeCustomerID = sc2.ID
 	md, _ := json.Marshal(c.Metadata)
-	_, err = s.db.ExecContext(ctx, `INSERT INTO customers (platform_id, id, external_id, email, name, metadata, stripe_customer_id,
-		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-		platformID, c.ID, nullString(c.ExternalID), c.Email, c.Name, string(md), c.StripeCustomerID, store.TimeOf(now))
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO customers (platform_id, id, external_id, email, name, metadata, stripe_customer_id,
+			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			platformID, c.ID, nullString(c.ExternalID), c.Email, c.Name, string(md), c.StripeCustomerID, store.TimeOf(now))
+		if err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, c.View())
+	})
+	if err != nil {
+		s.releaseStripeCustomer(ctx, platformID, c.StripeCustomerID)
+	}
 	if store.IsUniqueViolation(err) {
-		s.deleteStripeCustomer(ctx, platformID, c.StripeCustomerID) // lost a race for the external_id
 		return nil, externalIDTaken(c.ExternalID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert customer: %w", err)
 	}
 	return c, nil
+}
+
+// releaseStripeCustomer deletes the Stripe Customer of a customer that
+// could not be recorded (lost a race for its external_id, or the database
+// failed), so none is left at Stripe with no customer in Tender. A request
+// with an Idempotency-Key keeps it: its retry asks Stripe again with the
+// same key and must find that Customer, not a deleted one.
+func (s *Service) releaseStripeCustomer(ctx context.Context, platformID, stripeCustomerID string) {
+	if idempotency.FromContext(ctx) != nil {
+		return
+	}
+	if err := s.deleteStripeCustomer(context.WithoutCancel(ctx), platformID, stripeCustomerID); err != nil {
+		s.logger.ErrorContext(ctx, "Stripe Customer of an unrecorded customer left at Stripe", "stripe_customer", stripeCustomerID, "err", err)
+	}
 }
 
 func optional(s string) *string {
@@ -158,7 +184,8 @@ func activeCustomer(ctx context.Context, q store.Querier, platformID, customerID
 }
 
 // UpdateCustomer validates and applies p, in Tender and on the Stripe
-// Customer (email and name). Returns errs.Invalid, errs.NotFound or
+// Customer (email and name), with the request's answer when it has an
+// Idempotency-Key. Returns errs.Invalid, errs.NotFound or
 // errs.Conflict (archived, or external_id taken).
 func (s *Service) UpdateCustomer(ctx context.Context, platformID, customerID string, p CustomerParams) (*Customer, error) {
 	c, err := activeCustomer(ctx, s.db, platformID, customerID)
@@ -181,12 +208,21 @@ func (s *Service) UpdateCustomer(ctx context.Context, platformID, customerID str
 	}
 	md, _ := json.Marshal(c.Metadata)
 	c.Updated = store.TimeOf(s.now()).Time
-	_, err = s.db.ExecContext(ctx, `UPDATE customers SET external_id = $3, email = $4, name = $5, metadata = $6, updated_at = $7
-		WHERE platform_id = $1 AND id = $2`, platformID, c.ID, nullString(c.ExternalID), c.Email, c.Name, string(md), store.TimeOf(c.Updated))
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE customers SET external_id = $3, email = $4, name = $5, metadata = $6, updated_at = $7
+			WHERE platform_id = $1 AND id = $2`, platformID, c.ID, nullString(c.ExternalID), c.Email, c.Name, string(md), store.TimeOf(c.Updated))
+		if err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, c.View())
+	})
 	if store.IsUniqueViolation(err) {
 		return nil, externalIDTaken(c.ExternalID)
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // CustomerFilter narrows a list of customers.

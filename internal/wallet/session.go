@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -98,7 +99,9 @@ func (p SessionParams) validate() (time.Duration, error) {
 	return ttl, nil
 }
 
-// CreateSession makes a wallet session for the customer. Returns
+// CreateSession makes a wallet session for the customer, with the
+// request's answer (its view, the single-use URL included) when it has an
+// Idempotency-Key. Returns
 // errs.Invalid naming the field at fault, errs.NotFound (param customer)
 // for a customer the platform does not have, or errs.Conflict for an
 // archived one.
@@ -113,11 +116,17 @@ func (s *Service) CreateSession(ctx context.Context, platformID string, p Sessio
 	}
 	now := store.TimeOf(s.now())
 	token := randomToken()
-	ws := &Session{ID: id.New(SessionPrefix), PlatformID: platformID, CustomerID: c.ID, ReturnURL: p.ReturnURL,
+	ws := &Session{ID: id.For(ctx, SessionPrefix), PlatformID: platformID, CustomerID: c.ID, ReturnURL: p.ReturnURL,
 		Expires: now.Add(ttl), Created: now.Time, URL: s.publicURL + SessionLinkPath + token}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO wallet_sessions (platform_id, id, customer_id, return_url, token_hash,
-		expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ws.PlatformID, ws.ID, ws.CustomerID, ws.ReturnURL, hashOf(token), store.TimeOf(ws.Expires), now)
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_sessions (platform_id, id, customer_id, return_url, token_hash,
+			expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			ws.PlatformID, ws.ID, ws.CustomerID, ws.ReturnURL, hashOf(token), store.TimeOf(ws.Expires), now)
+		if err != nil {
+			return err
+		}
+		return idempotency.Commit(ctx, tx, ws.View())
+	})
 	if err != nil {
 		return nil, fmt.Errorf("insert wallet session: %w", err)
 	}

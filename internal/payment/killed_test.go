@@ -1,0 +1,300 @@
+package payment_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender/internal/apitest"
+	"github.com/tenderpay/tender/internal/idempotency"
+	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/storetest"
+)
+
+// killAfterHandler makes the first request with each Idempotency-Key that
+// starts with "kill-" end as if Tender's process died right after its
+// handler returned: whatever the handler committed stays, nothing else is
+// written and the client gets no answer.
+func (f *fixture) killAfterHandler() {
+	var killed sync.Map
+	f.App.Idempotency.DieAfterHandlerFunc = func(req idempotency.Request) bool {
+		_, again := killed.LoadOrStore(req.Key, true)
+		return strings.HasPrefix(req.Key, "kill-") && !again
+	}
+}
+
+// postKilled sends a POST that dies after its handler, and checks that the
+// client got no answer.
+func (f *fixture) postKilled(path, key string, body any) {
+	f.t.Helper()
+	b, err := json.Marshal(body)
+	if s, ok := body.(string); ok {
+		b, err = []byte(s), nil
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", f.Server.URL+path, bytes.NewReader(b))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+f.Key)
+	req.Header.Set("Idempotency-Key", key)
+	// A new connection: on a reused one Go's client would resend a request
+	// with an Idempotency-Key by itself when the connection drops unanswered.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		f.t.Fatalf("POST %s with a kill after its handler answered %d", path, resp.StatusCode)
+	}
+}
+
+// TestKilledPaymentRequest is the reproduction of a double charge for one
+// Idempotency-Key, on both databases: a process killed after the payment's
+// transaction committed leaves its answer committed with it, so the
+// client's retry with the same key replays that payment rather than
+// making a second; one killed before it committed leaves the key held by
+// a lease that runs out, after which the retry makes exactly one.
+func TestKilledPaymentRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Green Grocer")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		f.consent(c.ID, m.ID)
+		f.killAfterHandler()
+		body := map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1500, "currency": "usd", "off_session": true}
+		countPayments := func() int {
+			return f.count(`SELECT COUNT(*) FROM payments WHERE platform_id = $1`, f.PlatformID)
+		}
+
+		// Killed after the work committed.
+		f.postKilled("/v1/payments", "kill-after-commit", body)
+		if n := countPayments(); n != 1 {
+			t.Fatalf("%d payments after the killed request, want 1", n)
+		}
+		var state string
+		if err := db.QueryRowContext(context.Background(), `SELECT state FROM idempotency_keys WHERE platform_id = $1 AND idempotency_key = $2`,
+			f.PlatformID, "kill-after-commit").Scan(&state); err != nil || state != "complete" {
+			t.Fatalf("the key is %q (%v) after its payment committed, want complete", state, err)
+		}
+		r := f.Do("POST", "/v1/payments", body, apitest.WithIdempotencyKey("kill-after-commit"))
+		var first payment.View
+		r.Decode(t, &first)
+		if r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry: %d %v %s; want the first payment replayed", r.Status, r.Header, r.Body)
+		}
+		if n := countPayments(); n != 1 {
+			t.Fatalf("%d payments after the retry, want 1", n)
+		}
+		if err := f.process(first.ID); err != nil {
+			t.Fatal(err)
+		}
+		if p := f.payment(first.ID); p.Status != payment.StatusSucceeded || len(f.intents(*m.Connection.AccountID)) != 1 {
+			t.Fatalf("payment %s is %s with %d PaymentIntents; want succeeded with one", p.ID, p.Status, len(f.intents(*m.Connection.AccountID)))
+		}
+
+		// Killed before the work committed: only the key's claim is left.
+		raw, _ := json.Marshal(body)
+		req := idempotency.Request{PlatformID: f.PlatformID, Key: "before-commit", Method: "POST", Path: "/v1/payments",
+			Fingerprint: idempotency.Fingerprint("", raw)}
+		if _, _, err := f.App.Idempotency.Begin(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if r := f.Do("POST", "/v1/payments", body, apitest.WithIdempotencyKey("before-commit")); r.Status != 409 {
+			t.Fatalf("retry while the dead request's lease runs: %d %s; want 409", r.Status, r.Body)
+		}
+		f.clock.Advance(idempotency.Lease + 1)
+		var second payment.View
+		r = f.Do("POST", "/v1/payments", body, apitest.WithIdempotencyKey("before-commit"))
+		r.Decode(t, &second)
+		if r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "" || second.ID == first.ID {
+			t.Fatalf("retry after the lease: %d %v %s; want a new payment", r.Status, r.Header, r.Body)
+		}
+		again := f.Do("POST", "/v1/payments", body, apitest.WithIdempotencyKey("before-commit"))
+		if again.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.Body, r.Body) {
+			t.Fatalf("second retry: %v %s; want the replay of %s", again.Header, again.Body, r.Body)
+		}
+		if n := countPayments(); n != 2 {
+			t.Fatalf("%d payments, want 2 (one per key)", n)
+		}
+	})
+}
+
+// killCase is one idempotent POST killed after its handler.
+type killCase struct {
+	name, path string
+	body       any
+	// table gains one row for a create, none otherwise.
+	table   string
+	creates bool
+	// committed: the handler's work commits its answer, so the retry is a
+	// replay. Otherwise the work is an action a rerun repeats the same
+	// way (capture what is captured, archive what is archived), and the
+	// retry runs it again and gives the same answer.
+	committed bool
+}
+
+// TestEveryIdempotentPOSTSurvivesAKill kills every idempotent POST of the
+// API after its handler, then retries it with the same key: a create makes
+// one object, not two; an update or a create is replayed (its answer
+// committed with it); an action answers again with the same object. The
+// table must cover every POST of the OpenAPI document.
+func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Green Grocer")
+		spare := f.merchant("Spare")
+		idle := f.unconnectedMerchant("Idle")
+		toLink := f.unconnectedMerchant("To link")
+		c := f.customer()
+		pm := f.saveCard(c.ID, "pm_card_visa")
+		f.consent(c.ID, m.ID)
+		other := f.customer()
+		otherCard := f.saveCard(other.ID, "pm_card_visa")
+		f.saveCard(other.ID, "pm_card_mastercard")
+		gone := f.customer()
+		authorized := f.authorize(m.ID, c.ID, "direct", 2000)
+		toCancel := f.authorize(m.ID, c.ID, "direct", 2100)
+		paid := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd"})
+		var link payment.CheckoutLinkView
+		f.Post("/v1/checkout_links", map[string]any{"merchant": m.ID, "amount": 1200, "currency": "usd"}, 200, &link)
+		key, _, err := f.App.Platforms.CreateKey(context.Background(), f.PlatformID, platform.ModeTest, "spare")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var si struct {
+			ID string `json:"id"`
+		}
+		f.Post("/v1/customers/"+other.ID+"/setup_intents", `{}`, 200, &si)
+		f.confirmSetup(si.ID, "pm_card_amex")
+
+		cases := []killCase{
+			{name: "platform update", path: "/v1/platform", body: map[string]any{"name": "Renamed hub"}, table: "platforms", committed: true},
+			{name: "stripe settings (configured by the environment: refused)", path: "/v1/platform/stripe", body: map[string]any{"client_id": "ca_x"}, table: "platforms"},
+			{name: "api key revoke", path: "/v1/api_keys/" + key.ID + "/revoke", table: "api_keys"},
+			{name: "merchant create", path: "/v1/merchants", body: map[string]any{"name": "New Shop"}, table: "merchants", creates: true, committed: true},
+			{name: "merchant update", path: "/v1/merchants/" + m.ID, body: map[string]any{"name": "Green Grocer Ltd"}, table: "merchants", committed: true},
+			{name: "merchant archive", path: "/v1/merchants/" + idle.ID + "/archive", table: "merchants"},
+			{name: "connect link", path: "/v1/merchants/" + toLink.ID + "/connect_links", body: map[string]any{"type": "express",
+				"return_url": "https://platform.example/done", "refresh_url": "https://platform.example/again"}, table: "connect_links", creates: true, committed: true},
+			{name: "merchant refresh", path: "/v1/merchants/" + m.ID + "/refresh", table: "merchants"},
+			{name: "merchant disconnect", path: "/v1/merchants/" + spare.ID + "/disconnect", table: "merchants"},
+			{name: "customer create", path: "/v1/customers", body: map[string]any{"email": "new@example.com"}, table: "customers", creates: true, committed: true},
+			{name: "customer update", path: "/v1/customers/" + c.ID, body: map[string]any{"name": "Ann"}, table: "customers", committed: true},
+			{name: "customer archive", path: "/v1/customers/" + gone.ID + "/archive", table: "customers"},
+			{name: "setup intent", path: "/v1/customers/" + c.ID + "/setup_intents", table: "payment_methods"},
+			{name: "card record", path: "/v1/customers/" + other.ID + "/payment_methods", body: map[string]any{"setup_intent": si.ID}, table: "payment_methods", creates: true},
+			{name: "card default", path: "/v1/customers/" + other.ID + "/payment_methods/" + otherCard.ID + "/default", table: "customers", committed: true},
+			{name: "card detach", path: "/v1/customers/" + c.ID + "/payment_methods/" + pm.ID + "/detach", table: "payment_methods"},
+			{name: "consent", path: "/v1/customers/" + other.ID + "/consents", body: map[string]any{"merchant": m.ID,
+				"evidence": map[string]string{"text": "I allow it.", "text_version": "1"}}, table: "consents", creates: true, committed: true},
+			{name: "wallet session", path: "/v1/wallet_sessions", body: map[string]any{"customer": other.ID,
+				"return_url": "https://platform.example/account"}, table: "wallet_sessions", creates: true, committed: true},
+			{name: "fee policy", path: "/v1/fee_policy", body: `{"rules":{"usd":{"basis_points":250,"fixed":20}}}`, table: "fee_policies", creates: true, committed: true},
+			{name: "merchant fee policy", path: "/v1/merchants/" + m.ID + "/fee_policy", body: `{"rules":{"usd":{"basis_points":100,"fixed":0}}}`,
+				table: "fee_policies", creates: true, committed: true},
+			{name: "payment", path: "/v1/payments", body: map[string]any{"merchant": m.ID, "customer": other.ID, "amount": 1000, "currency": "usd"},
+				table: "payments", creates: true, committed: true},
+			{name: "capture", path: "/v1/payments/" + authorized.ID + "/capture", body: map[string]any{"amount_to_capture": 1500}, table: "payments"},
+			{name: "cancel", path: "/v1/payments/" + toCancel.ID + "/cancel", table: "payments"},
+			{name: "refund", path: "/v1/payments/" + paid.ID + "/refunds", body: map[string]any{"amount": 700}, table: "refunds", creates: true, committed: true},
+			{name: "checkout link", path: "/v1/checkout_links", body: map[string]any{"merchant": m.ID, "amount": 900, "currency": "usd"},
+				table: "checkout_links", creates: true, committed: true},
+			{name: "checkout link cancel", path: "/v1/checkout_links/" + link.ID + "/cancel", table: "checkout_links"},
+		}
+		checkCovered(t, cases)
+		f.killAfterHandler()
+		for i, tc := range cases {
+			f.killAndRetry(tc, fmt.Sprintf("kill-%d", i))
+		}
+	})
+}
+
+// killAndRetry runs one case: the killed request, then its retry and a
+// second retry, which must agree.
+func (f *fixture) killAndRetry(tc killCase, key string) {
+	t := f.t
+	if tc.body == nil {
+		tc.body = `{}`
+	}
+	rows := func() int {
+		return f.count(`SELECT COUNT(*) FROM ` + tc.table)
+	}
+	before := rows()
+	f.postKilled(tc.path, key, tc.body)
+	if !tc.committed {
+		// The dead request still holds the key until its lease runs out.
+		if r := f.Do("POST", tc.path, tc.body, apitest.WithIdempotencyKey(key)); r.Status != 409 || r.Err().Code != "idempotency_key_in_use" {
+			t.Errorf("%s: retry during the dead request's lease: %d %s; want 409 idempotency_key_in_use", tc.name, r.Status, r.Body)
+		}
+		f.clock.Advance(idempotency.Lease + time.Second)
+	}
+	retry := f.Do("POST", tc.path, tc.body, apitest.WithIdempotencyKey(key))
+	again := f.Do("POST", tc.path, tc.body, apitest.WithIdempotencyKey(key))
+	want := before
+	if tc.creates {
+		want++
+	}
+	switch {
+	case rows() != want:
+		t.Errorf("%s: %s has %d rows after the kill and retries, want %d", tc.name, tc.table, rows(), want)
+	case retry.Status >= 500:
+		t.Errorf("%s: retry %d %s", tc.name, retry.Status, retry.Body)
+	case tc.committed && retry.Header.Get("Idempotent-Replayed") != "true":
+		t.Errorf("%s: retry was run again (%d %s); its answer should have committed with its work", tc.name, retry.Status, retry.Body)
+	case again.Status != retry.Status || !bytes.Equal(again.Body, retry.Body) || again.Header.Get("Idempotent-Replayed") != "true":
+		t.Errorf("%s: the second retry (%d %s) does not replay the first (%d %s)", tc.name, again.Status, again.Body, retry.Status, retry.Body)
+	}
+}
+
+// checkCovered fails unless every POST of the OpenAPI document has a case.
+func checkCovered(t *testing.T, cases []killCase) {
+	t.Helper()
+	doc, _, err := apitest.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		covered[templateOf(tc.path)] = true
+	}
+	var missing []string
+	for path, item := range doc.Paths.Map() {
+		if item.Post != nil && !covered[path] {
+			missing = append(missing, path)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("no kill case for POST %s", strings.Join(missing, ", POST "))
+	}
+}
+
+// templateOf turns a concrete path into the OpenAPI document's template:
+// each id segment becomes the parameter the document names there.
+func templateOf(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if j := strings.IndexByte(s, '_'); j > 0 && len(s) == j+1+24 {
+			segs[i] = "{" + paramOf(segs, i) + "}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+func paramOf(segs []string, i int) string {
+	if i >= 2 && segs[i-1] == "payment_methods" {
+		return "pm"
+	}
+	return "id"
+}
