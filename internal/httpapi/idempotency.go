@@ -77,6 +77,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // fingerprint summarises a request's parameters. JSON bodies are
 // canonicalised first (object keys sorted, numbers kept exact) so that the
 // same parameters sent with other whitespace or key order still match.
+// A body with data after its first value is hashed as it is: it is
+// another request than that value alone (decodeJSON refuses it).
 func fingerprint(query string, body []byte) string {
 	canon := body
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -84,7 +86,7 @@ func fingerprint(query string, body []byte) string {
 	var v any
 	if len(bytes.TrimSpace(body)) == 0 {
 		canon = []byte("{}")
-	} else if err := dec.Decode(&v); err == nil {
+	} else if err := dec.Decode(&v); err == nil && len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) == 0 {
 		if b, err := json.Marshal(v); err == nil {
 			canon = b
 		}
