@@ -45,7 +45,9 @@ func decodeJSON(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(body, err)
 	}
-	if dec.More() {
+	// Not dec.More: it reports no more at a stray ] or }, so a body such
+	// as {"amount":1}] would pass. Only JSON's whitespace may follow.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
 		line, col := position(body, dec.InputOffset())
 		return errs.E(errs.Invalid, "Invalid JSON: unexpected data after the object at line %d, column %d.", line, col).WithReason("json_invalid")
 	}

@@ -424,6 +424,8 @@ func Encode(v any) ([]byte, error) {
 // Fingerprint summarises a request's parameters. JSON bodies are
 // canonicalised first (object keys sorted, numbers kept exact) so that the
 // same parameters sent with other whitespace or key order still match.
+// A body with data after its first value is hashed as it is: it is
+// another request than that value alone (decodeJSON refuses it).
 func Fingerprint(query string, body []byte) string {
 	canon := body
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -431,7 +433,7 @@ func Fingerprint(query string, body []byte) string {
 	var v any
 	if len(bytes.TrimSpace(body)) == 0 {
 		canon = []byte("{}")
-	} else if err := dec.Decode(&v); err == nil {
+	} else if err := dec.Decode(&v); err == nil && len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) == 0 {
 		if b, err := json.Marshal(v); err == nil {
 			canon = b
 		}

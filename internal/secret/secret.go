@@ -211,7 +211,9 @@ func (k *Keyring) Verify(purpose string, msg []byte, sig string) bool {
 	if !ok || !known {
 		return false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(body)
+	// Strict: otherwise the unused low bits of the last character are
+	// ignored, and four spellings of one signature all verify.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(body)
 	return err == nil && hmac.Equal(got, mac(key, purpose, msg))
 }
 
