@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v85"
+
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/payment"
@@ -297,4 +299,108 @@ func paramOf(segs []string, i int) string {
 		return "pm"
 	}
 	return "id"
+}
+
+// TestStripeObjectsOfARetriedRequest: a request killed after its Stripe
+// call took effect and before its own commit is retried by the client with
+// the same key; the retry asks Stripe with the same derived key and
+// records the object the first try made, so none is left orphaned at
+// Stripe and none is made twice: the Stripe Customer of a new customer,
+// and a SetupIntent (which has no row in Tender).
+func TestStripeObjectsOfARetriedRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		stripeCustomers := func() int {
+			n := 0
+			for _, err := range f.sc.V1Customers.List(ctx, &stripe.CustomerListParams{}).All(ctx) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			return n
+		}
+		before := stripeCustomers()
+		f.killAfterHandler()
+
+		// The customer's row cannot be written: the process "dies" between
+		// Stripe's answer and the commit.
+		failInserts(t, db, "customers")
+		body := map[string]any{"email": "lost@example.com"}
+		f.postKilled("/v1/customers", "kill-customer", body)
+		if n := stripeCustomers(); n != before+1 {
+			t.Fatalf("%d Stripe Customers after the killed request, want %d", n, before+1)
+		}
+		allowInserts(t, db, "customers")
+		f.clock.Advance(idempotency.Lease + time.Second)
+		var c struct {
+			ID string `json:"id"`
+		}
+		r := f.Do("POST", "/v1/customers", body, apitest.WithIdempotencyKey("kill-customer"))
+		if r.Status != 200 {
+			t.Fatalf("retry: %d %s", r.Status, r.Body)
+		}
+		r.Decode(t, &c)
+		if n := stripeCustomers(); n != before+1 {
+			t.Fatalf("%d Stripe Customers after the retry, want %d", n, before+1)
+		}
+		var stripeID string
+		if err := db.QueryRowContext(ctx, `SELECT stripe_customer_id FROM customers WHERE id = $1`, c.ID).Scan(&stripeID); err != nil {
+			t.Fatal(err)
+		}
+		if sc, err := f.sc.V1Customers.Retrieve(ctx, stripeID, nil); err != nil || sc.Metadata["tender_customer"] != c.ID || sc.Deleted {
+			t.Fatalf("the recorded Stripe Customer %s: %+v, %v", stripeID, sc, err)
+		}
+
+		path := "/v1/customers/" + c.ID + "/setup_intents"
+		f.postKilled(path, "kill-setup", `{}`)
+		f.clock.Advance(idempotency.Lease + time.Second)
+		var si struct {
+			ID string `json:"id"`
+		}
+		f.Do("POST", path, `{}`, apitest.WithIdempotencyKey("kill-setup")).Decode(t, &si)
+		n := 0
+		for s, err := range f.sc.V1SetupIntents.List(ctx, &stripe.SetupIntentListParams{Customer: stripe.String(stripeID)}).All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.ID != si.ID {
+				t.Errorf("SetupIntent %s made besides the one answered, %s", s.ID, si.ID)
+			}
+			n++
+		}
+		if n != 1 {
+			t.Fatalf("%d SetupIntents for the customer, want 1", n)
+		}
+	})
+}
+
+// failInserts makes every insert into table fail, standing for a process
+// that dies before it commits one; allowInserts undoes it.
+func failInserts(t *testing.T, db *store.DB, table string) {
+	t.Helper()
+	stmts := []string{`CREATE TRIGGER fail_` + table + ` BEFORE INSERT ON ` + table + ` BEGIN SELECT RAISE(ABORT, 'killed before commit'); END`}
+	if db.Dialect == store.Postgres {
+		stmts = []string{
+			`CREATE OR REPLACE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'killed before commit'; END $$ LANGUAGE plpgsql`,
+			`CREATE TRIGGER fail_` + table + ` BEFORE INSERT ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION fail_insert()`,
+		}
+	}
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func allowInserts(t *testing.T, db *store.DB, table string) {
+	t.Helper()
+	q := `DROP TRIGGER fail_` + table
+	if db.Dialect == store.Postgres {
+		q += ` ON ` + table
+	}
+	if _, err := db.ExecContext(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
 }
