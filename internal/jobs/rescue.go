@@ -114,5 +114,6 @@ func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	if job.AttemptedAt != nil && now.Sub(*job.AttemptedAt) >= RescueAfter {
 		return now
 	}
-	return p.DefaultClientRetryPolicy.NextRetry(job)
+	// River's default reads its own clock; keep its delay, from ours.
+	return now.Add(time.Until(p.DefaultClientRetryPolicy.NextRetry(job)))
 }
