@@ -117,3 +117,18 @@ func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	// River's default reads its own clock; keep its delay, from ours.
 	return now.Add(time.Until(p.DefaultClientRetryPolicy.NextRetry(job)))
 }
+
+// GiveUpWithin bounds how long River keeps retrying a job allowed
+// maxAttempts runs before it discards it: the default policy's backoffs
+// between them (n⁴ seconds after the nth, plus up to 10% jitter) and each
+// run at its longest, ended by its timeout or, if its process died, by the
+// rescue. Snoozes do not count: a snoozed job is still River's. Past this
+// a row whose job is gone can only be requeued by Tender's janitor.
+func GiveUpWithin(maxAttempts int) time.Duration {
+	var backoff float64
+	for n := 1; n < maxAttempts; n++ {
+		backoff += float64(n * n * n * n)
+	}
+	run := RescueAfter + RescueInterval + ScheduleInterval
+	return time.Duration(backoff*1.1*float64(time.Second)) + time.Duration(maxAttempts)*run
+}

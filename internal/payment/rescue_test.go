@@ -80,3 +80,13 @@ func TestChargeInFlightAtAKillResumes(t *testing.T) {
 		}
 	})
 }
+
+// The janitor requeues only what River has given up on: StuckAfter is past
+// the longest River can still be retrying a payment's job, and not so far
+// past that an abandoned payment waits much longer than it must.
+func TestStuckAfterFollowsRiverGivingUp(t *testing.T) {
+	giveUp := jobs.GiveUpWithin(payment.MaxAttempts)
+	if payment.StuckAfter <= giveUp || payment.StuckAfter > giveUp+time.Hour {
+		t.Errorf("StuckAfter = %s; River gives up within %s", payment.StuckAfter, giveUp)
+	}
+}
