@@ -191,17 +191,26 @@ func Migrate(ctx context.Context, db *store.DB) error {
 	return err
 }
 
-// workers registers every job worker Tender runs.
-func (a *App) workers() *river.Workers {
-	w := river.NewWorkers()
-	river.AddWorker(w, &idempotency.PruneWorker{Store: a.Idempotency})
-	river.AddWorker(w, &wallet.EraseWorker{Wallet: a.Wallet})
-	river.AddWorker(w, &payment.ProcessWorker{Payments: a.Payments})
-	river.AddWorker(w, &payment.TransferWorker{Payments: a.Payments})
-	river.AddWorker(w, &payment.RefundWorker{Payments: a.Payments})
-	river.AddWorker(w, &payment.StripeFeeWorker{Payments: a.Payments})
-	river.AddWorker(w, &payment.JanitorWorker{Payments: a.Payments})
-	river.AddWorker(w, &payment.CheckoutExpireWorker{Payments: a.Payments})
+// workers registers every job worker Tender runs, each with how long one
+// run of it may take before River cancels it. None needs more than seconds
+// when Stripe and the database are well, and each saves its progress as it
+// goes, so a run cut short loses nothing: all take jobs.DefaultTimeout,
+// stated here so that a new kind decides its own, and jobs.New refuses one
+// long enough for a live run to be rescued.
+func (a *App) workers() *jobs.Workers {
+	w := jobs.NewWorkers()
+	// One DELETE of expired records, and erasing archived customers' ids.
+	jobs.Add(w, &idempotency.PruneWorker{Store: a.Idempotency}, jobs.DefaultTimeout)
+	jobs.Add(w, &wallet.EraseWorker{Wallet: a.Wallet}, jobs.DefaultTimeout)
+	// A handful of Stripe calls each, under deterministic keys.
+	jobs.Add(w, &payment.ProcessWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &payment.TransferWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &payment.RefundWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &payment.StripeFeeWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &payment.CheckoutExpireWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	// Up to a few thousand small transactions; a row requeued is touched
+	// at once, so a run cut short is finished by the next.
+	jobs.Add(w, &payment.JanitorWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	return w
 }
 

@@ -2,7 +2,9 @@
 // riversqlite for SQLite and riverdatabasesql for PostgreSQL, behind one
 // river.Client[*sql.Tx]. Jobs are inserted with InsertTx inside the caller's
 // transaction, so a row and the job that acts on it commit together or not at
-// all. Workers are registered in one place, internal/app.
+// all. Workers are registered in one place, internal/app, each kind with the
+// time one run of it may take (Add); rescue.go sets how soon River runs again
+// a job whose process died.
 package jobs
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -44,8 +47,13 @@ func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
 }
 
 // New returns a River client for db that runs the given workers and periodic
-// jobs. It does not start it.
-func New(db *store.DB, cfg Config, workers *river.Workers, periodic []*river.PeriodicJob) (*Client, error) {
+// jobs. It does not start it. It returns EINVALID if a kind's timeout leaves
+// less than RescueMargin before RescueAfter: a live run of it could then be
+// rescued and run twice at once.
+func New(db *store.DB, cfg Config, workers *Workers, periodic []*river.PeriodicJob) (*Client, error) {
+	if workers.longest+RescueMargin > RescueAfter {
+		return nil, errs.E(errs.Invalid, "jobs: a timeout of %s leaves less than %s before the rescue at %s", workers.longest, RescueMargin, RescueAfter)
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 10
 	}
@@ -57,12 +65,17 @@ func New(db *store.DB, cfg Config, workers *river.Workers, periodic []*river.Per
 		logger = slog.New(quietHandler{cfg.Logger.Handler()})
 	}
 	client, err := river.NewClient(driver(db), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
-		Workers:           workers,
-		PeriodicJobs:      periodic,
-		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
-		Logger:            logger,
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:      workers.river,
+		PeriodicJobs: periodic,
+		// Every kind has its own timeout (Add); this one is River's
+		// fallback and must not exceed the rescue threshold.
+		JobTimeout:           DefaultTimeout,
+		RescueStuckJobsAfter: RescueAfter,
+		RetryPolicy:          &retryPolicy{nowFunc: time.Now},
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		Logger:               logger,
 		// Neither driver listens for notifications; poll instead.
 		PollOnly: true,
 	})

@@ -38,8 +38,8 @@ func TestJobsFollowTheirTransaction(t *testing.T) {
 			t.Fatalf("MigrationsCurrent = %v, %v", ok, err)
 		}
 		w := &echoWorker{done: make(chan int, 4)}
-		workers := river.NewWorkers()
-		river.AddWorker(workers, w)
+		workers := jobs.NewWorkers()
+		jobs.Add(workers, river.Worker[echoArgs](w), 0)
 		client, err := jobs.New(db, jobs.Config{Workers: 2, PollInterval: 20 * time.Millisecond}, workers, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -509,10 +509,10 @@ func (s *Service) resolveSplits(ctx context.Context, platformID string, p Create
 }
 
 // processOpts bound the job's retries: River backs off exponentially with
-// jitter between them (attempt⁴ seconds), so ten tries span about four
-// hours; a payment still unsettled then is left processing for the
-// janitor rather than retried forever.
-var processOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+// jitter between them (attempt⁴ seconds), so MaxAttempts tries span about
+// four and a half hours; a payment still unsettled then is left processing
+// for the janitor (StuckAfter) rather than retried forever.
+var processOpts = &river.InsertOpts{MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 

@@ -10,10 +10,21 @@ import (
 	"github.com/tenderpay/tender/internal/store"
 )
 
-// StuckAfter is how long a payment may stay pending or processing before
-// the janitor gives it a new job. River gives up on a job after ten tries
-// over about four hours (processOpts); past that, with no job left, the
-// payment would wait forever.
+// MaxAttempts is how many runs River gives a payment's, transfer's,
+// refund's or Stripe fee's job before it gives up on it. With its backoff
+// that is about four and a half hours of retries (jobs.GiveUpWithin).
+const MaxAttempts = 10
+
+// StuckAfter is how long a payment, transfer, refund or Stripe-fee
+// settlement may stay unsettled and untouched before the janitor gives it a
+// new job. It exceeds jobs.GiveUpWithin(MaxAttempts) (5h07m: every backoff
+// at its longest, every run ended by its timeout or by the rescue of a dead
+// process), so the janitor only acts once River has given up: a job
+// discarded after its last try, or cancelled (an outcome left for the
+// operator). Sooner, the requeue would be a no-op while River still holds
+// the job (jobs are unique by their arguments), or would undo River's
+// backoff; work in flight at a crash is not the janitor's: River rescues it
+// within minutes (docs/ARCHITECTURE.md, "Jobs").
 const StuckAfter = 6 * time.Hour
 
 // JanitorArgs is the periodic job that requeues stuck payments, transfers

@@ -228,7 +228,7 @@ type RefundArgs struct {
 // Kind implements river.JobArgs.
 func (RefundArgs) Kind() string { return "payment.refund" }
 
-var refundOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+var refundOpts = &river.InsertOpts{MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 
 // RefundWorker runs RefundArgs jobs; running one twice refunds once (see
 // Service.ProcessRefund).

@@ -41,7 +41,7 @@ type StripeFeeArgs struct {
 // Kind implements river.JobArgs.
 func (StripeFeeArgs) Kind() string { return "payment.stripe_fee" }
 
-var stripeFeeOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+var stripeFeeOpts = &river.InsertOpts{MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 
 // StripeFeeWorker runs StripeFeeArgs jobs; running one twice gives back
 // once.

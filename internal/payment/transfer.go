@@ -160,7 +160,7 @@ type TransferArgs struct {
 // Kind implements river.JobArgs.
 func (TransferArgs) Kind() string { return "payment.transfer" }
 
-var transferOpts = &river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+var transferOpts = &river.InsertOpts{MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 
 // TransferWorker runs TransferArgs jobs; running one twice transfers once
 // (see Service.Transfer).
