@@ -20,10 +20,12 @@ const (
 	// DefaultTimeout is how long one run of a job may take unless its kind
 	// says otherwise when registered. A Tender job makes a handful of
 	// Stripe calls, each normally answered within a second or two; a run
-	// still going after a minute is waiting on a Stripe (or a database)
-	// that is unwell, and is better cancelled and retried with backoff
-	// than left holding a worker. Its progress is saved as it goes.
-	DefaultTimeout = time.Minute
+	// still going after half a minute is waiting on a Stripe (or a
+	// database) that is unwell, and is better cancelled and retried with
+	// backoff than left holding a worker. Its progress is saved as it goes.
+	// Kept short because it sets how soon a dead process's work resumes:
+	// within two minutes of a kill, with RescueMargin.
+	DefaultTimeout = 30 * time.Second
 
 	// RescueMargin is how much longer than the longest timeout a job must
 	// be running before it is rescued. It covers the time between River
@@ -31,7 +33,7 @@ const (
 	// clock) and the run starting, the writing of the run's outcome after
 	// its context is cancelled, and the difference between the leader's
 	// clock, which the rescuer reads, and the database's.
-	RescueMargin = time.Minute
+	RescueMargin = 30 * time.Second
 
 	// RescueAfter is River's RescueStuckJobsAfter: how long a job may be
 	// running before the leader takes its process for dead.

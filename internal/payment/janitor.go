@@ -17,7 +17,7 @@ const MaxAttempts = 10
 
 // StuckAfter is how long a payment, transfer, refund or Stripe-fee
 // settlement may stay unsettled and untouched before the janitor gives it a
-// new job. It exceeds jobs.GiveUpWithin(MaxAttempts) (5h07m: every backoff
+// new job. It exceeds jobs.GiveUpWithin(MaxAttempts) (4h57m: every backoff
 // at its longest, every run ended by its timeout or by the rescue of a dead
 // process), so the janitor only acts once River has given up: a job
 // discarded after its last try, or cancelled (an outcome left for the
@@ -25,7 +25,7 @@ const MaxAttempts = 10
 // the job (jobs are unique by their arguments), or would undo River's
 // backoff; work in flight at a crash is not the janitor's: River rescues it
 // within minutes (docs/ARCHITECTURE.md, "Jobs").
-const StuckAfter = 6 * time.Hour
+const StuckAfter = 5*time.Hour + 30*time.Minute
 
 // JanitorArgs is the periodic job that requeues stuck payments, transfers
 // and refunds.
