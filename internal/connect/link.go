@@ -66,9 +66,9 @@ type Link struct {
 
 // LinkParams ask for a connection link.
 type LinkParams struct {
-	Type       string `json:"type"`
-	ReturnURL  string `json:"return_url"`
-	RefreshURL string `json:"refresh_url"`
+	Type       string `json:"type" text:"32"`
+	ReturnURL  string `json:"return_url" text:"2048"`
+	RefreshURL string `json:"refresh_url" text:"2048"`
 	// ExpiresIn is the link's lifetime in seconds; zero means 30 minutes.
 	ExpiresIn int64 `json:"expires_in"`
 }

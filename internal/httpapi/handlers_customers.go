@@ -103,7 +103,7 @@ func handleSetupIntentCreate(svc *wallet.Service) http.Handler {
 func handlePaymentMethodRecord(svc *wallet.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		var p struct {
-			SetupIntent string `json:"setup_intent"`
+			SetupIntent string `json:"setup_intent" text:"255"`
 		}
 		if err := decodeJSON(r, &p); err != nil {
 			return err

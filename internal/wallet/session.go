@@ -70,8 +70,8 @@ func (ws *Session) Page() string { return SessionPagePath + ws.ID }
 
 // SessionParams ask for a wallet session.
 type SessionParams struct {
-	Customer  string `json:"customer"`
-	ReturnURL string `json:"return_url"`
+	Customer  string `json:"customer" text:"255"`
+	ReturnURL string `json:"return_url" text:"2048"`
 	// ExpiresIn is the session's lifetime in seconds; zero means 30
 	// minutes.
 	ExpiresIn int64 `json:"expires_in"`
