@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/nullable"
 	"github.com/tenderpay/tender/internal/platform"
 )
@@ -77,7 +78,7 @@ func handlePlatformUpdate(platforms *platform.Service) http.Handler {
 
 func handleAPIKeyList(platforms *platform.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		page, err := parsePage(r)
+		page, err := parsePage(r, id.APIKey)
 		if err != nil {
 			return err
 		}

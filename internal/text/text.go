@@ -204,3 +204,15 @@ func join(parent, child string) string {
 	}
 	return parent + "[" + child + "]"
 }
+
+// FieldRuleOf is the rule of the named Go field of T, for a query parameter
+// that filters on what that field set: the list's filter then takes what
+// the field takes. It panics if T has no such field.
+func FieldRuleOf[T any](field string) Rule {
+	f, ok := reflect.TypeFor[T]().FieldByName(field)
+	if !ok {
+		panic("text: no field " + field)
+	}
+	r, _ := FieldRule(f)
+	return r
+}
