@@ -169,10 +169,13 @@ func (p LinkParams) validate() (AccountType, time.Duration, error) {
 	}
 	ttl := DefaultLinkTTL
 	if p.ExpiresIn != 0 {
-		ttl = time.Duration(p.ExpiresIn) * time.Second
-		if p.ExpiresIn < 60 || ttl > MaxLinkTTL {
+		// The count is checked before it becomes a Duration: in
+		// nanoseconds a large one overflows and wraps to an expiry long
+		// past, which a check of the Duration would let through.
+		if p.ExpiresIn < 60 || p.ExpiresIn > int64(MaxLinkTTL/time.Second) {
 			return "", 0, errs.Invalidf("expires_in", "expires_in must be from 60 to %d seconds", int64(MaxLinkTTL/time.Second))
 		}
+		ttl = time.Duration(p.ExpiresIn) * time.Second
 	}
 	return typ, ttl, nil
 }
