@@ -216,3 +216,23 @@ func FieldRuleOf[T any](field string) Rule {
 	r, _ := FieldRule(f)
 	return r
 }
+
+// Clean returns s made to follow r: invalid UTF-8 and the control
+// characters r forbids become U+FFFD, and it is cut to r.Max characters.
+// It is for text Tender records as it came from a browser, such as a user
+// agent kept as evidence, where there is no caller to tell to fix it.
+func Clean(s string, r Rule) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range strings.ToValidUTF8(s, string(utf8.RuneError)) {
+		if n == r.Max {
+			break
+		}
+		if r.forbidden(c) {
+			c = utf8.RuneError
+		}
+		b.WriteRune(c)
+		n++
+	}
+	return b.String()
+}

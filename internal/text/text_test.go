@@ -95,3 +95,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestClean(t *testing.T) {
+	r := text.Rule{Max: 5}
+	for in, want := range map[string]string{
+		"Mozilla/5.0": "Mozil",
+		"a\tb\x00":    "a\uFFFDb\uFFFD",
+		"é\xffé":      "é\uFFFDé",
+		"ééééééé":     "ééééé",
+	} {
+		got := text.Clean(in, r)
+		if got != want || text.Check("ua", got, r) != nil {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
