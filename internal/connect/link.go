@@ -67,9 +67,9 @@ type Link struct {
 
 // LinkParams ask for a connection link.
 type LinkParams struct {
-	Type       string `json:"type"`
-	ReturnURL  string `json:"return_url"`
-	RefreshURL string `json:"refresh_url"`
+	Type       string `json:"type" text:"32"`
+	ReturnURL  string `json:"return_url" text:"2048"`
+	RefreshURL string `json:"refresh_url" text:"2048"`
 	// ExpiresIn is the link's lifetime in seconds; zero means 30 minutes.
 	ExpiresIn int64 `json:"expires_in"`
 }
@@ -178,10 +178,13 @@ func (p LinkParams) validate() (AccountType, time.Duration, error) {
 	}
 	ttl := DefaultLinkTTL
 	if p.ExpiresIn != 0 {
-		ttl = time.Duration(p.ExpiresIn) * time.Second
-		if p.ExpiresIn < 60 || ttl > MaxLinkTTL {
+		// The count is checked before it becomes a Duration: in
+		// nanoseconds a large one overflows and wraps to an expiry long
+		// past, which a check of the Duration would let through.
+		if p.ExpiresIn < 60 || p.ExpiresIn > int64(MaxLinkTTL/time.Second) {
 			return "", 0, errs.Invalidf("expires_in", "expires_in must be from 60 to %d seconds", int64(MaxLinkTTL/time.Second))
 		}
+		ttl = time.Duration(p.ExpiresIn) * time.Second
 	}
 	return typ, ttl, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // Status is where a merchant's connection stands.
@@ -104,26 +105,22 @@ type Merchant struct {
 // MerchantParams are the fields of a create or update; nil fields are left
 // alone (on create, unset).
 type MerchantParams struct {
-	ExternalID      *string            `json:"external_id"`
-	Name            *string            `json:"name"`
-	Email           *string            `json:"email"`
-	Country         *string            `json:"country"`
-	DefaultCurrency *string            `json:"default_currency"`
-	Metadata        map[string]*string `json:"metadata"`
+	ExternalID      *string            `json:"external_id" text:"255"`
+	Name            *string            `json:"name" text:"255"`
+	Email           *string            `json:"email" text:"254"`
+	Country         *string            `json:"country" text:"32"`
+	DefaultCurrency *string            `json:"default_currency" text:"32"`
+	Metadata        map[string]*string `json:"metadata" text:"500,multiline,keys=40"`
 }
 
 func (p MerchantParams) apply(m *Merchant) error {
+	if err := text.Validate(p); err != nil {
+		return err
+	}
 	if p.ExternalID != nil {
-		v := strings.TrimSpace(*p.ExternalID)
-		if len(v) > 255 {
-			return errs.Invalidf("external_id", "external_id must be at most 255 characters")
-		}
-		m.ExternalID = v
+		m.ExternalID = strings.TrimSpace(*p.ExternalID)
 	}
 	if p.Name != nil {
-		if len(*p.Name) > 255 {
-			return errs.Invalidf("name", "name must be at most 255 characters")
-		}
 		m.Name = strings.TrimSpace(*p.Name)
 	}
 	if p.Email != nil {

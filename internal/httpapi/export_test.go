@@ -2,3 +2,6 @@ package httpapi
 
 // Fingerprint lets tests hold a key exactly as a request would.
 var Fingerprint = fingerprint
+
+// PaymentMethodRecord is the body of POST /v1/customers/{id}/payment_methods.
+type PaymentMethodRecord = paymentMethodRecord

@@ -170,7 +170,11 @@ func checkRefusal(tb testing.TB, body []byte, v any, err error) {
 	case "parameter_invalid":
 		// A value of the wrong type: Param is its path, and the path
 		// starts at one of the type's own fields.
-		root, _, _ := strings.Cut(e.Param, ".")
+		// (splits[0][amount] names the field splits.)
+		root := e.Param
+		if i := strings.IndexAny(root, ".["); i >= 0 {
+			root = root[:i]
+		}
 		if !slices.Contains(jsonFields(reflect.TypeOf(v).Elem()), root) {
 			tb.Fatalf("%T: %q: param %q is not a field of the type: %v", v, body, e.Param, e)
 		}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/text"
 	"github.com/tenderpay/tender/internal/wallet"
 )
 
@@ -50,12 +51,17 @@ func handleCustomerUpdate(svc *wallet.Service) http.Handler {
 
 func handleCustomerList(svc *wallet.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		page, err := parsePage(r)
+		page, err := parsePage(r, wallet.CustomerPrefix)
 		if err != nil {
 			return err
 		}
-		q := r.URL.Query()
-		f := wallet.CustomerFilter{ExternalID: q.Get("external_id"), Email: q.Get("email"), Archived: q.Get("archived") == "true"}
+		f := wallet.CustomerFilter{Archived: r.URL.Query().Get("archived") == "true"}
+		if f.ExternalID, err = queryText(r, "external_id", text.FieldRuleOf[wallet.CustomerParams]("ExternalID")); err != nil {
+			return err
+		}
+		if f.Email, err = queryText(r, "email", text.FieldRuleOf[wallet.CustomerParams]("Email")); err != nil {
+			return err
+		}
 		cs, more, err := svc.Customers(r.Context(), principalFrom(r.Context()).PlatformID, f, page)
 		if err != nil {
 			return err
@@ -100,11 +106,14 @@ func handleSetupIntentCreate(svc *wallet.Service) http.Handler {
 	})
 }
 
+// paymentMethodRecord asks to record the card of a succeeded SetupIntent.
+type paymentMethodRecord struct {
+	SetupIntent string `json:"setup_intent" text:"255"` // seti_…, Stripe's
+}
+
 func handlePaymentMethodRecord(svc *wallet.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		var p struct {
-			SetupIntent string `json:"setup_intent"`
-		}
+		var p paymentMethodRecord
 		if err := decodeJSON(r, &p); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 func handleMerchantCreate(svc *connect.Service) http.Handler {
@@ -49,14 +50,12 @@ func handleMerchantUpdate(svc *connect.Service) http.Handler {
 
 func handleMerchantList(svc *connect.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		page, err := parsePage(r)
+		page, err := parsePage(r, connect.MerchantPrefix)
 		if err != nil {
 			return err
 		}
-		q := r.URL.Query()
-		f := connect.MerchantFilter{ExternalID: q.Get("external_id"), Status: connect.Status(q.Get("status")),
-			AccountID: q.Get("account_id"), Archived: q.Get("archived") == "true"}
-		if err := f.Status.Validate(); err != nil {
+		f, err := merchantFilter(r)
+		if err != nil {
 			return err
 		}
 		ms, more, err := svc.Merchants(r.Context(), principalFrom(r.Context()).PlatformID, f, page)
@@ -70,6 +69,25 @@ func handleMerchantList(svc *connect.Service) http.Handler {
 		writeJSON(w, http.StatusOK, newList(r, out, more))
 		return nil
 	})
+}
+
+// merchantFilter reads a merchant list's filters. account_id is Stripe's
+// (acct_…), so only its text is checked.
+func merchantFilter(r *http.Request) (connect.MerchantFilter, error) {
+	f := connect.MerchantFilter{Archived: r.URL.Query().Get("archived") == "true"}
+	var err error
+	if f.ExternalID, err = queryText(r, "external_id", text.FieldRuleOf[connect.MerchantParams]("ExternalID")); err != nil {
+		return f, err
+	}
+	if f.AccountID, err = queryText(r, "account_id", text.DefaultRule); err != nil {
+		return f, err
+	}
+	status, err := queryText(r, "status", text.Rule{Max: 32})
+	if err != nil {
+		return f, err
+	}
+	f.Status = connect.Status(status)
+	return f, f.Status.Validate()
 }
 
 // merchantAction handles the POSTs on one merchant that take no body.

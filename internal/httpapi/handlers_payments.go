@@ -3,7 +3,10 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/text"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 func handlePaymentCreate(svc *payment.Service) http.Handler {
@@ -38,13 +41,14 @@ func handlePaymentGet(svc *payment.Service) http.Handler {
 
 func handlePaymentList(svc *payment.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		page, err := parsePage(r)
+		page, err := parsePage(r, payment.PaymentPrefix)
 		if err != nil {
 			return err
 		}
-		q := r.URL.Query()
-		f := payment.Filter{Merchant: q.Get("merchant"), Customer: q.Get("customer"), Status: payment.Status(q.Get("status")),
-			Reference: q.Get("reference")}
+		f, err := paymentFilter(r)
+		if err != nil {
+			return err
+		}
 		ps, more, err := svc.Payments(r.Context(), principalFrom(r.Context()).PlatformID, f, page)
 		if err != nil {
 			return err
@@ -58,6 +62,25 @@ func handlePaymentList(svc *payment.Service) http.Handler {
 		writeJSON(w, http.StatusOK, newList(r, out, more))
 		return nil
 	})
+}
+
+// paymentFilter reads a list's filters; status is checked by the service.
+func paymentFilter(r *http.Request) (payment.Filter, error) {
+	var f payment.Filter
+	var err error
+	if f.Merchant, err = queryID(r, "merchant", connect.MerchantPrefix); err != nil {
+		return f, err
+	}
+	if f.Customer, err = queryID(r, "customer", wallet.CustomerPrefix); err != nil {
+		return f, err
+	}
+	status, err := queryText(r, "status", text.Rule{Max: 32})
+	if err != nil {
+		return f, err
+	}
+	f.Status = payment.Status(status)
+	f.Reference, err = queryText(r, "reference", text.FieldRuleOf[payment.CreateParams]("Reference"))
+	return f, err
 }
 
 func handlePaymentCapture(svc *payment.Service) http.Handler {
@@ -106,7 +129,7 @@ func handleRefundCreate(svc *payment.Service) http.Handler {
 
 func handleRefundList(svc *payment.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		page, err := parsePage(r)
+		page, err := parsePage(r, payment.RefundPrefix)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/platform"
 )
 
@@ -34,7 +35,7 @@ func handlePlatformUpdate(platforms *platform.Service) http.Handler {
 
 func handleAPIKeyList(platforms *platform.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		page, err := parsePage(r)
+		page, err := parsePage(r, id.APIKey)
 		if err != nil {
 			return err
 		}

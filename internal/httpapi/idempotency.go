@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/idempotency"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // withIdempotency gives POSTs with an Idempotency-Key Stripe's semantics:
@@ -29,6 +30,12 @@ func withIdempotency(s *idempotency.Store, logger *slog.Logger) func(http.Handle
 			key := r.Header.Get("Idempotency-Key")
 			if key == "" || r.Method != http.MethodPost {
 				next.ServeHTTP(w, r)
+				return
+			}
+			// HTTP lets a header carry a tab and bytes that are not UTF-8,
+			// neither of which belongs in a stored key.
+			if err := text.Check("Idempotency-Key", key, text.Rule{Max: idempotency.MaxKeyLength}); err != nil {
+				writeError(w, r, logger, err)
 				return
 			}
 			body, err := io.ReadAll(r.Body)

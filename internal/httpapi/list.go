@@ -24,10 +24,18 @@ func newList[T any](r *http.Request, data []T, hasMore bool) list[T] {
 }
 
 // parsePage reads limit (1–100, default 10), starting_after and
-// ending_before from the query.
-func parsePage(r *http.Request) (store.Page, error) {
+// ending_before from the query. The cursors must be ids of the listed type
+// (prefix): any other string could match no object.
+func parsePage(r *http.Request, prefix string) (store.Page, error) {
 	q := r.URL.Query()
-	p := store.Page{Limit: 10, StartingAfter: q.Get("starting_after"), EndingBefore: q.Get("ending_before")}
+	p := store.Page{Limit: 10}
+	var err error
+	if p.StartingAfter, err = queryID(r, "starting_after", prefix); err != nil {
+		return p, err
+	}
+	if p.EndingBefore, err = queryID(r, "ending_before", prefix); err != nil {
+		return p, err
+	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 100 {

@@ -1,6 +1,27 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/wallet"
+)
+
+// Ids in paths: every object is looked up by its Tender id alone (none by
+// an external id or Stripe's), so a wildcard that cannot be one is a 404
+// before the handler runs (pathID), named as the service names it.
+var (
+	apiKeyID   = pathID("id", id.APIKey, "API key", "id")
+	merchantID = pathID("id", connect.MerchantPrefix, "merchant", "merchant")
+	customerID = pathID("id", wallet.CustomerPrefix, "customer", "customer")
+	cardID     = pathID("pm", wallet.PaymentMethodPrefix, "payment method", "payment_method")
+	consentID  = pathID("consent", wallet.ConsentPrefix, "consent", "consent")
+	paymentID  = pathID("id", payment.PaymentPrefix, "payment", "id")
+	refundID   = pathID("id", payment.RefundPrefix, "refund", "id")
+	checkoutID = pathID("id", payment.CheckoutLinkPrefix, "checkout link", "id")
+)
 
 // addRoutes lists every route of the API. Routes under /v1/ except the
 // OpenAPI document need a secret API key; POSTs honour Idempotency-Key.
@@ -22,36 +43,36 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /v1/platform/stripe", idempotent(handlePlatformStripeUpdate(d.Platforms, d.forgetStripeClient)))
 
 	mux.Handle("GET /v1/api_keys", authed(handleAPIKeyList(d.Platforms)))
-	mux.Handle("GET /v1/api_keys/{id}", authed(handleAPIKeyGet(d.Platforms)))
-	mux.Handle("POST /v1/api_keys/{id}/revoke", idempotent(handleAPIKeyRevoke(d.Platforms)))
+	mux.Handle("GET /v1/api_keys/{id}", authed(apiKeyID(handleAPIKeyGet(d.Platforms))))
+	mux.Handle("POST /v1/api_keys/{id}/revoke", idempotent(apiKeyID(handleAPIKeyRevoke(d.Platforms))))
 
 	if d.Connect != nil {
 		mux.Handle("POST /v1/merchants", idempotent(handleMerchantCreate(d.Connect)))
 		mux.Handle("GET /v1/merchants", authed(handleMerchantList(d.Connect)))
-		mux.Handle("GET /v1/merchants/{id}", authed(handleMerchantGet(d.Connect)))
-		mux.Handle("POST /v1/merchants/{id}", idempotent(handleMerchantUpdate(d.Connect)))
-		mux.Handle("POST /v1/merchants/{id}/archive", idempotent(handleMerchantArchive(d.Connect)))
-		mux.Handle("POST /v1/merchants/{id}/connect_links", idempotent(handleConnectLinkCreate(d.Connect)))
-		mux.Handle("POST /v1/merchants/{id}/refresh", idempotent(handleMerchantRefresh(d.Connect)))
-		mux.Handle("POST /v1/merchants/{id}/disconnect", idempotent(handleMerchantDisconnect(d.Connect)))
+		mux.Handle("GET /v1/merchants/{id}", authed(merchantID(handleMerchantGet(d.Connect))))
+		mux.Handle("POST /v1/merchants/{id}", idempotent(merchantID(handleMerchantUpdate(d.Connect))))
+		mux.Handle("POST /v1/merchants/{id}/archive", idempotent(merchantID(handleMerchantArchive(d.Connect))))
+		mux.Handle("POST /v1/merchants/{id}/connect_links", idempotent(merchantID(handleConnectLinkCreate(d.Connect))))
+		mux.Handle("POST /v1/merchants/{id}/refresh", idempotent(merchantID(handleMerchantRefresh(d.Connect))))
+		mux.Handle("POST /v1/merchants/{id}/disconnect", idempotent(merchantID(handleMerchantDisconnect(d.Connect))))
 	}
 
 	if d.Wallet != nil {
 		w := d.Wallet
 		mux.Handle("POST /v1/customers", idempotent(handleCustomerCreate(w)))
 		mux.Handle("GET /v1/customers", authed(handleCustomerList(w)))
-		mux.Handle("GET /v1/customers/{id}", authed(handleCustomerGet(w)))
-		mux.Handle("POST /v1/customers/{id}", idempotent(handleCustomerUpdate(w)))
-		mux.Handle("POST /v1/customers/{id}/archive", idempotent(handleCustomerArchive(w)))
-		mux.Handle("POST /v1/customers/{id}/setup_intents", idempotent(handleSetupIntentCreate(w)))
-		mux.Handle("POST /v1/customers/{id}/payment_methods", idempotent(handlePaymentMethodRecord(w)))
-		mux.Handle("GET /v1/customers/{id}/payment_methods", authed(handlePaymentMethodList(w)))
-		mux.Handle("GET /v1/customers/{id}/payment_methods/{pm}", authed(handlePaymentMethodGet(w)))
-		mux.Handle("POST /v1/customers/{id}/payment_methods/{pm}/default", idempotent(handlePaymentMethodDefault(w)))
-		mux.Handle("POST /v1/customers/{id}/payment_methods/{pm}/detach", idempotent(handlePaymentMethodDetach(w)))
-		mux.Handle("POST /v1/customers/{id}/consents", idempotent(handleConsentCreate(w)))
-		mux.Handle("GET /v1/customers/{id}/consents", authed(handleConsentList(w)))
-		mux.Handle("DELETE /v1/customers/{id}/consents/{consent}", authed(handleConsentRevoke(w)))
+		mux.Handle("GET /v1/customers/{id}", authed(customerID(handleCustomerGet(w))))
+		mux.Handle("POST /v1/customers/{id}", idempotent(customerID(handleCustomerUpdate(w))))
+		mux.Handle("POST /v1/customers/{id}/archive", idempotent(customerID(handleCustomerArchive(w))))
+		mux.Handle("POST /v1/customers/{id}/setup_intents", idempotent(customerID(handleSetupIntentCreate(w))))
+		mux.Handle("POST /v1/customers/{id}/payment_methods", idempotent(customerID(handlePaymentMethodRecord(w))))
+		mux.Handle("GET /v1/customers/{id}/payment_methods", authed(customerID(handlePaymentMethodList(w))))
+		mux.Handle("GET /v1/customers/{id}/payment_methods/{pm}", authed(customerID(cardID(handlePaymentMethodGet(w)))))
+		mux.Handle("POST /v1/customers/{id}/payment_methods/{pm}/default", idempotent(customerID(cardID(handlePaymentMethodDefault(w)))))
+		mux.Handle("POST /v1/customers/{id}/payment_methods/{pm}/detach", idempotent(customerID(cardID(handlePaymentMethodDetach(w)))))
+		mux.Handle("POST /v1/customers/{id}/consents", idempotent(customerID(handleConsentCreate(w))))
+		mux.Handle("GET /v1/customers/{id}/consents", authed(customerID(handleConsentList(w))))
+		mux.Handle("DELETE /v1/customers/{id}/consents/{consent}", authed(customerID(consentID(handleConsentRevoke(w)))))
 		mux.Handle("POST /v1/wallet_sessions", idempotent(handleWalletSessionCreate(w)))
 	}
 
@@ -59,20 +80,20 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		p := d.Payments
 		mux.Handle("GET /v1/fee_policy", authed(handleFeePolicyGet(p)))
 		mux.Handle("POST /v1/fee_policy", idempotent(handleFeePolicySet(p)))
-		mux.Handle("GET /v1/merchants/{id}/fee_policy", authed(handleMerchantFeePolicyGet(p)))
-		mux.Handle("POST /v1/merchants/{id}/fee_policy", idempotent(handleMerchantFeePolicySet(p)))
-		mux.Handle("DELETE /v1/merchants/{id}/fee_policy", authed(handleMerchantFeePolicyRemove(p)))
+		mux.Handle("GET /v1/merchants/{id}/fee_policy", authed(merchantID(handleMerchantFeePolicyGet(p))))
+		mux.Handle("POST /v1/merchants/{id}/fee_policy", idempotent(merchantID(handleMerchantFeePolicySet(p))))
+		mux.Handle("DELETE /v1/merchants/{id}/fee_policy", authed(merchantID(handleMerchantFeePolicyRemove(p))))
 		mux.Handle("POST /v1/payments", idempotent(handlePaymentCreate(p)))
 		mux.Handle("GET /v1/payments", authed(handlePaymentList(p)))
-		mux.Handle("GET /v1/payments/{id}", authed(handlePaymentGet(p)))
-		mux.Handle("POST /v1/payments/{id}/capture", idempotent(handlePaymentCapture(p)))
-		mux.Handle("POST /v1/payments/{id}/cancel", idempotent(handlePaymentCancel(p)))
-		mux.Handle("POST /v1/payments/{id}/refunds", idempotent(handleRefundCreate(p)))
-		mux.Handle("GET /v1/payments/{id}/refunds", authed(handleRefundList(p)))
-		mux.Handle("GET /v1/refunds/{id}", authed(handleRefundGet(p)))
+		mux.Handle("GET /v1/payments/{id}", authed(paymentID(handlePaymentGet(p))))
+		mux.Handle("POST /v1/payments/{id}/capture", idempotent(paymentID(handlePaymentCapture(p))))
+		mux.Handle("POST /v1/payments/{id}/cancel", idempotent(paymentID(handlePaymentCancel(p))))
+		mux.Handle("POST /v1/payments/{id}/refunds", idempotent(paymentID(handleRefundCreate(p))))
+		mux.Handle("GET /v1/payments/{id}/refunds", authed(paymentID(handleRefundList(p))))
+		mux.Handle("GET /v1/refunds/{id}", authed(refundID(handleRefundGet(p))))
 		mux.Handle("POST /v1/checkout_links", idempotent(handleCheckoutLinkCreate(p)))
-		mux.Handle("GET /v1/checkout_links/{id}", authed(handleCheckoutLinkGet(p)))
-		mux.Handle("POST /v1/checkout_links/{id}/cancel", idempotent(handleCheckoutLinkCancel(p)))
+		mux.Handle("GET /v1/checkout_links/{id}", authed(checkoutID(handleCheckoutLinkGet(p))))
+		mux.Handle("POST /v1/checkout_links/{id}/cancel", idempotent(checkoutID(handleCheckoutLinkCancel(p))))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

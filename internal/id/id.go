@@ -106,6 +106,22 @@ func HasPrefix(s, prefix string) bool {
 	return len(s) == len(prefix)+25 && strings.HasPrefix(s, prefix+"_")
 }
 
+// Valid reports whether s could be an id of the given type: the prefix, an
+// underscore and 24 characters of the lower-case alphabet. A string that
+// is not could name no object, so callers can refuse it before looking it
+// up, whatever bytes it holds.
+func Valid(s, prefix string) bool {
+	if !HasPrefix(s, prefix) {
+		return false
+	}
+	for i := len(prefix) + 1; i < len(s); i++ {
+		if strings.IndexByte(alphabet, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // A request that may be run again after a crash (one with an
 // Idempotency-Key) must make the same objects each time it runs, so that
 // what it asked Stripe for under keys derived from their ids is found

@@ -55,3 +55,22 @@ func TestOverflowMovesToTheNextMillisecond(t *testing.T) {
 		t.Fatalf("overflow: %s then %s", a, b)
 	}
 }
+
+func TestValid(t *testing.T) {
+	good := New("mer")
+	for s, want := range map[string]bool{
+		good:                         true,
+		"pay" + good[3:]:             false, // another type
+		good[:len(good)-1]:           false,
+		good + "0":                   false,
+		good[:6] + "\x00" + good[7:]: false,
+		good[:6] + "I" + good[7:]:    false, // upper case, and not in Crockford's alphabet
+		good[:6] + "u" + good[7:]:    false, // not in Crockford's alphabet
+		"mer_":                       false,
+		"":                           false,
+	} {
+		if got := Valid(s, "mer"); got != want {
+			t.Errorf("Valid(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -36,3 +36,27 @@ func TestApply(t *testing.T) {
 		}
 	}
 }
+
+// Keys and values are text: control characters and invalid UTF-8 are
+// refused (a value may break lines), and lengths count characters.
+func TestApplyText(t *testing.T) {
+	for name, tc := range map[string]struct {
+		k, v  string
+		param string // "" when accepted
+	}{
+		"NUL in key":          {"a\x00", "x", "metadata"},
+		"tab in key":          {"a\tb", "x", "metadata"},
+		"invalid UTF-8 key":   {"a\xff", "x", "metadata"},
+		"NUL in value":        {"k", "a\x00b", "metadata[k]"},
+		"escape in value":     {"k", "a\x1bb", "metadata[k]"},
+		"invalid UTF-8 value": {"k", "\xc3", "metadata[k]"},
+		"lines in value":      {"k", "line 1\r\nline 2\tend", ""},
+		"40 characters key":   {strings.Repeat("é", 40), "x", ""},
+		"500 characters":      {"k", strings.Repeat("ü", 500), ""},
+	} {
+		_, err := metadata.Apply(nil, map[string]*string{tc.k: ptr(tc.v)})
+		if tc.param == "" && err != nil || tc.param != "" && (!errs.Is(err, errs.Invalid) || errs.As(err).Param != tc.param) {
+			t.Errorf("%s: %v, want param %q", name, err, tc.param)
+		}
+	}
+}

@@ -25,7 +25,8 @@ type CaptureParams struct {
 // Capture captures a payment authorized with capture manual, in full or
 // in part, at Stripe, with the platform's fee recomputed on the amount
 // captured (captureFee). It is safe to call again: a payment already
-// captured is returned as it is. Returns errs.NotFound; errs.Invalid
+// captured for the same amount is returned as it is; for another amount it
+// is errs.Conflict (payment_already_captured). Returns errs.NotFound; errs.Invalid
 // naming amount_to_capture; errs.Conflict when the payment is not
 // waiting for a capture; errs.Unavailable when Stripe's answer is not
 // known yet (call again).
@@ -36,7 +37,7 @@ func (s *Service) Capture(ctx context.Context, platformID, paymentID string, cp 
 	}
 	switch {
 	case p.Status == StatusSucceeded && p.Capture == CaptureManual:
-		return p, nil
+		return p, recapture(p, cp)
 	case p.Status == StatusCanceled:
 		return nil, errs.E(errs.Conflict, "Payment %s was canceled; it cannot be captured.", p.ID).WithReason("payment_canceled")
 	case p.Status != StatusRequiresCapture:
@@ -75,6 +76,22 @@ func (s *Service) Capture(ctx context.Context, platformID, paymentID string, cp 
 			WithReason("payment_canceled")
 	}
 	return done, err
+}
+
+// recapture answers a capture of a payment already captured: the same
+// amount again (nil meaning the whole authorization, as on the first call)
+// is a retry and succeeds; another amount asks for what did not happen,
+// which a 200 would hide.
+func recapture(p *Payment, cp CaptureParams) error {
+	want := p.Amount
+	if cp.AmountToCapture != nil {
+		want = *cp.AmountToCapture
+	}
+	if want != p.AmountCaptured {
+		return errs.E(errs.Conflict, "Payment %s was already captured for %d; it cannot be captured again for %d.", p.ID, p.AmountCaptured, want).
+			WithReason("payment_already_captured")
+	}
+	return nil
 }
 
 // captureFee is the platform's fee on a captured amount. A fee priced by

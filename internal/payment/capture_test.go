@@ -324,3 +324,45 @@ func TestCaptureCancelRace(t *testing.T) {
 		}
 	})
 }
+
+// TestCaptureAgain: a capture of a captured payment for the amount it was
+// captured for (no amount meaning all of it, as the first time) is a retry
+// and answers 200; for any other amount it is a 409 that says so, and
+// nothing reaches Stripe or is recorded.
+func TestCaptureAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Cooper")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		partial := f.authorize(m.ID, c.ID, "direct", 1000)
+		f.Post("/v1/payments/"+partial.ID+"/capture", `{"amount_to_capture":600}`, 200, nil)
+		full := f.authorize(m.ID, c.ID, "destination", 800)
+		f.Post("/v1/payments/"+full.ID+"/capture", nil, 200, nil)
+		for _, tc := range []struct {
+			name, id string
+			body     any
+			status   int
+		}{
+			{"partial, same amount", partial.ID, `{"amount_to_capture":600}`, 200},
+			{"partial, another amount", partial.ID, `{"amount_to_capture":700}`, 409},
+			{"partial, less", partial.ID, `{"amount_to_capture":1}`, 409},
+			{"partial, then all of it", partial.ID, nil, 409},
+			{"full, again", full.ID, nil, 200},
+			{"full, its amount", full.ID, `{"amount_to_capture":800}`, 200},
+			{"full, less", full.ID, `{"amount_to_capture":500}`, 409},
+		} {
+			stripeBefore, eventsBefore := f.EmulatorRequests.Load(), f.count(`SELECT COUNT(*) FROM events`)
+			r := f.Do("POST", "/v1/payments/"+tc.id+"/capture", tc.body)
+			if r.Status != tc.status || tc.status == 409 && r.Err().Code != "payment_already_captured" {
+				t.Errorf("%s: %d %s; want %d", tc.name, r.Status, r.Body, tc.status)
+			}
+			if f.EmulatorRequests.Load() != stripeBefore || f.count(`SELECT COUNT(*) FROM events`) != eventsBefore {
+				t.Errorf("%s: reached Stripe or recorded an event", tc.name)
+			}
+		}
+		if got := f.payment(partial.ID); got.AmountCaptured != 600 || f.intent(got).AmountReceived != 600 {
+			t.Errorf("partial capture now %d (PaymentIntent %d), want 600", got.AmountCaptured, f.intent(got).AmountReceived)
+		}
+	})
+}

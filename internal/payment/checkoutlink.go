@@ -23,6 +23,7 @@ import (
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/nullable"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // A checkout link is a single-use, expiring URL to a Tender page where a
@@ -129,13 +130,13 @@ func (l *CheckoutLink) StatusAt(now time.Time) CheckoutStatus {
 
 // CheckoutLinkParams ask for a checkout link.
 type CheckoutLinkParams struct {
-	Merchant    string            `json:"merchant"`
-	Customer    string            `json:"customer"`
+	Merchant    string            `json:"merchant" text:"255"`
+	Customer    string            `json:"customer" text:"255"`
 	Amount      int64             `json:"amount"`
-	Currency    string            `json:"currency"`
-	Description string            `json:"description"`
-	Reference   string            `json:"reference"`
-	Metadata    map[string]string `json:"metadata"`
+	Currency    string            `json:"currency" text:"32"`
+	Description string            `json:"description" text:"1000,multiline"`
+	Reference   string            `json:"reference" text:"255"`
+	Metadata    map[string]string `json:"metadata" text:"500,multiline,keys=40"`
 	// ExpiresAt ends the link; nil means DefaultCheckoutTTL from now.
 	ExpiresAt *time.Time `json:"expires_at"`
 }
@@ -148,6 +149,9 @@ var checkoutMetadata = append([]string{"tender_checkout"}, tenderMetadata...)
 // and returns the currency and the link's end.
 func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time, error) {
 	var cur money.Currency
+	if err := text.Validate(p); err != nil {
+		return cur, time.Time{}, err
+	}
 	switch {
 	case p.Merchant == "":
 		return cur, time.Time{}, errs.Missing("merchant")
@@ -161,12 +165,6 @@ func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time,
 	cur, err := money.ParseCurrency(p.Currency)
 	if err != nil {
 		return cur, time.Time{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in.", p.Currency)
-	}
-	if len(p.Description) > 1000 {
-		return cur, time.Time{}, errs.Invalidf("description", "description must be at most 1000 characters.")
-	}
-	if len(p.Reference) > 255 {
-		return cur, time.Time{}, errs.Invalidf("reference", "reference must be at most 255 characters.")
 	}
 	updates := make(map[string]*string, len(p.Metadata))
 	for k, v := range p.Metadata {

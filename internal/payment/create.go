@@ -19,6 +19,7 @@ import (
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // Status is where a payment stands.
@@ -178,28 +179,28 @@ type Payment struct {
 
 // Split is one merchant's part of a charge shared by several.
 type Split struct {
-	Merchant string `json:"merchant"`
+	Merchant string `json:"merchant" text:"255"`
 	Amount   int64  `json:"amount"`
 }
 
 // CreateParams ask for a payment.
 type CreateParams struct {
-	Merchant      string     `json:"merchant"`
-	Customer      string     `json:"customer"`
-	PaymentMethod string     `json:"payment_method"` // the customer's default card when empty
+	Merchant      string     `json:"merchant" text:"255"`
+	Customer      string     `json:"customer" text:"255"`
+	PaymentMethod string     `json:"payment_method" text:"255"` // the customer's default card when empty
 	Amount        int64      `json:"amount"`
-	Currency      string     `json:"currency"`
-	ChargeType    ChargeType `json:"charge_type"`
+	Currency      string     `json:"currency" text:"32"`
+	ChargeType    ChargeType `json:"charge_type" text:"32"`
 	Splits        []Split    `json:"splits"`
 	// ApplicationFee is the platform's fee, in minor units; nil means the
 	// merchant's fee policy decides.
 	ApplicationFee            *int64            `json:"application_fee"`
-	Capture                   Capture           `json:"capture"`
+	Capture                   Capture           `json:"capture" text:"32"`
 	OffSession                bool              `json:"off_session"`
-	Description               string            `json:"description"`
-	StatementDescriptorSuffix string            `json:"statement_descriptor_suffix"`
-	Reference                 string            `json:"reference"`
-	Metadata                  map[string]string `json:"metadata"`
+	Description               string            `json:"description" text:"1000,multiline"`
+	StatementDescriptorSuffix string            `json:"statement_descriptor_suffix" text:"22"`
+	Reference                 string            `json:"reference" text:"255"`
+	Metadata                  map[string]string `json:"metadata" text:"500,multiline,keys=40"`
 }
 
 // MaxAmount is the largest amount Stripe accepts on a charge: eight
@@ -213,6 +214,9 @@ var tenderMetadata = []string{"tender_payment", "tender_attempt"}
 
 // validate checks what needs no database, in the order a form is read.
 func (p *CreateParams) validate() (money.Currency, error) {
+	if err := text.Validate(p); err != nil {
+		return money.Currency{}, err
+	}
 	switch {
 	case p.Merchant == "":
 		return money.Currency{}, errs.Missing("merchant")
@@ -257,14 +261,8 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	if p.ApplicationFee != nil && (*p.ApplicationFee < 0 || *p.ApplicationFee > p.Amount) {
 		return money.Currency{}, errs.Invalidf("application_fee", "application_fee must be between 0 and the amount (%d), not %d.", p.Amount, *p.ApplicationFee)
 	}
-	if len(p.Description) > 1000 {
-		return money.Currency{}, errs.Invalidf("description", "description must be at most 1000 characters.")
-	}
 	if err := validateSuffix(p.StatementDescriptorSuffix); err != nil {
 		return money.Currency{}, err
-	}
-	if len(p.Reference) > 255 {
-		return money.Currency{}, errs.Invalidf("reference", "reference must be at most 255 characters.")
 	}
 	updates := make(map[string]*string, len(p.Metadata))
 	for k, v := range p.Metadata {
@@ -315,14 +313,13 @@ func validateSplits(amount int64, splits []Split) error {
 }
 
 // validateSuffix applies Stripe's rules for statement descriptors to the
-// suffix: at most 22 characters, at least one letter, none of < > \ ' " *.
+// suffix: at least one letter, none of < > \ ' " *; its length of at most
+// 22 characters is its text rule.
 func validateSuffix(s string) error {
 	if s == "" {
 		return nil
 	}
 	switch {
-	case len(s) > 22:
-		return errs.Invalidf("statement_descriptor_suffix", "statement_descriptor_suffix must be at most 22 characters.")
 	case strings.ContainsAny(s, `<>\'"*`):
 		return errs.Invalidf("statement_descriptor_suffix", `statement_descriptor_suffix must not contain < > \ ' " or *.`)
 	case !strings.ContainsFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }):

@@ -68,8 +68,8 @@ type FeePolicy struct {
 
 // FeePolicyParams set a new version of a policy.
 type FeePolicyParams struct {
-	Rules              map[string]Rule `json:"rules"`
-	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer"`
+	Rules              map[string]Rule `json:"rules" text:"keys=32"` // keyed by currency code
+	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer" text:"32"`
 	CustomerCoversFees bool            `json:"customer_covers_fees"`
 }
 

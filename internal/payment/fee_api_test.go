@@ -36,7 +36,7 @@ func TestFeePolicyAPI(t *testing.T) {
 			{`{"rules":{"usd":{"min":9,"max":5}}}`, "rules[usd][min]"},
 			{`{"rules":{"zzz":{}}}`, "rules[zzz]"},
 			{`{"stripe_fee_payer":"customer"}`, "stripe_fee_payer"},
-			{`{"rules":{"usd":{"percent":3}}}`, "percent"},
+			{`{"rules":{"usd":{"percent":3}}}`, "rules[usd][percent]"}, // named by its full path
 		} {
 			if r := f.Do("POST", "/v1/fee_policy", tt.body); r.Status != 400 || r.Err().Param != tt.param {
 				t.Errorf("%s: %d %s; want 400 naming %s", tt.body, r.Status, r.Body, tt.param)

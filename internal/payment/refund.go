@@ -90,8 +90,8 @@ type Reversal struct {
 type RefundParams struct {
 	// Amount is in minor units; nil refunds all that is left.
 	Amount   *int64            `json:"amount"`
-	Reason   string            `json:"reason"`
-	Metadata map[string]string `json:"metadata"`
+	Reason   string            `json:"reason" text:"32"`
+	Metadata map[string]string `json:"metadata" text:"500,multiline,keys=40"`
 }
 
 func (rp *RefundParams) validate() error {

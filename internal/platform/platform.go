@@ -18,6 +18,7 @@ import (
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // Platform is an operator of a marketplace and its settings.
@@ -125,12 +126,12 @@ func (s *Service) Get(ctx context.Context, platformID string) (*Platform, error)
 
 // Update holds the changes to a platform; nil fields are left alone.
 type Update struct {
-	Name            *string `json:"name"`
-	DefaultCurrency *string `json:"default_currency"`
-	SupportEmail    *string `json:"support_email"`
+	Name            *string `json:"name" text:"255"`
+	DefaultCurrency *string `json:"default_currency" text:"32"`
+	SupportEmail    *string `json:"support_email" text:"254"`
 	// DefaultChargeType is direct, destination or separate; empty resets
 	// it to direct.
-	DefaultChargeType *string `json:"default_charge_type"`
+	DefaultChargeType *string `json:"default_charge_type" text:"32"`
 }
 
 // Update validates and applies u, with the request's answer when it has an
@@ -164,6 +165,9 @@ func (s *Service) Update(ctx context.Context, platformID string, u Update) (*Pla
 }
 
 func (u Update) apply(p *Platform) error {
+	if err := text.Validate(u); err != nil {
+		return err
+	}
 	if u.Name != nil {
 		if strings.TrimSpace(*u.Name) == "" {
 			return errs.Invalidf("name", "name must not be empty")

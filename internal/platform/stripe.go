@@ -82,12 +82,12 @@ func keyHint(key string) string {
 // StripeUpdate sets a platform's Stripe settings; nil fields are left
 // alone, and an empty string clears an optional one.
 type StripeUpdate struct {
-	SecretKey      *string   `json:"secret_key"`
-	PublishableKey *string   `json:"publishable_key"`
-	ClientID       *string   `json:"client_id"`
-	WebhookSecrets *[]string `json:"webhook_secrets"`
-	APIBase        *string   `json:"api_base"`
-	ConnectBase    *string   `json:"connect_base"`
+	SecretKey      *string   `json:"secret_key" text:"255"`
+	PublishableKey *string   `json:"publishable_key" text:"255"`
+	ClientID       *string   `json:"client_id" text:"255"`
+	WebhookSecrets *[]string `json:"webhook_secrets" text:"255"` // each
+	APIBase        *string   `json:"api_base" text:"2048"`
+	ConnectBase    *string   `json:"connect_base" text:"2048"`
 }
 
 // validate checks the settings as a whole once u is applied.

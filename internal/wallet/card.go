@@ -52,7 +52,7 @@ const setupRequestPrefix = "sireq"
 type SetupIntentParams struct {
 	// Usage is off_session (the default: the card will be charged when the
 	// customer is not there) or on_session.
-	Usage string `json:"usage"`
+	Usage string `json:"usage" text:"32"`
 }
 
 // CreateSetupIntent opens a SetupIntent on the platform's account for the

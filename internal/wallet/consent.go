@@ -13,6 +13,7 @@ import (
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // ScopeOffSession lets a merchant charge the card when the customer is not
@@ -41,21 +42,25 @@ type Consent struct {
 // Evidence is what shows the customer agreed: what they were shown, and
 // from where.
 type Evidence struct {
-	Text        string `json:"text"`
-	TextVersion string `json:"text_version"`
-	IPAddress   string `json:"ip_address"`
-	UserAgent   string `json:"user_agent"`
+	// Text is the wording shown, in paragraphs as shown: multi-line.
+	Text        string `json:"text" text:"5000,multiline"`
+	TextVersion string `json:"text_version" text:"255"`
+	IPAddress   string `json:"ip_address" text:"45"` // the longest textual IPv6 address
+	UserAgent   string `json:"user_agent" text:"1000"`
 }
 
 // ConsentParams grant a consent.
 type ConsentParams struct {
-	Merchant      string   `json:"merchant"`
-	PaymentMethod string   `json:"payment_method"` // a pmt_… id, or "default" (the default when empty)
-	Scope         string   `json:"scope"`          // off_session (the default)
+	Merchant      string   `json:"merchant" text:"255"`
+	PaymentMethod string   `json:"payment_method" text:"255"` // a pmt_… id, or "default" (the default when empty)
+	Scope         string   `json:"scope" text:"32"`           // off_session (the default)
 	Evidence      Evidence `json:"evidence"`
 }
 
 func (p *ConsentParams) validate() error {
+	if err := text.Validate(p); err != nil {
+		return err
+	}
 	if p.Merchant == "" {
 		return errs.Missing("merchant")
 	}
@@ -72,14 +77,10 @@ func (p *ConsentParams) validate() error {
 	switch {
 	case strings.TrimSpace(e.Text) == "":
 		return errs.Missing("evidence[text]")
-	case len(e.Text) > 5000:
-		return errs.Invalidf("evidence[text]", "evidence[text] must be at most 5000 characters")
 	case strings.TrimSpace(e.TextVersion) == "":
 		return errs.Missing("evidence[text_version]")
 	case e.IPAddress != "" && net.ParseIP(e.IPAddress) == nil:
 		return errs.Invalidf("evidence[ip_address]", "%q is not an IP address", e.IPAddress)
-	case len(e.UserAgent) > 1000:
-		return errs.Invalidf("evidence[user_agent]", "evidence[user_agent] must be at most 1000 characters")
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/text"
 )
 
 // Customer is someone who pays the platform's merchants.
@@ -40,19 +41,18 @@ type Customer struct {
 // CustomerParams are the fields of a create or update; nil fields are left
 // alone.
 type CustomerParams struct {
-	ExternalID *string            `json:"external_id"`
-	Email      *string            `json:"email"`
-	Name       *string            `json:"name"`
-	Metadata   map[string]*string `json:"metadata"`
+	ExternalID *string            `json:"external_id" text:"255"`
+	Email      *string            `json:"email" text:"254"`
+	Name       *string            `json:"name" text:"255"`
+	Metadata   map[string]*string `json:"metadata" text:"500,multiline,keys=40"`
 }
 
 func (p CustomerParams) apply(c *Customer) error {
+	if err := text.Validate(p); err != nil {
+		return err
+	}
 	if p.ExternalID != nil {
-		v := strings.TrimSpace(*p.ExternalID)
-		if len(v) > 255 {
-			return errs.Invalidf("external_id", "external_id must be at most 255 characters")
-		}
-		c.ExternalID = v
+		c.ExternalID = strings.TrimSpace(*p.ExternalID)
 	}
 	if p.Email != nil {
 		e := strings.TrimSpace(*p.Email)
@@ -62,9 +62,6 @@ func (p CustomerParams) apply(c *Customer) error {
 		c.Email = e
 	}
 	if p.Name != nil {
-		if len(*p.Name) > 255 {
-			return errs.Invalidf("name", "name must be at most 255 characters")
-		}
 		c.Name = strings.TrimSpace(*p.Name)
 	}
 	md, err := metadata.Apply(c.Metadata, p.Metadata)

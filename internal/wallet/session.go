@@ -71,8 +71,8 @@ func (ws *Session) Page() string { return SessionPagePath + ws.ID }
 
 // SessionParams ask for a wallet session.
 type SessionParams struct {
-	Customer  string `json:"customer"`
-	ReturnURL string `json:"return_url"`
+	Customer  string `json:"customer" text:"255"`
+	ReturnURL string `json:"return_url" text:"2048"`
 	// ExpiresIn is the session's lifetime in seconds; zero means 30
 	// minutes.
 	ExpiresIn int64 `json:"expires_in"`
@@ -91,10 +91,12 @@ func (p SessionParams) validate() (time.Duration, error) {
 	}
 	ttl := DefaultSessionTTL
 	if p.ExpiresIn != 0 {
-		ttl = time.Duration(p.ExpiresIn) * time.Second
-		if ttl < MinSessionTTL || p.ExpiresIn > int64(MaxSessionTTL/time.Second) {
+		// The count is checked before it becomes a Duration, whose
+		// nanoseconds would overflow for a large one.
+		if p.ExpiresIn < int64(MinSessionTTL/time.Second) || p.ExpiresIn > int64(MaxSessionTTL/time.Second) {
 			return 0, errs.Invalidf("expires_in", "expires_in must be from %d to %d seconds", int64(MinSessionTTL/time.Second), int64(MaxSessionTTL/time.Second))
 		}
+		ttl = time.Duration(p.ExpiresIn) * time.Second
 	}
 	return ttl, nil
 }

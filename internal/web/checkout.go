@@ -209,7 +209,7 @@ func (h *handlers) checkoutIntent(r *http.Request, token string) (any, error) {
 		if body.ConsentText != text {
 			return nil, errs.E(errs.Conflict, "This page is out of date. Reload it and try again.").WithReason("page_outdated")
 		}
-		ip.Consent = payment.CheckoutConsent{Text: text, Version: checkoutConsentVersion, IPAddress: clientIP(r), UserAgent: clip(r.UserAgent(), 1000)}
+		ip.Consent = payment.CheckoutConsent{Text: text, Version: checkoutConsentVersion, IPAddress: clientIP(r), UserAgent: userAgent(r)}
 	}
 	ci, err := h.Payments.CheckoutIntent(r.Context(), token, ip)
 	if err != nil {

@@ -13,12 +13,12 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/text"
 	"github.com/tenderpay/tender/internal/wallet"
 )
 
@@ -237,7 +237,7 @@ func (h *handlers) walletAllow(r *http.Request, ws *wallet.Session) (string, err
 	}
 	_, err = h.Wallet.GrantConsent(r.Context(), ws.PlatformID, ws.CustomerID, wallet.ConsentParams{
 		Merchant: m.ID, PaymentMethod: wallet.DefaultCard, Scope: wallet.ScopeOffSession,
-		Evidence: wallet.Evidence{Text: text, TextVersion: consentTextVersion, IPAddress: clientIP(r), UserAgent: clip(r.UserAgent(), 1000)},
+		Evidence: wallet.Evidence{Text: text, TextVersion: consentTextVersion, IPAddress: clientIP(r), UserAgent: userAgent(r)},
 	})
 	return "consent_granted", err
 }
@@ -269,15 +269,11 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// clip cuts s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+// userAgent is the request's User-Agent as consent evidence keeps it:
+// within evidence[user_agent]'s rule, whatever bytes the browser sent, so
+// that an odd header cannot refuse a customer's consent.
+func userAgent(r *http.Request) string {
+	return text.Clean(r.UserAgent(), text.Rule{Max: 1000})
 }
 
 func merchantName(m *connect.Merchant) string {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,18 +40,18 @@ func TestStripeJSOrigins(t *testing.T) {
 	}
 }
 
-func TestClip(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"Mozilla/5.0", 1000, "Mozilla/5.0"},
-		{"abcdef", 3, "abc"},
-		{"aé", 2, "a"}, // é is two bytes: not split
+// TestUserAgent: the user agent kept as consent evidence is always within
+// evidence[user_agent]'s rule, so an odd header cannot refuse a consent.
+func TestUserAgent(t *testing.T) {
+	for in, want := range map[string]string{
+		"Mozilla/5.0":             "Mozilla/5.0",
+		"Mozilla\t5.0 \xff":       "Mozilla\uFFFD5.0 \uFFFD",
+		strings.Repeat("é", 1001): strings.Repeat("é", 1000), // characters, not bytes
 	} {
-		if got := clip(tt.in, tt.n); got != tt.want {
-			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("User-Agent", in)
+		if got := userAgent(r); got != want {
+			t.Errorf("userAgent(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
