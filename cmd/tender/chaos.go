@@ -31,7 +31,7 @@ var (
 		help: "off-session payments to send (2–100000)", check: checkInt(2, 100_000)}
 	setChaosKills = setting{flag: "kills", env: "TENDER_CHAOS_KILLS", def: "5",
 		help: "times tender serve is SIGKILLed and restarted during the load (0–1000, fewer than payments)", check: checkInt(0, 1000)}
-	setChaosConc = setting{flag: "concurrency", env: "TENDER_CHAOS_CONCURRENCY", def: "8",
+	setChaosConc = setting{flag: "concurrency", env: "TENDER_CHAOS_CONCURRENCY", def: "16",
 		help: "clients sending orders at once (1–256)", check: checkInt(1, 256)}
 	setChaosMerchants = setting{flag: "merchants", env: "TENDER_CHAOS_MERCHANTS", def: "3",
 		help: "connected merchants (3–50)", check: checkInt(3, 50)}

@@ -65,7 +65,7 @@ type Config struct {
 func (c *Config) Defaults() {
 	setDefault(&c.Database, "sqlite")
 	setDefault(&c.Payments, 300)
-	setDefault(&c.Concurrency, 8)
+	setDefault(&c.Concurrency, 16)
 	setDefault(&c.Merchants, 3)
 	setDefault(&c.Customers, 5)
 	setDefault(&c.Seed, 1)
@@ -217,6 +217,7 @@ func (r *runner) drive(ctx context.Context) error {
 			cancel(err)
 		}
 	})
+	wg.Go(func() { r.tell(l, done) })
 	start := time.Now()
 	r.lastRun = start
 	l.run(loadCtx, r.cfg.Seed, r.orders, r.cfg.Concurrency)
@@ -225,6 +226,24 @@ func (r *runner) drive(ctx context.Context) error {
 	wg.Wait()
 	r.progress("load done in %v: %d kills, %d restarts", r.stats.Load.Round(time.Second), r.stats.Kills, r.stats.Restarts)
 	return context.Cause(loadCtx)
+}
+
+// progressEvery is how often a running load reports how far it is.
+const progressEvery = 15 * time.Second
+
+// tell reports the load's progress until done: a long run waiting out
+// idempotency locks or stuck payments should say so.
+func (r *runner) tell(l *load, done <-chan struct{}) {
+	t := time.NewTicker(progressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			r.progress("%d of %d orders done, %d sent; %d retries so far", l.finished.Load(), len(r.orders), l.created.Load(), r.c.retries.Load())
+		}
+	}
 }
 
 // killPoints are the seeded numbers of payments sent after which serve is
@@ -239,8 +258,14 @@ func killPoints(rng *rand.Rand, kills, payments int) []int64 {
 	return pts
 }
 
-// kill SIGKILLs and restarts serve at each kill point, a seeded 0–500ms
-// after it is reached so that the crash lands at any point of a request.
+// killDelay bounds the seeded delay between a kill point (a payment
+// request just sent) and the kill: within it the crash lands at any point
+// of that request's handling, which takes milliseconds, so the windows
+// between Tender's writes are hit rather than the quiet between requests.
+const killDelay = 50 * time.Millisecond
+
+// kill SIGKILLs and restarts serve at each kill point, a seeded moment
+// within killDelay after it is reached.
 func (r *runner) kill(ctx context.Context, l *load, done <-chan struct{}) error {
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, 0x6b696c6c)) // "kill"
 	for _, pt := range killPoints(rng, r.cfg.Kills, r.cfg.Payments) {
@@ -253,7 +278,7 @@ func (r *runner) kill(ctx context.Context, l *load, done <-chan struct{}) error 
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		sleep(ctx, time.Duration(rng.Int64N(int64(500*time.Millisecond))))
+		sleep(ctx, time.Duration(rng.Int64N(int64(killDelay))))
 		r.stats.Kills++
 		if err := r.cl.crash(ctx); err != nil {
 			return fmt.Errorf("restart after kill %d: %w", r.stats.Kills, err)

@@ -82,6 +82,7 @@ type load struct {
 	c         *client
 	orderWait time.Duration // how long a client waits for a payment to be final before moving on
 	created   atomic.Int64  // payment requests sent, which paces the kills
+	finished  atomic.Int64  // orders done with
 }
 
 // run sends every order with conc clients, each its own seeded random
@@ -94,6 +95,7 @@ func (l *load) run(ctx context.Context, seed uint64, orders []Order, conc int) {
 			rng := rand.New(rand.NewPCG(seed, uint64(w)+1))
 			for i := range next {
 				l.order(ctx, rng, &orders[i])
+				l.finished.Add(1)
 			}
 		})
 	}

@@ -204,9 +204,15 @@ func checkOrder(r *Report, ix *index, o *Order) {
 	default:
 		checkPayment(r, o, ps[0])
 	}
-	checkCharge(r, ix, o)
+	// A payment still being charged is reported by checkFinal; whether its
+	// customer was charged is not known yet, unless it already was twice.
+	if len(ps) > 1 || finalPayment(ps[0].Status) {
+		checkCharge(r, ix, o)
+	}
 	for i := range o.Refunds {
-		checkRefund(r, ix, o, &o.Refunds[i])
+		if o.Refunds[i].Answer != "" { // sent
+			checkRefund(r, ix, o, &o.Refunds[i])
+		}
 	}
 }
 
@@ -460,7 +466,7 @@ func checkTransfers(r *Report, ix *index, p *TenderPayment) {
 		return
 	}
 	for i, t := range p.Transfers {
-		checkTransfer(r, ix, t, want[i])
+		checkTransfer(r, ix, p, t, want[i])
 	}
 }
 
@@ -482,7 +488,7 @@ func transferAmounts(p *TenderPayment) ([]int64, error) {
 	return money.Allocate(max(left, 0), weights)
 }
 
-func checkTransfer(r *Report, ix *index, t TenderTransfer, want int64) {
+func checkTransfer(r *Report, ix *index, p *TenderPayment, t TenderTransfer, want int64) {
 	sts := ix.transfers[t.ID]
 	switch {
 	case t.Status != "paid":
@@ -497,6 +503,11 @@ func checkTransfer(r *Report, ix *index, t TenderTransfer, want int64) {
 		d.int("stripe amount", sts[0].Amount, want)
 		d.str("destination", sts[0].Destination, t.StripeAccount)
 		d.int("amount_reversed", sts[0].AmountReversed, t.AmountReversed)
+		if refundedInFull(p) {
+			// Every unit went back to the customer, so every unit
+			// transferred must have come back from the merchant.
+			d.int("amount_reversed after a full refund", t.AmountReversed, t.Amount)
+		}
 		if t.StripeTransfer != nil {
 			d.str("id", sts[0].ID, *t.StripeTransfer)
 		}
@@ -526,8 +537,17 @@ func checkFee(r *Report, ix *index, p *TenderPayment) {
 		var d diffs
 		d.int("amount", fs[0].Amount, p.ApplicationFee)
 		d.int("amount_refunded", fs[0].AmountRefunded, feeRefunded(p))
+		if refundedInFull(p) {
+			d.int("amount_refunded after a full refund", fs[0].AmountRefunded, fs[0].Amount)
+		}
 		d.report(r, KindApplicationFee, p.ID)
 	}
+}
+
+// refundedInFull says whether refunds gave back all the payment took:
+// the fee and transfers are then given back in full too.
+func refundedInFull(p *TenderPayment) bool {
+	return p.AmountCaptured > 0 && p.AmountRefunded == p.AmountCaptured
 }
 
 // feeRefunded is what Tender's succeeded refunds gave back of the fee.

@@ -187,3 +187,22 @@ func checkPlanned(t *testing.T, o Order) {
 		t.Fatalf("order %d: refunds %d or fee %d beyond %d", o.N, refunded, o.Fee, o.planned())
 	}
 }
+
+// TestReconcileFullRefund: after a refund of everything, the merchants'
+// transfers must be reversed in full and the fee refunded in full.
+func TestReconcileFullRefund(t *testing.T) {
+	s := newScenario()
+	p := &s.payments[1]
+	p.AmountRefunded = p.AmountCaptured
+	p.Refunds = []TenderRefund{{ID: "ref_2", Payment: "pay_2", Amount: 9_001, Status: "succeeded", StripeID: ptr("re_2")}}
+	s.orders[1].Refunds = []RefundOrder{{Key: "k2-r1", Expected: 9_001, Answer: AnswerOK, RefundID: "ref_2"}}
+	p.Metadata["chaos_key"] = "k2"
+	p.Refunds[0].Metadata = map[string]string{"chaos_key": "k2-r1"}
+	s.stripe.Refunds = append(s.stripe.Refunds, StripeRefund{ID: "re_2", TenderRefund: "ref_2", Amount: 9_001, Status: "succeeded"})
+	p.Transfers[0].AmountReversed, s.stripe.Transfers[0].AmountReversed = 5_140, 5_140
+	p.Transfers[1].AmountReversed, s.stripe.Transfers[1].AmountReversed = 1_285, 1_285 // half: the merchant keeps the rest
+	r := s.reconcile()
+	if r.Count(KindTransfer, Mismatch) != 1 || r.Count(KindTransfer, Match) != 1 || r.Offenders[0].ID != "tr_2" {
+		t.Fatalf("want tr_2 reported, not reversed in full: %+v", r.Offenders)
+	}
+}
