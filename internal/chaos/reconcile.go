@@ -502,7 +502,9 @@ func checkTransfer(r *Report, ix *index, p *TenderPayment, t TenderTransfer, wan
 		d.int("amount", t.Amount, want)
 		d.int("stripe amount", sts[0].Amount, want)
 		d.str("destination", sts[0].Destination, t.StripeAccount)
-		d.int("amount_reversed", sts[0].AmountReversed, t.AmountReversed)
+		if refundsFinal(p) {
+			d.int("amount_reversed", sts[0].AmountReversed, t.AmountReversed)
+		}
 		if refundedInFull(p) {
 			// Every unit went back to the customer, so every unit
 			// transferred must have come back from the merchant.
@@ -536,7 +538,9 @@ func checkFee(r *Report, ix *index, p *TenderPayment) {
 	default:
 		var d diffs
 		d.int("amount", fs[0].Amount, p.ApplicationFee)
-		d.int("amount_refunded", fs[0].AmountRefunded, feeRefunded(p))
+		if refundsFinal(p) {
+			d.int("amount_refunded", fs[0].AmountRefunded, feeRefunded(p))
+		}
 		if refundedInFull(p) {
 			d.int("amount_refunded after a full refund", fs[0].AmountRefunded, fs[0].Amount)
 		}
@@ -544,10 +548,29 @@ func checkFee(r *Report, ix *index, p *TenderPayment) {
 	}
 }
 
-// refundedInFull says whether refunds gave back all the payment took:
-// the fee and transfers are then given back in full too.
+// refundedInFull says whether succeeded refunds gave back all the payment
+// took: the fee and transfers are then given back in full too.
+// amount_refunded is not enough: it counts refunds when accepted.
 func refundedInFull(p *TenderPayment) bool {
-	return p.AmountCaptured > 0 && p.AmountRefunded == p.AmountCaptured
+	var sum int64
+	for _, tr := range p.Refunds {
+		if tr.Status == "succeeded" {
+			sum += tr.Amount
+		}
+	}
+	return p.AmountCaptured > 0 && sum == p.AmountCaptured
+}
+
+// refundsFinal says whether Tender has finished every refund of p: until
+// then the fee and transfers given back may be ahead of or behind what
+// the refunds show, and checkFinal reports the refund instead.
+func refundsFinal(p *TenderPayment) bool {
+	for _, tr := range p.Refunds {
+		if !finalRefund(tr.Status) {
+			return false
+		}
+	}
+	return true
 }
 
 // feeRefunded is what Tender's succeeded refunds gave back of the fee.
