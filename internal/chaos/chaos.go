@@ -99,6 +99,8 @@ func (c *Config) check() error {
 // Stats are a run's figures.
 type Stats struct {
 	Kills, Restarts int
+	// RestartMax is the longest a restart took, from SIGKILL to /readyz.
+	RestartMax time.Duration
 	// Requests are the logical POSTs (each with its own key); Attempts
 	// every HTTP request sent to Tender, polls and retries included;
 	// Retries the attempts that were a retry.
@@ -280,11 +282,13 @@ func (r *runner) kill(ctx context.Context, l *load, done <-chan struct{}) error 
 		}
 		sleep(ctx, time.Duration(rng.Int64N(int64(killDelay))))
 		r.stats.Kills++
+		t0 := time.Now()
 		if err := r.cl.crash(ctx); err != nil {
 			return fmt.Errorf("restart after kill %d: %w", r.stats.Kills, err)
 		}
 		r.stats.Restarts++
 		r.lastRun = time.Now()
+		r.stats.RestartMax = max(r.stats.RestartMax, r.lastRun.Sub(t0))
 		r.progress("kill %d after %d payments sent; restarted", r.stats.Kills, l.created.Load())
 	}
 	return nil

@@ -22,8 +22,8 @@ func (res *Result) Summary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "tender chaos: seed %d, %s, %d payments, %d kills, concurrency %d, emulator latency %v ± %v\n",
 		c.Seed, db, c.Payments, c.Kills, c.Concurrency, c.Latency, c.LatencyJitter)
-	fmt.Fprintf(w, "kills %d, restarts %d; requests %d (%d retried), HTTP attempts %d, retries %d\n",
-		s.Kills, s.Restarts, s.Requests, s.RetriedRequests, s.Attempts, s.Retries)
+	fmt.Fprintf(w, "kills %d, restarts %d (longest %v); requests %d (%d retried), HTTP attempts %d, retries %d\n",
+		s.Kills, s.Restarts, s.RestartMax.Round(10*time.Millisecond), s.Requests, s.RetriedRequests, s.Attempts, s.Retries)
 	fmt.Fprintf(w, "elapsed %v (load %v; final check %v after the last restart, %d payments not final)\n\n",
 		s.Elapsed.Round(time.Second), s.Load.Round(time.Second), s.Settled.Round(time.Second), s.Open)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
