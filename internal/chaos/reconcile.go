@@ -477,7 +477,7 @@ func transferAmounts(p *TenderPayment) ([]int64, error) {
 	left := p.AmountCaptured - p.ApplicationFee
 	if p.StripeFeePayer == "merchant" {
 		if p.StripeFee == nil {
-			return nil, fmt.Errorf("Stripe's fee, which the merchants bear, is not known")
+			return nil, fmt.Errorf("the Stripe fee, which the merchants bear, is not known")
 		}
 		left -= *p.StripeFee
 	}
