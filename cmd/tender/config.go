@@ -118,6 +118,8 @@ func settingsFor(cmd string) []setting {
 			setShutdown, setLogLevel, setLogFmt}
 	case "apikey":
 		return []setting{setDB, setPlatform, setLogLevel, setLogFmt}
+	case "chaos":
+		return chaosSettings
 	default:
 		return []setting{setDB, setLogLevel, setLogFmt}
 	}

@@ -23,6 +23,7 @@ Usage:
   tender migrate up|status  apply or list database migrations
   tender apikey create|list|revoke
                             manage the default platform's API keys
+  tender chaos              kill serve while it takes payments; check exactly-once
   tender version            print the version
   tender help [command]     show help
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
 		err = runAPIKey(ctx, rest, getenv, stdout, stderr)
+	case "chaos":
+		err = runChaos(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "tender", buildVersion())
 	case "help", "-h", "--help":
@@ -109,6 +112,7 @@ up applies every pending migration (serve does this too); status lists them.`,
 
 Manages the default platform's API keys. create prints the secret on stdout,
 once; list and revoke need the platform to exist (serve or create makes it).`,
+	"chaos": chaosHelp,
 }
 
 // commandHelp is the help of one command: what it does and its settings.
@@ -125,7 +129,7 @@ func runHelp(args []string, stdout io.Writer) error {
 		io.WriteString(stdout, commandHelp(args[0]))
 		return nil
 	}
-	return usagef("no help for %q; commands: serve, emulator, migrate, apikey, version, help", args[0])
+	return usagef("no help for %q; commands: serve, emulator, migrate, apikey, chaos, version, help", args[0])
 }
 
 func buildVersion() string {
