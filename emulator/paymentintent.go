@@ -575,6 +575,10 @@ func handlePaymentIntentCapture(c *call) (any, *Error) {
 	if hasFee && (fee < 0 || fee > amount) {
 		return nil, invalidRequest("application_fee_amount", "The application fee amount must not exceed the amount captured.")
 	}
+	if hasFee && c.acct == c.platform && pi.extra().TransferDest == "" {
+		// Stripe's wording on capture (stripe-dotnet#1795).
+		return nil, invalidRequest("application_fee_amount", "Can only apply an application_fee_amount when the PaymentIntent was made on behalf of another account (using an OAuth key or the Stripe-Account header), or when using the transfer_data[destination] parameter.")
+	}
 	ch := c.st.Objects.get(pi.LatestCharge).(*Charge)
 	c.touch(pi)
 	c.touch(ch)

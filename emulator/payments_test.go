@@ -263,6 +263,14 @@ func TestDestinationChargeRefundReversesTransfer(t *testing.T) {
 	if se := stripeErr(t, err); se.Param != "application_fee_amount" {
 		t.Fatalf("fee without connect: %+v", se)
 	}
+	// Nor on the capture of the platform's own charge.
+	held, err := e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("usd"),
+		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true), CaptureMethod: stripe.String("manual")})
+	mustf(t, err, "authorize on the platform")
+	_, err = e.sc.V1PaymentIntents.Capture(ctx(), held.ID, &stripe.PaymentIntentCaptureParams{ApplicationFeeAmount: stripe.Int64(100)})
+	if se := stripeErr(t, err); se.Param != "application_fee_amount" {
+		t.Fatalf("fee on capturing the platform's charge: %+v", se)
+	}
 	other := e.connected()
 	_, err = e.sc.V1PaymentIntents.Create(ctx(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("usd"),
 		OnBehalfOf: stripe.String(other), TransferData: &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(acct)}})

@@ -59,7 +59,10 @@ func (s *Service) Capture(ctx context.Context, platformID, paymentID string, cp 
 		return nil, err
 	}
 	params := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(amount)}
-	if fee > 0 || p.ApplicationFee > 0 {
+	// A separate charge's fee is what the platform keeps by transferring
+	// less; Stripe refuses an application fee on a charge that is the
+	// platform's own.
+	if p.ChargeType != ChargeSeparate && (fee > 0 || p.ApplicationFee > 0) {
 		params.ApplicationFeeAmount = stripe.Int64(fee)
 	}
 	stripeapi.OnAccount(params, p.intentAccount())
@@ -230,6 +233,12 @@ func (s *Service) recordOp(ctx context.Context, p *Payment, pi *stripe.PaymentIn
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
 		status, typ, captured, fee = StatusSucceeded, EventPaymentCaptured, pi.AmountReceived, pi.ApplicationFeeAmount
+		if p.ChargeType == ChargeSeparate { // Tender's own fee, not Stripe's (see Capture)
+			var err error
+			if fee, err = s.captureFee(ctx, p, captured); err != nil {
+				return nil, err
+			}
+		}
 	case stripe.PaymentIntentStatusCanceled:
 		status, typ = StatusCanceled, EventPaymentCanceled
 	default:

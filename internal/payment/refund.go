@@ -273,7 +273,15 @@ func (s *Service) ProcessRefund(ctx context.Context, platformID, refundID string
 	if err != nil {
 		return err
 	}
-	for _, o := range open {
+	for i, o := range open {
+		if i > 0 {
+			// The refund before this one changed the payment (what its
+			// transfers have had reversed), from which this one's parts
+			// follow: read it again.
+			if p, err = getPayment(ctx, s.db, platformID, r.PaymentID); err != nil {
+				return err
+			}
+		}
 		if err := withReversals(ctx, s.db, o); err != nil {
 			return err
 		}

@@ -207,6 +207,44 @@ func TestRefundSeparate(t *testing.T) {
 	})
 }
 
+// TestRefundsMadeByOneJob: two refunds of a separate charge accepted before
+// either is made (a busy queue, or a restart) are made by the second's job,
+// in order; the second's reversals follow from what the first reversed, so
+// a full refund reverses each transfer exactly, with none refused by
+// Stripe for more than is left on it.
+func TestRefundsMadeByOneJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		hub, farm := f.merchant("Food hub"), f.merchant("Farm")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		p := f.paid(map[string]any{"merchant": hub.ID, "customer": c.ID, "amount": 5492, "currency": "usd", "application_fee": 217,
+			"splits": []map[string]any{{"merchant": hub.ID, "amount": 4596}, {"merchant": farm.ID, "amount": 896}}})
+		var first, rest payment.RefundView
+		f.Post("/v1/payments/"+p.ID+"/refunds", `{"amount":1933}`, 200, &first)
+		f.Post("/v1/payments/"+p.ID+"/refunds", `{}`, 200, &rest)
+		if err := f.App.Payments.ProcessRefund(context.Background(), f.PlatformID, rest.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{first.ID, rest.ID} {
+			var r payment.RefundView
+			f.Do("GET", "/v1/refunds/"+id, nil).Decode(t, &r)
+			if r.Status != payment.RefundSucceeded || r.FailureCode != nil {
+				t.Fatalf("refund %s: %+v", id, r)
+			}
+		}
+		for _, tv := range f.payment(p.ID).Transfers {
+			tr, err := f.sc.V1Transfers.Retrieve(context.Background(), *tv.StripeTransfer, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tv.AmountReversed != tv.Amount || tr.AmountReversed != tv.Amount {
+				t.Errorf("transfer %s reversed %d (Stripe %d) of %d", tv.ID, tv.AmountReversed, tr.AmountReversed, tv.Amount)
+			}
+		}
+	})
+}
+
 // TestRefundRefused: bad input names its field; a payment not captured,
 // failed or unknown cannot be refunded; refunds racing for the same money
 // cannot together return more than was captured; a refund Stripe refuses
