@@ -42,10 +42,10 @@ var (
 	setChaosJitter = setting{flag: "latency-jitter", env: "TENDER_CHAOS_LATENCY_JITTER", def: "30ms",
 		help: "up to this much more emulator delay, drawn uniformly (0–1m)", check: checkDuration(0, time.Minute)}
 	setChaosRequestTimeout = setting{flag: "request-timeout", env: "TENDER_CHAOS_REQUEST_TIMEOUT", def: "4m",
-		help:  "how long one logical request is retried before it counts as unanswered (10s–30m); above Tender's 2-minute idempotency lock",
+		help:  "how long one logical request is retried before it counts as unanswered (10s–30m); well above the 30s lease on the key of a request that died",
 		check: checkDuration(10*time.Second, 30*time.Minute)}
-	setChaosOrderWait = setting{flag: "order-wait", env: "TENDER_CHAOS_ORDER_WAIT", def: "1m",
-		help:  "how long a client waits for a payment to be final before it skips that order's capture and refunds (1s–30m)",
+	setChaosOrderWait = setting{flag: "order-wait", env: "TENDER_CHAOS_ORDER_WAIT", def: "3m",
+		help:  "how long a client waits for a payment to be final before it skips that order's capture and refunds (1s–30m); above the rescue of a killed job's work",
 		check: checkDuration(time.Second, 30*time.Minute)}
 	setChaosSettle = setting{flag: "settle", env: "TENDER_CHAOS_SETTLE", def: "2m",
 		help:  "how long after the last restart every payment, refund and transfer must be final (1s–1h)",

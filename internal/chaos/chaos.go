@@ -49,10 +49,14 @@ type Config struct {
 	Latency       time.Duration
 	LatencyJitter time.Duration
 	// RequestTimeout bounds one logical request over all its retries; it
-	// must outlast Tender's two-minute idempotency lock.
+	// must outlast the lease on the key of a request that died
+	// (idempotency.Lease) several times over.
 	RequestTimeout time.Duration
 	// OrderWait is how long a client waits for a payment to be final
-	// before it gives up on that order's capture and refunds.
+	// before it gives up on that order's capture and refunds. It must
+	// outlast the rescue of a job a killed Tender left running
+	// (jobs.ResumeWithin, about 1m36s), or an order whose charge was in
+	// flight at a kill is never captured.
 	OrderWait time.Duration
 	// Settle is how long after the last restart every payment, refund and
 	// transfer has to be final.
@@ -70,7 +74,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.Customers, 5)
 	setDefault(&c.Seed, 1)
 	setDefault(&c.RequestTimeout, 4*time.Minute)
-	setDefault(&c.OrderWait, time.Minute)
+	setDefault(&c.OrderWait, 3*time.Minute)
 	setDefault(&c.Settle, 2*time.Minute)
 	if c.Progress == nil {
 		c.Progress = io.Discard

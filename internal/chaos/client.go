@@ -31,9 +31,9 @@ type client struct {
 	retries   atomic.Int64
 }
 
-// Backoff bounds. Tender's idempotency lock outlives a crashed request by
-// two minutes, so the deadline (client.timeout) must exceed that; the cap
-// keeps a retry within two seconds of the lock's release.
+// Backoff bounds. The lease on the key of a request that died runs out
+// within idempotency.Lease (30s), so the deadline (client.timeout) must
+// exceed that; the cap keeps a retry within two seconds of its end.
 const (
 	backoffFirst = 50 * time.Millisecond
 	backoffMax   = 2 * time.Second
