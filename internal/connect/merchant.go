@@ -207,6 +207,9 @@ func (s *Service) Merchant(ctx context.Context, platformID, merchantID string) (
 }
 
 func getMerchant(ctx context.Context, q store.Querier, platformID, merchantID string) (*Merchant, error) {
+	if !id.Valid(merchantID, MerchantPrefix) { // a hosted page's path may hold any bytes
+		return nil, errs.NotFoundf("merchant", "No such merchant: '%s'.", merchantID)
+	}
 	m, err := scanMerchant(q.QueryRowContext(ctx, `SELECT `+merchantCols+` FROM merchants WHERE platform_id = $1 AND id = $2`,
 		platformID, merchantID))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -216,6 +216,9 @@ func (s *Service) PaymentMethod(ctx context.Context, platformID, customerID, pmI
 }
 
 func getPaymentMethod(ctx context.Context, q store.Querier, platformID, customerID, pmID string) (*PaymentMethod, error) {
+	if !id.Valid(pmID, PaymentMethodPrefix) { // from a page's path: it may hold any bytes
+		return nil, errs.NotFoundf("payment_method", "No such payment method: '%s'.", pmID)
+	}
 	pm, err := scanPaymentMethod(q.QueryRowContext(ctx, `SELECT `+pmCols+` FROM payment_methods WHERE platform_id = $1 AND customer_id = $2 AND id = $3`,
 		platformID, customerID, pmID))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -222,9 +222,13 @@ func (s *Service) SessionFor(ctx context.Context, sessionID, cookie string) (*Se
 // platform; an expired one is reported as such, since an expired cookie is
 // one the browser no longer sends.
 func (s *Service) noSession(ctx context.Context, sessionID, reason string) error {
-	ws, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM wallet_sessions WHERE id = $1`, sessionID))
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
+	var ws *Session
+	if id.Valid(sessionID, SessionPrefix) { // the page's path may hold any bytes
+		var err error
+		ws, err = scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM wallet_sessions WHERE id = $1`, sessionID))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 	}
 	if ws != nil && !s.now().Before(ws.Expires) {
 		return sessionError(errs.Gone, "session_expired", "Your wallet session has ended.", ws)

@@ -435,3 +435,36 @@ func TestWalletConsentForm(t *testing.T) {
 		}
 	})
 }
+
+// TestWalletPagePathsRefuseBadIDs: the hosted wallet's paths carry a
+// session, card or merchant id that any browser can change; one that
+// cannot be an id (a NUL, the wrong shape) is an unknown one, never a 500
+// (PostgreSQL refuses a NUL in a query), and changes nothing.
+func TestWalletPagePathsRefuseBadIDs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.customer(`{"email":"ann@example.com"}`)
+		ws := f.session(c.ID)
+		cookie := f.openSession(ws).Value
+		form := url.Values{"csrf_token": {wallet.CSRFToken(cookie)}, "text": {"x"}}
+		for _, tc := range []struct {
+			method, path string
+			form         url.Values
+		}{
+			{"GET", "/wallet/ws_%00", nil},
+			{"GET", "/wallet/" + strings.Repeat("x", 300), nil},
+			{"POST", "/wallet/" + ws.ID + "/cards/pmt_%00/default", form},
+			{"POST", "/wallet/" + ws.ID + "/cards/pmt_" + strings.Repeat("Z", 24) + "/remove", form},
+			{"POST", "/wallet/" + ws.ID + "/merchants/mer_%00/allow", form},
+			{"POST", "/wallet/" + ws.ID + "/merchants/%ff%fe/withdraw", form},
+		} {
+			if p := f.browse(tc.method, tc.path, cookie, tc.form); p.status >= 500 {
+				t.Errorf("%s %s: %d %s", tc.method, tc.path, p.status, p.body)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM consents`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%d consents (%v), want none", n, err)
+		}
+	})
+}
