@@ -41,8 +41,8 @@ var (
 		help: "the emulator's delay before every request (0–1m)", check: checkDuration(0, time.Minute)}
 	setChaosJitter = setting{flag: "latency-jitter", env: "TENDER_CHAOS_LATENCY_JITTER", def: "30ms",
 		help: "up to this much more emulator delay, drawn uniformly (0–1m)", check: checkDuration(0, time.Minute)}
-	setChaosRequestTimeout = setting{flag: "request-timeout", env: "TENDER_CHAOS_REQUEST_TIMEOUT", def: "4m",
-		help:  "how long one logical request is retried before it counts as unanswered (10s–30m); above Tender's 2-minute idempotency lock",
+	setChaosRequestTimeout = setting{flag: "request-timeout", env: "TENDER_CHAOS_REQUEST_TIMEOUT", def: "8m",
+		help:  "how long one logical request is retried before it counts as unanswered (10s–30m); each kill that catches it costs Tender's 2-minute idempotency lock",
 		check: checkDuration(10*time.Second, 30*time.Minute)}
 	setChaosOrderWait = setting{flag: "order-wait", env: "TENDER_CHAOS_ORDER_WAIT", def: "1m",
 		help:  "how long a client waits for a payment to be final before it skips that order's capture and refunds (1s–30m)",
