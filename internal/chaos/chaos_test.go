@@ -43,7 +43,7 @@ func TestKillRun(t *testing.T) {
 }
 
 func killRun(t *testing.T, bin, db string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	res, err := chaos.Run(ctx, chaos.Config{Binary: bin, Database: db, Dir: t.TempDir(), Seed: 1, Payments: 60, Kills: 3,
 		Concurrency: 6, Latency: 20 * time.Millisecond, LatencyJitter: 30 * time.Millisecond, Progress: testWriter{t}})
