@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/idempotency"
-	"github.com/tenderpay/tender/internal/text"
 )
 
 // withIdempotency gives POSTs with an Idempotency-Key Stripe's semantics:
@@ -34,7 +33,7 @@ func withIdempotency(s *idempotency.Store, logger *slog.Logger) func(http.Handle
 			}
 			// HTTP lets a header carry a tab and bytes that are not UTF-8,
 			// neither of which belongs in a stored key.
-			if err := text.Check("Idempotency-Key", key, text.Rule{Max: idempotency.MaxKeyLength}); err != nil {
+			if err := idempotency.ValidateKey(key); err != nil {
 				writeError(w, r, logger, err)
 				return
 			}

@@ -257,8 +257,10 @@ func seed(req Request, first time.Time) string {
 
 // Hold keeps the claim's lease while the request runs, renewing it every
 // Lease/3, until the returned stop is called. A renewal that fails is
-// logged by the next one's success or, at worst, lets a retry take over:
-// the claim's answer then cannot be stored, so its work cannot commit.
+// tried again at the next tick; if none gets through for a whole lease, a
+// retry may take the key over, and then this claim's answer cannot be
+// stored, so its work cannot commit: the request fails, and nothing is
+// done twice.
 func (c *Claim) Hold(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
