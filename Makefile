@@ -29,6 +29,10 @@ test-race: ## Run every test with the race detector, as CI does
 bench: ## Run the benchmarks (record results in docs/BENCHMARKS.md)
 	go test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: chaos
+chaos: ## Kill harness: 1,000 payments, 20 SIGKILLs of tender serve, on SQLite (docs/RELIABILITY.md)
+	go run ./cmd/tender chaos --payments 1000 --kills 20 --seed 42
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
