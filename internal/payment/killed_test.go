@@ -353,6 +353,21 @@ func TestStripeObjectsOfARetriedRequest(t *testing.T) {
 			t.Fatalf("the recorded Stripe Customer %s: %+v, %v", stripeID, sc, err)
 		}
 
+		// The database failing after Stripe answered (no kill): the client
+		// is told to retry, and the retry records the same Customer.
+		failInserts(t, db, "customers")
+		down := map[string]any{"email": "down@example.com"}
+		if r := f.Do("POST", "/v1/customers", down, apitest.WithIdempotencyKey("db-down")); r.Status != 503 {
+			t.Fatalf("customer with its insert failing: %d %s; want 503", r.Status, r.Body)
+		}
+		allowInserts(t, db, "customers")
+		if r := f.Do("POST", "/v1/customers", down, apitest.WithIdempotencyKey("db-down")); r.Status != 200 {
+			t.Fatalf("retry after the database came back: %d %s", r.Status, r.Body)
+		}
+		if n := stripeCustomers(); n != before+2 {
+			t.Fatalf("%d Stripe Customers after two customers, want %d", n, before+2)
+		}
+
 		path := "/v1/customers/" + c.ID + "/setup_intents"
 		f.postKilled(path, "kill-setup", `{}`)
 		f.clock.Advance(idempotency.Lease + time.Second)

@@ -120,6 +120,13 @@ func (s *Service) CreateCustomer(ctx context.Context, platformID string, p Custo
 	if store.IsUniqueViolation(err) {
 		return nil, externalIDTaken(c.ExternalID)
 	}
+	if err != nil && idempotency.FromContext(ctx) != nil {
+		// The Stripe Customer exists and is kept for the retry, which finds
+		// it under the same key: tell the client to retry (a 503 leaves
+		// the key free) rather than store a 500 that would orphan it.
+		return nil, &errs.Error{Code: errs.Unavailable, Reason: "database_unavailable",
+			Message: "The customer could not be recorded; retry with the same Idempotency-Key.", Err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("insert customer: %w", err)
 	}
