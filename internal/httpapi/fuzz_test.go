@@ -175,7 +175,9 @@ func checkRefusal(tb testing.TB, body []byte, v any, err error) {
 		if i := strings.IndexAny(root, ".["); i >= 0 {
 			root = root[:i]
 		}
-		if !slices.Contains(jsonFields(reflect.TypeOf(v).Elem()), root) {
+		// encoding/json matches names regardless of case, and the param
+		// keeps the client's spelling.
+		if !slices.ContainsFunc(jsonFields(reflect.TypeOf(v).Elem()), func(f string) bool { return strings.EqualFold(f, root) }) {
 			tb.Fatalf("%T: %q: param %q is not a field of the type: %v", v, body, e.Param, e)
 		}
 	case "parameter_unknown":
