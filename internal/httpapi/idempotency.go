@@ -84,7 +84,13 @@ func runClaimed(w http.ResponseWriter, r *http.Request, next http.Handler, claim
 	// The record is written even if the client has gone, so its retry replays.
 	ctx := context.WithoutCancel(r.Context())
 	if retryable(resp.Status) && claim.Pending() == nil {
-		if err := claim.Release(ctx); err != nil {
+		var err error
+		if resp.Status == http.StatusBadRequest {
+			err = claim.Release(ctx) // the fixed request may differ
+		} else {
+			err = claim.Unlock(ctx) // the same request, run again as this one
+		}
+		if err != nil {
 			logger.ErrorContext(ctx, "idempotency key not released", "err", err)
 		}
 		return resp
@@ -141,10 +147,12 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 
 // retryable reports the responses that are not kept for the key, so the
 // same key may be sent again: a 400 changed nothing and the request can be
-// fixed; a 429 or 503 did not get done (Tender or Stripe was busy or
-// unreachable, and the handler left nothing half done), and the client is
-// told to retry. Every other answer, 500s included as with Stripe, is the
-// key's answer for good.
+// fixed (the key is forgotten); a 429 or 503 did not get done (Tender or
+// Stripe was busy or unreachable, and the handler left nothing it cannot
+// resume), and the client is told to retry: the key is kept, unlocked, so
+// the retry runs as the same request, deriving the same ids and Stripe
+// keys, and finds whatever this try made at Stripe. Every other answer,
+// 500s included as with Stripe, is the key's answer for good.
 func retryable(status int) bool {
 	return status == http.StatusBadRequest || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }

@@ -360,6 +360,19 @@ func (c *Claim) Release(ctx context.Context) error {
 	return err
 }
 
+// Unlock lets the key go without an answer, for a request that could not
+// be done for now (Tender or Stripe busy or unreachable) and is to be sent
+// again: the next request with the key takes it at once and runs as the
+// same request, with the same first use, so it derives the same ids and
+// Stripe keys as this one did (id.For). A key whose answer the work
+// committed is kept.
+func (c *Claim) Unlock(ctx context.Context) error {
+	_, err := c.store.db.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $4, owner = NULL
+		WHERE platform_id = $1 AND idempotency_key = $2 AND owner = $3 AND state = 'in_progress'`,
+		c.req.PlatformID, c.req.Key, c.owner, store.TimeOf(c.store.now()))
+	return err
+}
+
 // Pending returns the answer the request's work committed through Commit,
 // or nil.
 func (c *Claim) Pending() *Response {

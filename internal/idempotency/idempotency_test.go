@@ -269,6 +269,27 @@ func TestClaimDerivesIDs(t *testing.T) {
 		if a[0] == a[1] || !id.HasPrefix(a[0], "pay") || !id.HasPrefix(a[2], "tr") {
 			t.Fatalf("ids %v", a)
 		}
+		// A try that could not be done for now unlocks the key: the retry
+		// takes it at once, as the same request, drawing the same ids, later.
+		if err := second.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clk.t = clk.t.Add(time.Minute)
+		third, _, err := s.Begin(ctx, req)
+		if err != nil {
+			t.Fatalf("Begin after Unlock = %v", err)
+		}
+		if b := draw(third); strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Fatalf("retry after Unlock drew %v, first run %v", b, a)
+		}
+		changed := req
+		changed.Fingerprint = "g"
+		if err := third.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Begin(ctx, changed); errs.As(err).Reason != "idempotency_key_reused" {
+			t.Fatalf("other parameters after Unlock = %v; want reused", err)
+		}
 		other := req
 		other.Key = "k-other"
 		c, _, _ := s.Begin(ctx, other)

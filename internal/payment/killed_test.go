@@ -361,6 +361,7 @@ func TestStripeObjectsOfARetriedRequest(t *testing.T) {
 			t.Fatalf("customer with its insert failing: %d %s; want 503", r.Status, r.Body)
 		}
 		allowInserts(t, db, "customers")
+		f.clock.Advance(time.Minute) // the retry comes later: it must still be the same request
 		if r := f.Do("POST", "/v1/customers", down, apitest.WithIdempotencyKey("db-down")); r.Status != 200 {
 			t.Fatalf("retry after the database came back: %d %s", r.Status, r.Body)
 		}
