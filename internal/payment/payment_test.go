@@ -590,3 +590,27 @@ func TestStripeFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleRunChangesNothing: a run that read the payment on one attempt
+// and finishes after the payment moved to the next (as a checkout does
+// when the payer changes between saving the card and not) records
+// nothing: no outcome, no event.
+func TestStaleRunChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.merchant("Green Grocer")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		var p payment.View
+		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd"}, 200, &p)
+		if err := payment.FinishStale(f.App.Payments, context.Background(), f.PlatformID, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.payment(p.ID); got.Status != payment.StatusPending {
+			t.Fatalf("a stale run moved the payment to %s", got.Status)
+		}
+		if n := f.events(payment.EventPaymentSucceeded, p.ID); n != 0 {
+			t.Fatalf("%d payment.succeeded events from a stale run", n)
+		}
+	})
+}

@@ -435,9 +435,11 @@ func (s *Service) settleError(ctx context.Context, p *Payment, o stripeapi.Outco
 }
 
 // finish records the payment's outcome and its event in one transaction.
-// A payment another run settled first is left as it is. It settles a
-// payment from pending or processing, or, for a payment read in
-// requires_action (which only its authentication link settles: Process
+// A payment another run settled first is left as it is, and so is one
+// that moved to another attempt since p was read (a checkout whose payer
+// changed between saving the card and not): a stale run changes nothing.
+// It settles a payment from pending or processing, or, for a payment read
+// in requires_action (which only its authentication link settles: Process
 // leaves it alone), from requires_action. A payment moving to
 // requires_action gets an authentication link, in its event as
 // next_action.
@@ -461,9 +463,9 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, $4),
 			failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, updated_at = $9, amount_captured = $12
-			WHERE platform_id = $1 AND id = $2 AND status IN ($10, $11)`,
+			WHERE platform_id = $1 AND id = $2 AND status IN ($10, $11) AND attempt = $13`,
 			p.PlatformID, p.ID, string(o.status), nullString(piID), o.code, o.declineCode, o.message, o.detail, now,
-			string(from1), string(from2), captured)
+			string(from1), string(from2), captured, p.Attempt)
 		if err != nil {
 			return err
 		}
