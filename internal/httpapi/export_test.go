@@ -5,3 +5,6 @@ var Fingerprint = fingerprint
 
 // PaymentMethodRecord is the body of POST /v1/customers/{id}/payment_methods.
 type PaymentMethodRecord = paymentMethodRecord
+
+// NamesField lets the external fuzz test check params the same way.
+var NamesField = namesField

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"net/http"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/app"
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/storetest"
 	"github.com/tenderpay/tender/internal/wallet"
@@ -85,8 +84,7 @@ func FuzzAPIValidation(f *testing.F) {
 			}
 			switch e.Code {
 			case "parameter_invalid", "parameter_missing":
-				root, _, _ := strings.Cut(strings.ReplaceAll(e.Param, "[", "."), ".")
-				if !slices.Contains(fieldNames(reflect.TypeOf(r.params)), root) {
+				if !httpapi.NamesField(reflect.TypeOf(r.params), e.Param) {
 					t.Fatalf("POST %s %q: param %q is not a field of %T: %s", r.path, body, e.Param, r.params, resp.Body)
 				}
 			case "parameter_unknown":
@@ -96,14 +94,4 @@ func FuzzAPIValidation(f *testing.F) {
 			}
 		}
 	})
-}
-
-// fieldNames returns the JSON names of a struct's fields.
-func fieldNames(t reflect.Type) []string {
-	var names []string
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		names = append(names, name)
-	}
-	return names
 }

@@ -170,14 +170,7 @@ func checkRefusal(tb testing.TB, body []byte, v any, err error) {
 	case "parameter_invalid":
 		// A value of the wrong type: Param is its path, and the path
 		// starts at one of the type's own fields.
-		// (splits[0][amount] names the field splits.)
-		root := e.Param
-		if i := strings.IndexAny(root, ".["); i >= 0 {
-			root = root[:i]
-		}
-		// encoding/json matches names regardless of case, and the param
-		// keeps the client's spelling.
-		if !slices.ContainsFunc(jsonFields(reflect.TypeOf(v).Elem()), func(f string) bool { return strings.EqualFold(f, root) }) {
+		if !namesField(reflect.TypeOf(v).Elem(), e.Param) {
 			tb.Fatalf("%T: %q: param %q is not a field of the type: %v", v, body, e.Param, e)
 		}
 	case "parameter_unknown":
@@ -194,17 +187,25 @@ func checkRefusal(tb testing.TB, body []byte, v any, err error) {
 	}
 }
 
-// jsonFields returns the JSON names of a struct's fields.
-func jsonFields(t reflect.Type) []string {
-	var names []string
+// namesField reports whether param, a path such as splits[0][amount] or
+// splits.amount, starts at one of the struct type's JSON fields.
+// encoding/json matches names regardless of case, and the param keeps the
+// client's spelling.
+func namesField(t reflect.Type, param string) bool {
+	root := param
+	if i := strings.IndexAny(root, ".["); i >= 0 {
+		root = root[:i]
+	}
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "" {
 			name = f.Name
 		}
-		names = append(names, name)
+		if strings.EqualFold(name, root) {
+			return true
+		}
 	}
-	return names
+	return false
 }
 
 // FuzzFingerprint checks the idempotency fingerprint: it never panics and
@@ -221,9 +222,9 @@ func FuzzFingerprint(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, query string, body []byte) {
 		// A query with control characters never reaches the middleware:
-		// net/url refuses the request line.
+		// net/url refuses the request line, so there is nothing to check.
 		if _, err := url.ParseRequestURI("/v1/x?" + query); err != nil {
-			t.Skip()
+			return
 		}
 		fp := fingerprint(query, body)
 		if len(fp) != 64 || strings.Trim(fp, "0123456789abcdef") != "" {
