@@ -114,34 +114,30 @@ func (s *Service) CreateCustomer(ctx context.Context, platformID string, p Custo
 		}
 		return idempotency.Commit(ctx, tx, c.View())
 	})
-	if err != nil {
-		s.releaseStripeCustomer(ctx, platformID, c.StripeCustomerID)
-	}
-	if store.IsUniqueViolation(err) {
+	switch {
+	case err == nil:
+		return c, nil
+	case store.IsUniqueViolation(err):
+		// The answer, a 409, is the key's for good: nothing will record
+		// this Stripe Customer.
+		s.dropStripeCustomer(ctx, c.StripeCustomerID, platformID)
 		return nil, externalIDTaken(c.ExternalID)
-	}
-	if err != nil && idempotency.FromContext(ctx) != nil {
-		// The Stripe Customer exists and is kept for the retry, which finds
-		// it under the same key: tell the client to retry (a 503 leaves
-		// the key free) rather than store a 500 that would orphan it.
+	case idempotency.FromContext(ctx) != nil:
+		// The Stripe Customer is kept for the retry, which finds it under
+		// the same key: tell the client to retry (a 503 leaves the key to
+		// it) rather than store a 500 that would orphan it.
 		return nil, &errs.Error{Code: errs.Unavailable, Reason: "database_unavailable",
 			Message: "The customer could not be recorded; retry with the same Idempotency-Key.", Err: err}
-	}
-	if err != nil {
+	default:
+		// No key, so no retry of this request will come for it.
+		s.dropStripeCustomer(ctx, c.StripeCustomerID, platformID)
 		return nil, fmt.Errorf("insert customer: %w", err)
 	}
-	return c, nil
 }
 
-// releaseStripeCustomer deletes the Stripe Customer of a customer that
-// could not be recorded (lost a race for its external_id, or the database
-// failed), so none is left at Stripe with no customer in Tender. A request
-// with an Idempotency-Key keeps it: its retry asks Stripe again with the
-// same key and must find that Customer, not a deleted one.
-func (s *Service) releaseStripeCustomer(ctx context.Context, platformID, stripeCustomerID string) {
-	if idempotency.FromContext(ctx) != nil {
-		return
-	}
+// dropStripeCustomer deletes the Stripe Customer of a customer that will
+// not be recorded, so none is left at Stripe with no customer in Tender.
+func (s *Service) dropStripeCustomer(ctx context.Context, stripeCustomerID, platformID string) {
 	if err := s.deleteStripeCustomer(context.WithoutCancel(ctx), platformID, stripeCustomerID); err != nil {
 		s.logger.ErrorContext(ctx, "Stripe Customer of an unrecorded customer left at Stripe", "stripe_customer", stripeCustomerID, "err", err)
 	}
