@@ -15,12 +15,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/text"
 )
 
 // writeJSON writes v with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	// The same encoding as an answer committed with its work, which the
+	// idempotency layer compares with this one.
+	body, err := idempotency.Encode(v)
 	if err != nil {
 		// Our own types always marshal; this is a programming error.
 		http.Error(w, `{"error":{"type":"api_error","code":"internal","message":"An internal error occurred."}}`, http.StatusInternalServerError)
@@ -28,7 +31,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	w.Write(body)
 }
 
 // decodeJSON reads the request body into v, a pointer to the request's

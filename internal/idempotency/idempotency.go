@@ -202,11 +202,7 @@ func (s *Store) begin(ctx context.Context, tx *sql.Tx, c *Claim) (*Response, err
 	case fingerprint != req.Fingerprint || method != req.Method || path != req.Path:
 		return nil, errs.E(errs.Invalid, "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", req.Key).WithReason("idempotency_key_reused")
 	case state == "complete":
-		b, err := s.open(req, body.String)
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Status: int(status.Int64), Body: b}, nil
+		return s.response(req, status, body)
 	case lockedUntil.After(now):
 		return nil, inUse()
 	default:
@@ -343,6 +339,11 @@ func (s *Store) stored(ctx context.Context, req Request, owner string) (*Respons
 	if err != nil {
 		return nil, err
 	}
+	return s.response(req, status, body)
+}
+
+// response is a stored answer, opened.
+func (s *Store) response(req Request, status sql.NullInt64, body sql.NullString) (*Response, error) {
 	b, err := s.open(req, body.String)
 	if err != nil {
 		return nil, err
