@@ -127,10 +127,10 @@ func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 // rescue. Snoozes do not count: a snoozed job is still River's. Past this
 // a row whose job is gone can only be requeued by Tender's janitor.
 func GiveUpWithin(maxAttempts int) time.Duration {
-	var backoff float64
+	var backoff time.Duration
 	for n := 1; n < maxAttempts; n++ {
-		backoff += float64(n * n * n * n)
+		backoff += time.Duration(n*n*n*n) * time.Second
 	}
 	run := RescueAfter + RescueInterval + ScheduleInterval
-	return time.Duration(backoff*1.1*float64(time.Second)) + time.Duration(maxAttempts)*run
+	return backoff*11/10 + time.Duration(maxAttempts)*run
 }
