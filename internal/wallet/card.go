@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/store"
@@ -33,6 +34,22 @@ type PaymentMethod struct {
 	Created     time.Time
 	Detached    time.Time
 }
+
+// Card events, each with the card's view as data. A card's changes of the
+// customer's default are customer.default_card_changed.
+const (
+	// EventCardSaved: a card new to the customer was recorded, by
+	// RecordSetup (the API's POST /v1/customers/{id}/payment_methods and
+	// the hosted wallet) or RecordPaymentCard (a checkout that saved the
+	// card). A card recorded again (the same SetupIntent, or a card whose
+	// fingerprint the customer already has, merged into the one on file)
+	// records nothing.
+	EventCardSaved event.Type = "card.saved"
+	// EventCardRemoved: Detach removed the card (directly, or while
+	// ArchiveCustomer removes the customer's cards), once; removing it
+	// again records nothing.
+	EventCardRemoved event.Type = "card.removed"
+)
 
 // SetupIntent is what a platform's own page needs to save a card with
 // Stripe.js: confirmCardSetup(ClientSecret, …) with PublishableKey.
@@ -168,10 +185,16 @@ func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMet
 		if err != nil {
 			return fmt.Errorf("insert payment method: %w", err)
 		}
+		if _, err := event.Record(ctx, tx, now.Time, c.PlatformID, EventCardSaved, out.ID, out.View()); err != nil {
+			return err
+		}
 		// The first card becomes the default.
-		_, err = tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4
+		res, err := tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4
 			WHERE platform_id = $1 AND id = $2 AND default_payment_method_id IS NULL`, c.PlatformID, c.ID, out.ID, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return defaultChanged(ctx, tx, res, c.PlatformID, c.ID, now.Time)
 	})
 	if err != nil {
 		return nil, err
@@ -193,6 +216,20 @@ func (s *Service) replaced(ctx context.Context, c *Customer, old *PaymentMethod)
 		s.logger.WarnContext(ctx, "detaching the replaced copy of a card at Stripe", "payment_method", old.StripeID, "err", err)
 	}
 	return getPaymentMethod(ctx, s.db, c.PlatformID, c.ID, old.ID)
+}
+
+// defaultChanged records customer.default_card_changed if res, the
+// conditional UPDATE of the customer's default, changed it.
+func defaultChanged(ctx context.Context, tx *sql.Tx, res sql.Result, platformID, customerID string, now time.Time) error {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	c, err := getCustomer(ctx, tx, platformID, customerID)
+	if err != nil {
+		return err
+	}
+	_, err = event.Record(ctx, tx, now, platformID, EventCustomerDefaultCardChanged, c.ID, c.View())
+	return err
 }
 
 func (s *Service) byStripeID(ctx context.Context, q store.Querier, platformID, stripeID string) (*PaymentMethod, error) {
@@ -229,7 +266,8 @@ func getPaymentMethod(ctx context.Context, q store.Querier, platformID, customer
 
 // SetDefault makes the card the customer's default, with the request's
 // answer when it has an Idempotency-Key (a retry must not undo a later
-// choice). Returns errs.NotFound,
+// choice), and customer.default_card_changed unless it was the default
+// already (then nothing changes). Returns errs.NotFound,
 // or errs.Conflict for a detached card or an archived customer.
 func (s *Service) SetDefault(ctx context.Context, platformID, customerID, pmID string) (*Customer, error) {
 	var out *Customer
@@ -244,9 +282,16 @@ func (s *Service) SetDefault(ctx context.Context, platformID, customerID, pmID s
 		if pm.Status != "active" {
 			return errs.E(errs.Conflict, "Payment method %s was removed.", pm.ID).WithReason("payment_method_detached")
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2`,
-			platformID, customerID, pm.ID, store.TimeOf(s.now()))
+		// Conditional, so that of two calls racing to the same card one
+		// records the change.
+		now := store.TimeOf(s.now())
+		res, err := tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = $3, updated_at = $4
+			WHERE platform_id = $1 AND id = $2 AND (default_payment_method_id IS NULL OR default_payment_method_id <> $3)`,
+			platformID, customerID, pm.ID, now)
 		if err != nil {
+			return err
+		}
+		if err := defaultChanged(ctx, tx, res, platformID, customerID, now.Time); err != nil {
 			return err
 		}
 		if out, err = getCustomer(ctx, tx, platformID, customerID); err != nil {
@@ -262,9 +307,11 @@ func (s *Service) SetDefault(ctx context.Context, platformID, customerID, pmID s
 
 // Detach removes the card: at Stripe on the platform's account, every clone
 // of it on merchants' accounts, and every consent given for it; the
-// customer's default moves to their newest other card. A Stripe failure
+// customer's default moves to their newest other card. The card's
+// card.removed, its consents' consent.withdrawn and any
+// customer.default_card_changed commit with the removal. A Stripe failure
 // leaves the card as it was, so the call can be retried. Detaching twice is
-// harmless.
+// harmless and records nothing the second time.
 func (s *Service) Detach(ctx context.Context, platformID, customerID, pmID string) (*PaymentMethod, error) {
 	pm, err := getPaymentMethod(ctx, s.db, platformID, customerID, pmID)
 	if err != nil || pm.Status != "active" {
@@ -278,17 +325,32 @@ func (s *Service) Detach(ctx context.Context, platformID, customerID, pmID strin
 	}
 	now := store.TimeOf(s.now())
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET status = 'detached', detached_at = $3, updated_at = $3
-			WHERE platform_id = $1 AND id = $2`, platformID, pm.ID, now); err != nil {
+		// Conditional: a Detach racing this one removed the card and
+		// recorded its events.
+		res, err := tx.ExecContext(ctx, `UPDATE payment_methods SET status = 'detached', detached_at = $3, updated_at = $3
+			WHERE platform_id = $1 AND id = $2 AND status = 'active'`, platformID, pm.ID, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		if pm, err = getPaymentMethod(ctx, tx, platformID, customerID, pmID); err != nil {
+			return err
+		}
+		if _, err := event.Record(ctx, tx, now.Time, platformID, EventCardRemoved, pm.ID, pm.View()); err != nil {
 			return err
 		}
 		if err := revokeConsents(ctx, tx, platformID, `payment_method_id = $2`, pm.ID, "payment_method_detached", now.Time); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = (SELECT id FROM payment_methods
+		res, err = tx.ExecContext(ctx, `UPDATE customers SET default_payment_method_id = (SELECT id FROM payment_methods
 				WHERE platform_id = $1 AND customer_id = $2 AND status = 'active' ORDER BY id DESC LIMIT 1), updated_at = $4
 			WHERE platform_id = $1 AND id = $2 AND default_payment_method_id = $3`, platformID, customerID, pm.ID, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return defaultChanged(ctx, tx, res, platformID, customerID, now.Time)
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/store"
@@ -23,6 +24,22 @@ const ScopeOffSession = "off_session"
 // DefaultCard in a consent means whichever card is the customer's default
 // when the merchant charges.
 const DefaultCard = "default"
+
+// Consent events, each with the consent's view as data.
+const (
+	// EventConsentGranted: GrantConsent recorded a new consent (from the
+	// API, the hosted wallet, or a checkout that saved the card).
+	EventConsentGranted event.Type = "consent.granted"
+	// EventConsentWithdrawn: an active consent was revoked, once; its
+	// revoked_reason says why: customer_revoked (RevokeConsent),
+	// payment_method_detached (Detach removed its card),
+	// customer_archived (ArchiveCustomer), or superseded (GrantConsent
+	// for the same merchant and card replaced it). A superseded consent's
+	// withdrawal commits with, and is recorded just before, the granting
+	// of the one that replaces it, so a platform that tracks consents by
+	// id sees the old one end rather than two active at once.
+	EventConsentWithdrawn event.Type = "consent.withdrawn"
+)
 
 // Consent is a customer's permission for one merchant to charge a card
 // off-session, with the evidence of how it was given.
@@ -87,8 +104,9 @@ func (p *ConsentParams) validate() error {
 
 // GrantConsent records the customer's consent for the merchant. A consent
 // already given for the same merchant and card is superseded: revoked,
-// with the new one, and its evidence, taking its place; with an
-// Idempotency-Key, the request's answer commits with it. Returns
+// with the new one, and its evidence, taking its place; the new one's
+// consent.granted (after the old one's consent.withdrawn) and, with an
+// Idempotency-Key, the request's answer commit with it. Returns
 // errs.Invalid naming the field, errs.NotFound, or errs.Conflict for an
 // archived customer or merchant or a removed card.
 func (s *Service) GrantConsent(ctx context.Context, platformID, customerID string, p ConsentParams) (*Consent, error) {
@@ -137,6 +155,9 @@ func (s *Service) GrantConsent(ctx context.Context, platformID, customerID strin
 		if err != nil {
 			return err
 		}
+		if _, err := event.Record(ctx, tx, now.Time, platformID, EventConsentGranted, c.ID, c.View()); err != nil {
+			return err
+		}
 		return idempotency.Commit(ctx, tx, c.View())
 	})
 	if err != nil {
@@ -155,8 +176,9 @@ func (s *Service) supersede(ctx context.Context, tx *sql.Tx, c *Consent, now tim
 		c.CustomerID, "superseded", now, c.MerchantID, c.PaymentMethodID)
 }
 
-// RevokeConsent revokes one of the customer's consents, and drops the
-// clones it allowed. Revoking twice is harmless. Returns errs.NotFound.
+// RevokeConsent revokes one of the customer's consents, with its
+// consent.withdrawn, and drops the clones it allowed. Revoking twice is
+// harmless and records nothing the second time. Returns errs.NotFound.
 func (s *Service) RevokeConsent(ctx context.Context, platformID, customerID, consentID string) (*Consent, error) {
 	c, err := s.consent(ctx, platformID, customerID, consentID)
 	if err != nil || !c.Revoked.IsZero() {
@@ -179,14 +201,24 @@ func (s *Service) RevokeConsent(ctx context.Context, platformID, customerID, con
 
 // revokeConsents revokes the platform's active consents matching cond
 // ($1 is the platform; $2, $3, … are args, after which reason and time are
-// added).
+// added) and records consent.withdrawn for each. The consents are those
+// the UPDATE itself returns, so a consent another transaction revoked
+// meanwhile gets no second event.
 func revokeConsents(ctx context.Context, tx *sql.Tx, platformID, cond string, arg any, reason string, now time.Time, more ...any) error {
 	args := append([]any{platformID, arg}, more...)
 	n := len(args)
 	args = append(args, reason, store.TimeOf(now))
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE consents SET revoked_at = $%d, revoked_reason = $%d
-		WHERE platform_id = $1 AND revoked_at IS NULL AND %s`, n+2, n+1, cond), args...)
-	return err
+	revoked, err := store.All(ctx, tx, scanConsent, fmt.Sprintf(`UPDATE consents SET revoked_at = $%d, revoked_reason = $%d
+		WHERE platform_id = $1 AND revoked_at IS NULL AND %s RETURNING `+consentCols, n+2, n+1, cond), args...)
+	if err != nil {
+		return err
+	}
+	for _, c := range revoked {
+		if _, err := event.Record(ctx, tx, now, platformID, EventConsentWithdrawn, c.ID, c.View()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) consent(ctx context.Context, platformID, customerID, consentID string) (*Consent, error) {

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/metadata"
@@ -37,6 +39,27 @@ type Customer struct {
 	Created                time.Time
 	Updated                time.Time
 }
+
+// Customer events, each with the customer's view as data.
+const (
+	// EventCustomerCreated: CreateCustomer recorded a new customer.
+	EventCustomerCreated event.Type = "customer.created"
+	// EventCustomerUpdated: UpdateCustomer changed at least one of
+	// external_id, email, name or metadata; an update that changes none
+	// records nothing.
+	EventCustomerUpdated event.Type = "customer.updated"
+	// EventCustomerArchived: ArchiveCustomer archived the customer, once;
+	// archiving again records nothing. The removal of its cards and the
+	// withdrawal of its consents come first, each with its own events.
+	EventCustomerArchived event.Type = "customer.archived"
+	// EventCustomerDefaultCardChanged: the customer's default card
+	// (default_payment_method) became another card or none. It fires when
+	// the customer's first card is saved (RecordSetup, RecordPaymentCard),
+	// when SetDefault picks a card that was not already the default, and
+	// when Detach removes the default card, which moves the default to
+	// the customer's newest other card, or to none if it was the last.
+	EventCustomerDefaultCardChanged event.Type = "customer.default_card_changed"
+)
 
 // CustomerParams are the fields of a create or update; nil fields are left
 // alone.
@@ -112,6 +135,9 @@ func (s *Service) CreateCustomer(ctx context.Context, platformID string, p Custo
 		if err != nil {
 			return err
 		}
+		if _, err := event.Record(ctx, tx, now, platformID, EventCustomerCreated, c.ID, c.View()); err != nil {
+			return err
+		}
 		return idempotency.Commit(ctx, tx, c.View())
 	})
 	switch {
@@ -185,8 +211,9 @@ func activeCustomer(ctx context.Context, q store.Querier, platformID, customerID
 
 // UpdateCustomer validates and applies p, in Tender and on the Stripe
 // Customer (email and name), with the request's answer when it has an
-// Idempotency-Key. Returns errs.Invalid, errs.NotFound or
-// errs.Conflict (archived, or external_id taken).
+// Idempotency-Key, and customer.updated if a field changed. Returns
+// errs.Invalid, errs.NotFound or errs.Conflict (archived, or external_id
+// taken).
 func (s *Service) UpdateCustomer(ctx context.Context, platformID, customerID string, p CustomerParams) (*Customer, error) {
 	c, err := activeCustomer(ctx, s.db, platformID, customerID)
 	if err != nil {
@@ -214,6 +241,11 @@ func (s *Service) UpdateCustomer(ctx context.Context, platformID, customerID str
 		if err != nil {
 			return err
 		}
+		if changed(&before, c) {
+			if _, err := event.Record(ctx, tx, c.Updated, platformID, EventCustomerUpdated, c.ID, c.View()); err != nil {
+				return err
+			}
+		}
 		return idempotency.Commit(ctx, tx, c.View())
 	})
 	if store.IsUniqueViolation(err) {
@@ -223,6 +255,12 @@ func (s *Service) UpdateCustomer(ctx context.Context, platformID, customerID str
 		return nil, err
 	}
 	return c, nil
+}
+
+// changed reports whether an update changed a field the platform set.
+func changed(before, after *Customer) bool {
+	return before.ExternalID != after.ExternalID || before.Email != after.Email || before.Name != after.Name ||
+		!maps.Equal(before.Metadata, after.Metadata)
 }
 
 // CustomerFilter narrows a list of customers.
@@ -242,7 +280,8 @@ func (s *Service) Customers(ctx context.Context, platformID string, f CustomerFi
 // ArchiveCustomer deletes the customer's Stripe Customer (which removes its
 // saved cards at Stripe), detaches its cards and their clones, revokes its
 // consents, and hides it from lists. Its Stripe ids are erased from Tender
-// after the retention period by EraseExpired. Archiving twice is harmless.
+// after the retention period by EraseExpired. Archiving twice is harmless:
+// customer.archived is recorded once.
 func (s *Service) ArchiveCustomer(ctx context.Context, platformID, customerID string) (*Customer, error) {
 	c, err := getCustomer(ctx, s.db, platformID, customerID)
 	if err != nil || !c.Archived.IsZero() {
@@ -262,16 +301,29 @@ func (s *Service) ArchiveCustomer(ctx context.Context, platformID, customerID st
 	}
 	now := store.TimeOf(s.now())
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET archived_at = $3, erase_after = $4, default_payment_method_id = NULL,
-			updated_at = $3 WHERE platform_id = $1 AND id = $2`, platformID, customerID, now, store.TimeOf(now.Add(s.retention))); err != nil {
+		if err := revokeConsents(ctx, tx, platformID, `customer_id = $2`, customerID, "customer_archived", now.Time); err != nil {
 			return err
 		}
-		return revokeConsents(ctx, tx, platformID, `customer_id = $2`, customerID, "customer_archived", now.Time)
+		// Conditional, so that of two archives racing one records the
+		// event.
+		res, err := tx.ExecContext(ctx, `UPDATE customers SET archived_at = $3, erase_after = $4, default_payment_method_id = NULL,
+			updated_at = $3 WHERE platform_id = $1 AND id = $2 AND archived_at IS NULL`, platformID, customerID, now, store.TimeOf(now.Add(s.retention)))
+		if err != nil {
+			return err
+		}
+		if c, err = getCustomer(ctx, tx, platformID, customerID); err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = event.Record(ctx, tx, now.Time, platformID, EventCustomerArchived, c.ID, c.View())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return getCustomer(ctx, s.db, platformID, customerID)
+	return c, nil
 }
 
 // deleteStripeCustomer deletes a Customer at Stripe; one already gone
