@@ -1,8 +1,15 @@
 // Package event records what happened in Tender as events: one row per
 // change, written by the feature package in the same transaction as the
-// change itself. The events table is an outbox: outbound webhooks read it,
-// so a change never commits without its event, and an event never describes
-// a change that rolled back.
+// change itself, and read back as the platform's event feed. The events
+// table is an outbox: outbound webhooks deliver from it, so a change never
+// commits without its event, and an event never describes a change that
+// rolled back.
+//
+// Each event carries two numbers. Sequence orders all of a platform's
+// events in commit order, so a consumer that reads the feed after the last
+// sequence it saw misses nothing (see Record). ObjectSequence counts the
+// events of one object, so a consumer that receives them out of order (a
+// webhook retried after a later one succeeded) can discard a stale update.
 package event
 
 import (
@@ -19,7 +26,9 @@ import (
 )
 
 // Type names what happened, as "object.verb" ("merchant.connected"). Feature
-// packages declare their own types next to the objects they describe.
+// packages declare their own types next to the objects they describe; every
+// type is listed in the catalogue (catalogue.go), and Record refuses one
+// that is not.
 type Type string
 
 // Event is one recorded change of one object.
@@ -27,8 +36,13 @@ type Event struct {
 	ID         string
 	PlatformID string
 	Type       Type
+	// Sequence is the event's place among all of its platform's events,
+	// from 1, in the order their transactions committed.
+	Sequence int64
 	// ObjectID is the id of the object that changed.
 	ObjectID string
+	// ObjectSequence is the event's place among its object's events, from 1.
+	ObjectSequence int64
 	// Data is the object as it was just after the change, as the API shows
 	// it, so a receiver needs no second request to act on it.
 	Data    json.RawMessage
@@ -38,9 +52,24 @@ type Event struct {
 // Prefix is the id prefix of events.
 const Prefix = "evt"
 
-// Record writes an event in q, which should be the transaction that makes
-// the change. data is marshalled to JSON as the API shows the object.
+// Record writes an event in q, which must be the transaction that makes the
+// change. data is marshalled to JSON as the API shows the object.
+//
+// The event takes the next number of its platform's sequence by updating
+// the platform's counter row, which stays locked until q commits or rolls
+// back: so events are numbered in the order their transactions commit, and
+// a transaction that records events serialises with the platform's other
+// such transactions from that statement to its end. Record an event as the
+// last change of a transaction, after the rows it describes are written, so
+// that the lock is held briefly and always taken after the object's own
+// (two transactions that took them in opposite orders could deadlock).
 func Record(ctx context.Context, q store.Querier, now time.Time, platformID string, typ Type, objectID string, data any) (*Event, error) {
+	if _, ok := Lookup(typ); !ok {
+		return nil, fmt.Errorf("event %s: not in the catalogue", typ)
+	}
+	if objectID == "" {
+		return nil, fmt.Errorf("event %s: no object id", typ)
+	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", typ, err)
@@ -49,12 +78,49 @@ func Record(ctx context.Context, q store.Querier, now time.Time, platformID stri
 		ID: id.New(Prefix), PlatformID: platformID, Type: typ, ObjectID: objectID,
 		Data: raw, Created: store.TimeOf(now).Time,
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO events (platform_id, id, type, object_id, data, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, e.PlatformID, e.ID, string(e.Type), e.ObjectID, string(e.Data), store.TimeOf(now))
+	if e.Sequence, e.ObjectSequence, err = nextNumbers(ctx, q, platformID, objectID); err != nil {
+		return nil, fmt.Errorf("event %s: %w", typ, err)
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO events (platform_id, id, type, seq, object_id, object_seq, data, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.PlatformID, e.ID, string(e.Type), e.Sequence, e.ObjectID, e.ObjectSequence, string(e.Data), store.TimeOf(now))
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", typ, err)
 	}
 	return e, nil
+}
+
+// nextNumbers advances the platform's counter and the object's in one
+// statement, the platform's row first (its lock is the one that orders
+// commits; taking it first in every transaction keeps the order of locks
+// the same everywhere).
+func nextNumbers(ctx context.Context, q store.Querier, platformID, objectID string) (seq, objectSeq int64, err error) {
+	rows, err := q.QueryContext(ctx, `INSERT INTO event_sequences (platform_id, object_id, last) VALUES ($1, '', 1), ($1, $2, 1)
+		ON CONFLICT (platform_id, object_id) DO UPDATE SET last = event_sequences.last + 1
+		RETURNING object_id, last`, platformID, objectID)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var obj string
+		var n int64
+		if err := rows.Scan(&obj, &n); err != nil {
+			return 0, 0, err
+		}
+		if obj == "" {
+			seq = n
+		} else {
+			objectSeq = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	if seq == 0 || objectSeq == 0 {
+		return 0, 0, errors.New("event numbers not returned")
+	}
+	return seq, objectSeq, rows.Close()
 }
 
 // Store reads recorded events.
@@ -63,36 +129,28 @@ type Store struct{ db *store.DB }
 // NewStore returns a Store on db.
 func NewStore(db *store.DB) *Store { return &Store{db: db} }
 
-const cols = `platform_id, id, type, object_id, data, created_at`
+const cols = `platform_id, id, type, seq, object_id, object_seq, data, created_at`
 
 // Get returns one of the platform's events. Returns errs.NotFound if the
-// platform has no such event.
+// platform has no such event (or no longer keeps it).
 func (s *Store) Get(ctx context.Context, platformID, eventID string) (*Event, error) {
-	e, err := scan(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND id = $2`, platformID, eventID))
+	return Get(ctx, s.db, platformID, eventID)
+}
+
+// Get is Store.Get in q, for callers inside a transaction.
+func Get(ctx context.Context, q store.Querier, platformID, eventID string) (*Event, error) {
+	e, err := scan(q.QueryRowContext(ctx, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND id = $2`, platformID, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("id", "No such event: '%s'.", eventID)
 	}
 	return e, err
 }
 
-// Filter narrows a list of events; zero fields match everything.
-type Filter struct {
-	Type     Type
-	ObjectID string
-}
-
-// List returns a page of the platform's events, newest first, and whether
-// there are more.
-func (s *Store) List(ctx context.Context, platformID string, f Filter, page store.Page) ([]*Event, bool, error) {
-	return store.List(ctx, s.db, page, scan, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND ($2 = '' OR type = $2) AND ($3 = '' OR object_id = $3)`,
-		platformID, string(f.Type), f.ObjectID)
-}
-
 func scan(row store.Scanner) (*Event, error) {
 	var e Event
 	var typ, data string
 	var created store.Time
-	if err := row.Scan(&e.PlatformID, &e.ID, &typ, &e.ObjectID, &data, &created); err != nil {
+	if err := row.Scan(&e.PlatformID, &e.ID, &typ, &e.Sequence, &e.ObjectID, &e.ObjectSequence, &data, &created); err != nil {
 		return nil, err
 	}
 	e.Type, e.Data, e.Created = Type(typ), json.RawMessage(data), created.Time

@@ -1,0 +1,91 @@
+package event
+
+import (
+	"slices"
+	"strings"
+)
+
+// Kind describes one type of event: what object its data is and when it is
+// recorded. The catalogue below is the one list of them: Record refuses a
+// type it does not hold, webhook endpoints subscribe only to types (or
+// families) it holds, the OpenAPI document describes each one's payload,
+// and a test checks that every event.Type constant declared in Tender is
+// here and the other way round.
+type Kind struct {
+	Type Type
+	// Object is the schema of the event's data.object in the OpenAPI
+	// document ("Payment").
+	Object string
+	// When says what makes Tender record it.
+	When string
+}
+
+var catalogue = []Kind{
+	{"merchant.connected", "Merchant", "A merchant connected a Stripe account (OAuth for Standard, the account link for Express), or connected another one."},
+	{"merchant.status_changed", "Merchant", "The connected account's status changed (onboarding, restricted, enabled), on a refresh or when the merchant returns from Stripe."},
+	{"merchant.deauthorized", "Merchant", "The merchant's account was found to have revoked the platform's access; payments to it are refused from now on."},
+	{"merchant.disconnected", "Merchant", "The platform disconnected the merchant's account through the API."},
+
+	{"customer.created", "Customer", "A customer was created."},
+	{"customer.updated", "Customer", "A customer's external_id, email, name or metadata changed; an update that changes none records nothing."},
+	{"customer.default_card_changed", "Customer", "The customer's default card became another card or none: its first card was saved, another was made the default, or the default was removed (the newest other card, if any, becomes the default)."},
+	{"customer.archived", "Customer", "A customer was archived, after its cards were removed and its consents withdrawn (each with its own events); it can no longer pay."},
+
+	{"card.saved", "PaymentMethod", "A card new to the customer was saved: after a SetupIntent (through the API or the hosted wallet), or while paying a checkout link. A card saved again (the same SetupIntent, or one whose fingerprint the customer already has) records nothing."},
+	{"card.removed", "PaymentMethod", "A saved card was removed, through the API or the hosted wallet, or with its customer's archiving."},
+
+	{"consent.granted", "Consent", "A customer consented to off-session charges by a merchant on a card."},
+	{"consent.withdrawn", "Consent", "A consent ended: revoked, its card removed, its customer archived, or superseded by a new consent for the same merchant and card (recorded just before the new consent's consent.granted)."},
+
+	{"payment.created", "Payment", "A payment was accepted (status pending); its outcome follows as another payment.* event."},
+	{"payment.succeeded", "Payment", "The payment's charge succeeded (for manual capture: it was captured, see payment.captured)."},
+	{"payment.requires_action", "Payment", "The card issuer asks the customer to authenticate. next_action.url is Tender's hosted authentication link to send the customer, valid until next_action.expires_at."},
+	{"payment.requires_capture", "Payment", "A manual-capture payment was authorized and waits for capture (or cancel) before the authorization expires."},
+	{"payment.failed", "Payment", "The payment failed: declined (failure_code, decline_code), authentication failed or expired, or it could not be charged."},
+	{"payment.captured", "Payment", "An authorized payment was captured, for all or part of its amount."},
+	{"payment.canceled", "Payment", "An authorized payment was canceled (or its authorization expired) and will not be charged."},
+
+	{"transfer.paid", "Transfer", "A separate-charge payment's transfer to a merchant was made."},
+	{"transfer.failed", "Transfer", "A transfer could not be made (for example the merchant's account cannot receive transfers)."},
+	{"transfer.reversed", "Transfer", "A transfer was reversed, in whole or in part, to pay for a refund."},
+
+	{"refund.created", "Refund", "A refund was accepted (status pending)."},
+	{"refund.succeeded", "Refund", "A refund was made at Stripe."},
+	{"refund.failed", "Refund", "A refund could not be made; failure_reason says why."},
+
+	{"checkout_link.created", "CheckoutLink", "A checkout link was created."},
+	{"checkout_link.paid", "CheckoutLink", "A checkout link was paid; payment names the payment it made."},
+	{"checkout_link.expired", "CheckoutLink", "A checkout link reached expires_at unpaid."},
+	{"checkout_link.canceled", "CheckoutLink", "A checkout link was canceled by the platform."},
+
+}
+
+// Catalogue returns every kind of event, grouped by object.
+func Catalogue() []Kind { return slices.Clone(catalogue) }
+
+// Lookup returns the kind of t, if it is in the catalogue.
+func Lookup(t Type) (Kind, bool) {
+	i := slices.IndexFunc(catalogue, func(k Kind) bool { return k.Type == t })
+	if i < 0 {
+		return Kind{}, false
+	}
+	return catalogue[i], true
+}
+
+// Match reports whether t is selected by pattern: "*" (every type), a
+// family ("payment.*") or one type.
+func Match(pattern string, t Type) bool {
+	if pattern == "*" {
+		return true
+	}
+	if family, ok := strings.CutSuffix(pattern, ".*"); ok {
+		return strings.HasPrefix(string(t), family+".")
+	}
+	return pattern == string(t)
+}
+
+// ValidPattern reports whether pattern selects at least one type of the
+// catalogue, so a misspelt subscription is refused rather than silent.
+func ValidPattern(pattern string) bool {
+	return slices.ContainsFunc(catalogue, func(k Kind) bool { return Match(pattern, k.Type) })
+}
