@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tenderpay/tender/internal/errs"
 )
 
 // ErrBlockedAddress means the connect-time guard refused the address a
@@ -214,4 +217,78 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	return min(max(t.Sub(now), 0), maxRetryAfter)
+}
+
+// maxURLLen bounds an endpoint URL; longer ones are nearly always a mistake
+// or an attempt to stuff data into logs.
+const maxURLLen = 2048
+
+// CheckURL validates an endpoint URL when it is created or changed. It
+// returns an errs.Invalid error on param "url" that names the problem: the
+// URL must be absolute https (http only when allowPrivate and the host is
+// loopback, for local development), with a host, no user name or password
+// (credentials in URLs end up in logs), no fragment, and at most 2048
+// characters. A host that is a literal IP address outside the public
+// internet is refused unless allowPrivate. Host names are not resolved here:
+// what one resolves to can change, so the Sender checks the address it
+// dials instead.
+func CheckURL(raw string, allowPrivate bool) error {
+	// The messages never repeat the URL: it may hold credentials.
+	if raw == "" {
+		return errs.Invalidf("url", "The URL is required.")
+	}
+	if len(raw) > maxURLLen {
+		return errs.Invalidf("url", "The URL is longer than %d characters.", maxURLLen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errs.Invalidf("url", "The URL is not a valid URL.")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || u.Opaque != "" {
+		return errs.Invalidf("url", "The URL must be an absolute https:// URL.")
+	}
+	if u.User != nil {
+		return errs.Invalidf("url", "The URL must not contain a user name or password.")
+	}
+	// url.Parse drops an empty fragment ("…/#"), so look for the mark itself.
+	if strings.Contains(raw, "#") {
+		return errs.Invalidf("url", "The URL must not have a fragment (#…).")
+	}
+	host := u.Hostname()
+	if host == "" {
+		return errs.Invalidf("url", "The URL must have a host.")
+	}
+	addr, err := netip.ParseAddr(host)
+	isIP := err == nil
+	if !isIP && numericHost(host) {
+		// Resolvers disagree on forms like "127.1" or "0x7f000001" (some
+		// read them as IPv4), so one cannot tell what such a host reaches.
+		return errs.Invalidf("url", "The URL's host looks like an IP address but is not one in standard form.")
+	}
+	if u.Scheme == "http" && !(allowPrivate && (isIP && addr.Unmap().IsLoopback() || isLocalhost(host))) {
+		return errs.Invalidf("url", "The URL must use https.")
+	}
+	if isIP && !allowPrivate && blockedAddr(addr) {
+		return errs.Invalidf("url", "The URL's host is a private, loopback or reserved IP address.")
+	}
+	return nil
+}
+
+func isLocalhost(host string) bool {
+	return strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
+}
+
+// numericHost reports whether host's last label is all digits or a 0x hex
+// number, which no real top-level domain is but which IPv4 parsers in the
+// wild accept (WHATWG URL treats such a host as IPv4).
+func numericHost(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if hex, ok := strings.CutPrefix(strings.ToLower(last), "0x"); ok {
+		return strings.Trim(hex, "0123456789abcdef") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tenderpay/tender/internal/errs"
 )
 
 var testMsg = Message{ID: "msg_1", Timestamp: time.Unix(1700000000, 0), Body: []byte(`{}`), Signature: "v1,x"}
@@ -255,5 +257,78 @@ func TestSendStatus(t *testing.T) {
 				t.Errorf("RetryAfter = %v, want %v", res.RetryAfter, tt.wantRetry)
 			}
 		})
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url                 string
+		public, withPrivate bool // accepted without / with allowPrivate
+	}{
+		{"https://example.com/hooks", true, true},
+		{"https://example.com:8443/hooks?x=1", true, true},
+		{"HTTPS://Example.com/", true, true},
+		{"https://8.8.8.8/", true, true},
+		{"http://example.com/hooks", false, false},
+		{"http://127.0.0.1:8080/hooks", false, true},
+		{"http://localhost:8080/hooks", false, true},
+		{"http://[::1]:8080/", false, true},
+		{"http://10.1.2.3/", false, false},
+		{"https://10.1.2.3/", false, true},
+		{"https://[::1]/", false, true},
+		{"https://169.254.169.254/", false, true},
+		{"https://[::ffff:169.254.169.254]/", false, true},
+		{"https://100.64.0.1/", false, true},
+		{"https://0.0.0.0/", false, true},
+		{"https://user:pass@example.com/", false, false},
+		{"https://user@example.com/", false, false},
+		{"https://example.com/#frag", false, false},
+		{"https://example.com/#", false, false},
+		{"https:///path", false, false},
+		{"https://:443/", false, false},
+		{"https:example.com", false, false},
+		{"/relative/path", false, false},
+		{"example.com", false, false},
+		{"ftp://example.com/", false, false},
+		{"not a url", false, false},
+		{"https://exa mple.com/", false, false},
+		{"https://%zz/", false, false},
+		{"", false, false},
+		{"https://127.1/", false, false},
+		{"https://2130706433/", false, false},
+		{"https://0x7f000001/", false, false},
+		{"https://example.com/" + strings.Repeat("a", 2048-len("https://example.com/")), true, true},
+		{"https://example.com/" + strings.Repeat("a", 2049-len("https://example.com/")), false, false},
+	}
+	for _, tt := range tests {
+		for _, allowPrivate := range []bool{false, true} {
+			want := tt.public
+			if allowPrivate {
+				want = tt.withPrivate
+			}
+			err := CheckURL(tt.url, allowPrivate)
+			name := tt.url
+			if len(name) > 60 {
+				name = name[:60] + "…"
+			}
+			if want {
+				if err != nil {
+					t.Errorf("CheckURL(%q, %v) = %v, want ok", name, allowPrivate, err)
+				}
+				continue
+			}
+			e, ok := errors.AsType[*errs.Error](err)
+			if !ok {
+				t.Errorf("CheckURL(%q, %v) = %v, want an *errs.Error", name, allowPrivate, err)
+				continue
+			}
+			if e.Code != errs.Invalid || e.Param != "url" {
+				t.Errorf("CheckURL(%q, %v) = code %s param %q, want invalid on url", name, allowPrivate, e.Code, e.Param)
+			}
+			if strings.Contains(e.Message, "user:pass") {
+				t.Errorf("CheckURL(%q) message %q repeats the URL", name, e.Message)
+			}
+		}
 	}
 }
