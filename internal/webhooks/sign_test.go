@@ -2,10 +2,16 @@ package webhooks
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // The reference library's own test vector.
@@ -99,4 +105,92 @@ func TestParseSecret(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterop sends signed messages to receivers built on the Standard
+// Webhooks reference library, which read the headers Send writes.
+func TestInterop(t *testing.T) {
+	t.Parallel()
+	oldSecret, newSecret, otherSecret := mustSecret(t), mustSecret(t), mustSecret(t)
+	oldKey, newKey := mustParse(t, oldSecret), mustParse(t, newSecret)
+	sender := NewSender(2*time.Second, true)
+
+	tests := []struct {
+		name     string
+		keys     [][]byte
+		receiver string // the one secret the receiver knows
+		tamper   func(*Message)
+		ok       bool
+	}{
+		{name: "single secret", keys: [][]byte{newKey}, receiver: newSecret, ok: true},
+		{name: "rotation, receiver knows new", keys: [][]byte{newKey, oldKey}, receiver: newSecret, ok: true},
+		{name: "rotation, receiver knows old", keys: [][]byte{newKey, oldKey}, receiver: oldSecret, ok: true},
+		{name: "unrelated secret", keys: [][]byte{newKey, oldKey}, receiver: otherSecret},
+		{name: "old secret after rotation ended", keys: [][]byte{newKey}, receiver: oldSecret},
+		{name: "tampered body", keys: [][]byte{newKey}, receiver: newSecret, tamper: func(m *Message) { m.Body = []byte(`{"amount":9999}`) }},
+		{name: "tampered id", keys: [][]byte{newKey}, receiver: newSecret, tamper: func(m *Message) { m.ID = "msg_other" }},
+		{name: "tampered timestamp", keys: [][]byte{newKey}, receiver: newSecret, tamper: func(m *Message) { m.Timestamp = m.Timestamp.Add(time.Second) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := verifyingReceiver(t, tt.receiver)
+			// Now, because the library rejects timestamps off by more than
+			// five minutes.
+			msg := Message{ID: "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", Timestamp: time.Now(), Body: []byte(`{"amount":1000}`)}
+			msg.Signature = Sign(msg.ID, msg.Timestamp, msg.Body, tt.keys...)
+			if tt.tamper != nil {
+				tt.tamper(&msg)
+			}
+			res := sender.Send(context.Background(), srv.URL, msg)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if res.OK() != tt.ok {
+				t.Errorf("receiver answered %d %q; want verified=%v", res.Status, res.Body, tt.ok)
+			}
+		})
+	}
+}
+
+// verifyingReceiver starts a server that answers 204 when the reference
+// library verifies a request with secret, and 401 with the reason otherwise.
+func verifyingReceiver(tb testing.TB, secret string) *httptest.Server {
+	tb.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := wh.Verify(body, r.Header); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+func mustSecret(tb testing.TB) string {
+	tb.Helper()
+	s, err := NewSecret()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func mustParse(tb testing.TB, secret string) []byte {
+	tb.Helper()
+	key, err := ParseSecret(secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return key
 }
