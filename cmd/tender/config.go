@@ -70,6 +70,15 @@ var (
 	setStripeEndpointRate = setting{flag: "stripe-endpoint-rate-limit", env: "TENDER_STRIPE_ENDPOINT_RATE_LIMIT", def: "default",
 		help:  "requests per second each platform sends to one Stripe endpoint: default (Stripe's, 25; none for the in-process emulator), off, or a number",
 		check: checkStripeRate}
+	setEventRetention = setting{flag: "event-retention", env: "TENDER_EVENT_RETENTION", def: "720h",
+		help: "how long events (and webhook attempts) are kept (24h–8760h)", check: checkDuration(24*time.Hour, 8760*time.Hour)}
+	setWebhookWorkers = setting{flag: "webhook-workers", env: "TENDER_WEBHOOK_WORKERS", def: "10",
+		help: "webhook deliveries sent at once, apart from the other jobs (1–1000)", check: checkInt(1, 1000)}
+	setWebhookDisableAfter = setting{flag: "webhook-disable-after", env: "TENDER_WEBHOOK_DISABLE_AFTER", def: "120h",
+		help: "how long an endpoint may fail every delivery before it is disabled (1h–720h)", check: checkDuration(time.Hour, 720*time.Hour)}
+	setWebhookAllowPrivate = setting{flag: "webhook-allow-private", env: "TENDER_WEBHOOK_ALLOW_PRIVATE", def: "default",
+		help:  "let webhook endpoints be on loopback and private addresses, and plain http on loopback: true, false, or default (true with the in-process emulator, false otherwise)",
+		check: checkOneOf("default", "true", "false")}
 	setPublicURL = setting{flag: "public-url", env: "TENDER_PUBLIC_URL", def: "",
 		help:  "the URL at which browsers reach Tender's hosted pages (links, OAuth callbacks), e.g. https://pay.example.com; empty means http://ADDR",
 		check: checkAPIBase}
@@ -112,7 +121,8 @@ func settingsFor(cmd string) []setting {
 	case "serve":
 		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform,
 			setStripeKey, setStripeBase, setStripePK, setStripeClientID, setStripeWebhookSecrets, setStripeConnectBase,
-			setStripeRate, setStripeEndpointRate, setMasterKey, setMasterKeyPrev, setMasterKeyFile, setPublicURL}
+			setStripeRate, setStripeEndpointRate, setMasterKey, setMasterKeyPrev, setMasterKeyFile, setPublicURL,
+			setEventRetention, setWebhookWorkers, setWebhookDisableAfter, setWebhookAllowPrivate}
 	case "emulator":
 		return []setting{setEmuAddr, setEmuSeed, setEmuSnapshot, setEmuLatency, setEmuJitter, setEmuErrorRate, setEmuRateLimit, setEmuLostRate,
 			setShutdown, setLogLevel, setLogFmt}

@@ -30,6 +30,10 @@ var badValues = map[string]struct{ value, accepts string }{
 	"TENDER_MASTER_KEY_PREVIOUS":    {"AAAA,hunter2", "32 random bytes in base64"},
 	"TENDER_MASTER_KEY_FILE":        {"/nonexistent-dir/tender.key", "existing directory"},
 	"TENDER_PUBLIC_URL":             {"pay.example.com", "want an http or https URL"},
+	"TENDER_EVENT_RETENTION":        {"1h", "duration from 24h0m0s to 8760h0m0s"},
+	"TENDER_WEBHOOK_WORKERS":        {"0", "integer from 1 to 1000"},
+	"TENDER_WEBHOOK_DISABLE_AFTER":  {"5d", "duration from 1h0m0s to 720h0m0s"},
+	"TENDER_WEBHOOK_ALLOW_PRIVATE":  {"yes", "default, true, false"},
 
 	"TENDER_STRIPE_RATE_LIMIT":          {"fast", "want default (Stripe's limit), off, or requests per second"},
 	"TENDER_STRIPE_ENDPOINT_RATE_LIMIT": {"0", "want default (Stripe's limit), off, or requests per second"},

@@ -169,6 +169,11 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger, stripe *platf
 		Workers: cfg.int(setWorkers), PollInterval: cfg.duration(setPoll), Logger: logger, Version: buildVersion(),
 		Stripe: stripe, MasterKeys: keys, PublicURL: publicURL,
 		StripeRateLimit: cfg.rateLimit(setStripeRate), StripeEndpointRateLimit: cfg.rateLimit(setStripeEndpointRate),
+		EventRetention: cfg.duration(setEventRetention), WebhookWorkers: cfg.int(setWebhookWorkers),
+		WebhookDisableAfter: cfg.duration(setWebhookDisableAfter),
+		// With the in-process emulator Tender runs on one machine for
+		// development: its endpoints are there too.
+		WebhookAllowPrivate: cfg.str(setWebhookAllowPrivate) == "true" || (cfg.str(setWebhookAllowPrivate) == "default" && stripe == nil),
 	})
 	return a, keyNote, err
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/jobs"
@@ -26,6 +27,7 @@ import (
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/web"
+	"github.com/tenderpay/tender/internal/webhooks"
 )
 
 // Config is what App needs to run. cmd/tender fills it from flags and
@@ -62,6 +64,20 @@ type Config struct {
 	// under: none there. rate.Inf means none.
 	StripeRateLimit         rate.Limit
 	StripeEndpointRateLimit rate.Limit
+
+	// EventRetention is how long events and webhook attempts are kept
+	// (TENDER_EVENT_RETENTION); zero means event.DefaultRetention.
+	EventRetention time.Duration
+	// WebhookWorkers, WebhookDisableAfter and WebhookAllowPrivate tune
+	// webhook delivery (webhooks.Config); zero values take its defaults.
+	WebhookWorkers      int
+	WebhookDisableAfter time.Duration
+	WebhookAllowPrivate bool
+	// WebhookPollInterval is how often new events are fanned out to
+	// endpoints; zero means webhooks.DefaultPollInterval.
+	WebhookPollInterval time.Duration
+	// WebhookSchedule replaces the retry schedule (tests shorten it).
+	WebhookSchedule []time.Duration
 }
 
 // ConnectCallbackPath is where Stripe sends the merchant back after Connect
@@ -81,8 +97,15 @@ type App struct {
 	Connect       *connect.Service
 	Wallet        *wallet.Service
 	Payments      *payment.Service
+	Events        *event.Store
+	Webhooks      *webhooks.Service
 	Handler       http.Handler
 	logger        *slog.Logger
+	retention     time.Duration
+	// stopWebhooks ends the webhook dispatcher; dispatching is closed when
+	// it has.
+	stopWebhooks context.CancelFunc
+	dispatching  chan struct{}
 }
 
 // Open connects to the database, migrates it, and builds the services and
@@ -111,9 +134,14 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.EventRetention <= 0 {
+		cfg.EventRetention = event.DefaultRetention
+	}
 	var err error
 	a := &App{
 		DB:          db,
+		Events:      event.NewStore(db),
+		retention:   cfg.EventRetention,
 		Platforms:   platform.NewService(db, cfg.Now, platform.WithKeys(cfg.MasterKeys), platform.WithDefaultStripe(cfg.Stripe)),
 		Idempotency: idempotency.NewStore(db, cfg.Now).SealWith(cfg.MasterKeys),
 		logger:      cfg.Logger,
@@ -134,20 +162,29 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		JobsFunc:  func() *jobs.Client { return a.Jobs },
 		Platforms: a.Platforms, Keys: cfg.MasterKeys, PublicURL: cfg.PublicURL,
 	})
-	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, Logger: cfg.Logger}, a.workers(), a.periodicJobs())
+	a.Webhooks = webhooks.NewService(webhooks.Config{
+		DB: db, Keys: cfg.MasterKeys, JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger,
+		AllowPrivate: cfg.WebhookAllowPrivate, DisableAfter: cfg.WebhookDisableAfter, PollInterval: cfg.WebhookPollInterval,
+		Schedule: cfg.WebhookSchedule,
+	})
+	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, WebhookWorkers: cfg.WebhookWorkers, PollInterval: cfg.PollInterval,
+		Logger: cfg.Logger}, a.workers(cfg), a.periodicJobs())
 	if err != nil {
 		return nil, err
 	}
 	a.Handler = httpapi.NewServer(httpapi.Deps{
-		Logger:        cfg.Logger,
-		Platforms:     a.Platforms,
-		Idempotency:   a.Idempotency,
-		Ready:         a.Ready,
-		Version:       cfg.Version,
-		StripeClients: a.StripeClients,
-		Connect:       a.Connect,
-		Wallet:        a.Wallet,
-		Payments:      a.Payments,
+		Logger:         cfg.Logger,
+		Platforms:      a.Platforms,
+		Idempotency:    a.Idempotency,
+		Ready:          a.Ready,
+		Version:        cfg.Version,
+		StripeClients:  a.StripeClients,
+		Connect:        a.Connect,
+		Wallet:         a.Wallet,
+		Payments:       a.Payments,
+		Events:         a.Events,
+		Webhooks:       a.Webhooks,
+		EventRetention: a.retention,
 		Pages: func(mux *http.ServeMux) {
 			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect, Wallet: a.Wallet, Platforms: a.Platforms,
 				Payments: a.Payments, PublicURL: cfg.PublicURL})
@@ -197,10 +234,15 @@ func Migrate(ctx context.Context, db *store.DB) error {
 // goes, so a run cut short loses nothing: all take jobs.DefaultTimeout,
 // stated here so that a new kind decides its own, and jobs.New refuses one
 // long enough for a live run to be rescued.
-func (a *App) workers() *jobs.Workers {
+func (a *App) workers(cfg Config) *jobs.Workers {
 	w := jobs.NewWorkers()
 	// One DELETE of expired records, and erasing archived customers' ids.
 	jobs.Add(w, &idempotency.PruneWorker{Store: a.Idempotency}, jobs.DefaultTimeout)
+	// Batched DELETEs of what is past the events' retention.
+	jobs.Add(w, &event.PruneWorker{Store: a.Events, Retention: a.retention, NowFunc: cfg.Now}, jobs.DefaultTimeout)
+	jobs.Add(w, &webhooks.PruneWorker{Webhooks: a.Webhooks, Retention: a.retention}, jobs.DefaultTimeout)
+	// Sends of at most the webhook timeout (15 s) each, started for 10 s.
+	jobs.Add(w, &webhooks.DrainWorker{Webhooks: a.Webhooks}, jobs.DefaultTimeout)
 	jobs.Add(w, &wallet.EraseWorker{Wallet: a.Wallet}, jobs.DefaultTimeout)
 	// A handful of Stripe calls each, under deterministic keys.
 	jobs.Add(w, &payment.ProcessWorker{Payments: a.Payments}, jobs.DefaultTimeout)
@@ -226,17 +268,38 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return payment.JanitorArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return event.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return webhooks.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
 
-// Start starts background jobs.
+// Start starts background jobs and the webhook dispatcher, which runs
+// until ctx ends or Stop.
 func (a *App) Start(ctx context.Context) error {
-	return a.Jobs.Start(ctx)
+	if err := a.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	var runCtx context.Context
+	runCtx, a.stopWebhooks = context.WithCancel(ctx)
+	a.dispatching = make(chan struct{})
+	go func() {
+		defer close(a.dispatching)
+		a.Webhooks.Run(runCtx)
+	}()
+	return nil
 }
 
 // Stop waits for running jobs to finish (until ctx ends) and closes the
 // database.
 func (a *App) Stop(ctx context.Context) error {
+	if a.stopWebhooks != nil {
+		a.stopWebhooks()
+		<-a.dispatching
+	}
 	var errJobs error
 	if a.Jobs != nil {
 		errJobs = a.Jobs.Stop(ctx)

@@ -58,6 +58,7 @@ var catalogue = []Kind{
 	{"checkout_link.expired", "CheckoutLink", "A checkout link reached expires_at unpaid."},
 	{"checkout_link.canceled", "CheckoutLink", "A checkout link was canceled by the platform."},
 
+	{"webhook_endpoint.disabled", "WebhookEndpoint", "A webhook endpoint was disabled: it answered 410 Gone, or every delivery to it failed for the configured period. Its events wait for it to be enabled again."},
 }
 
 // Catalogue returns every kind of event, grouped by object.

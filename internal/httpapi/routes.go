@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/wallet"
+	"github.com/tenderpay/tender/internal/webhooks"
 )
 
 // Ids in paths: every object is looked up by its Tender id alone (none by
@@ -21,6 +24,8 @@ var (
 	paymentID  = pathID("id", payment.PaymentPrefix, "payment", "id")
 	refundID   = pathID("id", payment.RefundPrefix, "refund", "id")
 	checkoutID = pathID("id", payment.CheckoutLinkPrefix, "checkout link", "id")
+	eventID    = pathID("id", event.Prefix, "event", "id")
+	endpointID = pathID("id", webhooks.EndpointPrefix, "webhook endpoint", "id")
 )
 
 // addRoutes lists every route of the API. Routes under /v1/ except the
@@ -94,6 +99,24 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/checkout_links", idempotent(handleCheckoutLinkCreate(p)))
 		mux.Handle("GET /v1/checkout_links/{id}", authed(checkoutID(handleCheckoutLinkGet(p))))
 		mux.Handle("POST /v1/checkout_links/{id}/cancel", idempotent(checkoutID(handleCheckoutLinkCancel(p))))
+	}
+
+	if d.Events != nil {
+		mux.Handle("GET /v1/events", authed(handleEventList(d.Events, d.EventRetention, time.Now)))
+		mux.Handle("GET /v1/events/{id}", authed(eventID(handleEventGet(d.Events))))
+	}
+
+	if d.Webhooks != nil {
+		wh := d.Webhooks
+		mux.Handle("POST /v1/events/{id}/redeliver", idempotent(eventID(handleEventRedeliver(wh))))
+		mux.Handle("POST /v1/webhook_endpoints", idempotent(handleWebhookEndpointCreate(wh)))
+		mux.Handle("GET /v1/webhook_endpoints", authed(handleWebhookEndpointList(wh)))
+		mux.Handle("GET /v1/webhook_endpoints/{id}", authed(endpointID(handleWebhookEndpointGet(wh))))
+		mux.Handle("POST /v1/webhook_endpoints/{id}", idempotent(endpointID(handleWebhookEndpointUpdate(wh))))
+		mux.Handle("DELETE /v1/webhook_endpoints/{id}", authed(endpointID(handleWebhookEndpointDelete(wh))))
+		mux.Handle("POST /v1/webhook_endpoints/{id}/rotate", idempotent(endpointID(handleWebhookEndpointRotate(wh))))
+		mux.Handle("POST /v1/webhook_endpoints/{id}/recover", idempotent(endpointID(handleWebhookEndpointRecover(wh))))
+		mux.Handle("GET /v1/webhook_endpoints/{id}/attempts", authed(endpointID(handleWebhookAttemptList(wh))))
 	}
 
 	mux.Handle("/v1/", authed(handleNoRoute()))

@@ -9,13 +9,16 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/wallet"
+	"github.com/tenderpay/tender/internal/webhooks"
 )
 
 // MaxBodyBytes bounds request bodies; larger ones get 413.
@@ -40,6 +43,12 @@ type Deps struct {
 	Wallet *wallet.Service
 	// Payments serves fee policies and payments.
 	Payments *payment.Service
+	// Events is the event feed; Webhooks the platform's endpoints and
+	// their deliveries.
+	Events   *event.Store
+	Webhooks *webhooks.Service
+	// EventRetention is how long the feed keeps events, for its answers.
+	EventRetention time.Duration
 	// Pages adds the hosted pages (package web) to the same mux, so they
 	// share request logging, ids and panic recovery with the API.
 	Pages func(mux *http.ServeMux)

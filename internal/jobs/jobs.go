@@ -28,10 +28,17 @@ import (
 // Client is River's client over database/sql transactions.
 type Client = river.Client[*sql.Tx]
 
+// QueueWebhooks is the queue of webhook deliveries.
+const QueueWebhooks = "webhooks"
+
 // Config tunes job processing.
 type Config struct {
 	// Workers is how many jobs run at once (default 10).
 	Workers int
+	// WebhookWorkers is how many webhook deliveries run at once, on their
+	// own queue (QueueWebhooks), so that endpoints that are slow to answer
+	// never take the workers payments need (default 10).
+	WebhookWorkers int
 	// PollInterval is how often idle workers look for new jobs (default
 	// 500ms). Neither database/sql driver supports LISTEN, so this bounds
 	// how soon a job inserted by another process starts.
@@ -57,6 +64,9 @@ func New(db *store.DB, cfg Config, workers *Workers, periodic []*river.PeriodicJ
 	if cfg.Workers <= 0 {
 		cfg.Workers = 10
 	}
+	if cfg.WebhookWorkers <= 0 {
+		cfg.WebhookWorkers = 10
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 500 * time.Millisecond
 	}
@@ -65,7 +75,10 @@ func New(db *store.DB, cfg Config, workers *Workers, periodic []*river.PeriodicJ
 		logger = slog.New(quietHandler{cfg.Logger.Handler()})
 	}
 	client, err := river.NewClient(driver(db), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
+			QueueWebhooks:      {MaxWorkers: cfg.WebhookWorkers},
+		},
 		Workers:      workers.river,
 		PeriodicJobs: periodic,
 		// Every kind has its own timeout (Add); this one is River's

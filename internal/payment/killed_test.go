@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/apitest"
+	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
@@ -179,6 +180,18 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 		}
 		f.Post("/v1/customers/"+other.ID+"/setup_intents", `{}`, 200, &si)
 		f.confirmSetup(si.ID, "pm_card_amex")
+		// An endpoint that hears only of endpoints being disabled: no
+		// event here is delivered to it, so redeliver and recover have
+		// nothing to send and answer the same on a retry.
+		var ep struct {
+			ID string `json:"id"`
+		}
+		f.Post("/v1/webhook_endpoints", map[string]any{"url": "https://platform.example/hooks",
+			"enabled_events": []string{"webhook_endpoint.disabled"}}, 200, &ep)
+		evs, _, err := f.App.Events.List(context.Background(), f.PlatformID, event.Query{Page: store.Page{Limit: 1}})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("no event to redeliver: %v", err)
+		}
 
 		cases := []killCase{
 			{name: "platform update", path: "/v1/platform", body: map[string]any{"name": "Renamed hub"}, table: "platforms", committed: true},
@@ -213,6 +226,14 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 			{name: "checkout link", path: "/v1/checkout_links", body: map[string]any{"merchant": m.ID, "amount": 900, "currency": "usd"},
 				table: "checkout_links", creates: true, committed: true},
 			{name: "checkout link cancel", path: "/v1/checkout_links/" + link.ID + "/cancel", table: "checkout_links"},
+			{name: "webhook endpoint", path: "/v1/webhook_endpoints", body: map[string]any{"url": "https://platform.example/other",
+				"enabled_events": []string{"payment.*"}}, table: "webhook_endpoints", creates: true, committed: true},
+			{name: "webhook endpoint update", path: "/v1/webhook_endpoints/" + ep.ID, body: map[string]any{"description": "Disabled alerts"},
+				table: "webhook_endpoints", committed: true},
+			{name: "webhook secret rotation", path: "/v1/webhook_endpoints/" + ep.ID + "/rotate", table: "webhook_endpoints", committed: true},
+			{name: "webhook recover", path: "/v1/webhook_endpoints/" + ep.ID + "/recover", body: map[string]any{"since": "2026-01-01T00:00:00Z"},
+				table: "webhook_deliveries"},
+			{name: "event redeliver", path: "/v1/events/" + evs[0].ID + "/redeliver", table: "webhook_deliveries"},
 		}
 		checkCovered(t, cases)
 		f.killAfterHandler()

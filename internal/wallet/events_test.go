@@ -23,7 +23,7 @@ import (
 // them), oldest first. Every read of events in this file goes through it.
 func events(t *testing.T, db *store.DB, platformID, objectID string) []*event.Event {
 	t.Helper()
-	evs, more, err := event.NewStore(db).List(context.Background(), platformID, event.Filter{ObjectID: objectID}, store.Page{Limit: 100})
+	evs, more, err := event.NewStore(db).List(context.Background(), platformID, event.Query{ObjectID: objectID, Page: store.Page{Limit: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
