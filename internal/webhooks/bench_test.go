@@ -28,7 +28,10 @@ import (
 //	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //	  go test -run '^$' -bench Delivery -benchtime 1x ./internal/webhooks/
 //
-// TENDER_BENCH_EVENTS (default 2,000) sets the number of events. Each run
+// TENDER_BENCH_EVENTS (default 2,000) sets the number of events;
+// TENDER_BENCH_RATE, when set, paces the writers to that many events a
+// second in all, so that commit→delivery is the pipeline's latency rather
+// than the queue behind a burst. Each run
 // does that fixed amount of work whatever b.N is: give it -benchtime 1x.
 func BenchmarkDelivery(b *testing.B) {
 	n := 2000
@@ -73,11 +76,18 @@ func benchDelivery(b *testing.B, db *store.DB, n int) {
 	ctx := context.Background()
 	committed := make([]map[string]time.Time, 4)
 	var wg sync.WaitGroup
+	var gap time.Duration // between one writer's events
+	if r, _ := strconv.Atoi(os.Getenv("TENDER_BENCH_RATE")); r > 0 {
+		gap = time.Duration(len(committed)) * time.Second / time.Duration(r)
+	}
 	start := time.Now()
 	for w := range committed {
 		committed[w] = map[string]time.Time{}
 		wg.Go(func() {
 			for i := w; i < n; i += len(committed) {
+				if gap > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(i/len(committed)) * gap)))
+				}
 				obj := fmt.Sprintf("pay_%d", i/4)
 				var id string
 				err := db.InTx(ctx, func(tx *sql.Tx) error {

@@ -9,9 +9,13 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
@@ -35,14 +39,13 @@ type delivery struct {
 	owner                                     string
 }
 
-// DrainArgs is the job that sends one endpoint's pending deliveries of one
-// object, oldest first. Several may exist for the same pair (fan-out, a
-// retry, the sweep); the head's lease lets one send at a time, and the rest
-// find nothing to do.
+// DrainArgs is the job that sends one endpoint's due deliveries: each
+// object's oldest pending one (its head), several objects at once. Several
+// may run for the same endpoint (fan-out, the sweep, a continuation); each
+// head's lease lets one send it at a time.
 type DrainArgs struct {
 	PlatformID string `json:"platform_id"`
 	EndpointID string `json:"endpoint_id"`
-	ObjectID   string `json:"object_id"`
 }
 
 // Kind implements river.JobArgs.
@@ -62,13 +65,20 @@ func (w *DrainWorker) Work(ctx context.Context, job *river.Job[DrainArgs]) error
 
 // drainBudget is how long one drain job starts new sends for: with a send
 // taking at most the timeout (15 s), a run ends well inside its job
-// timeout (jobs.DefaultTimeout), and a long chain continues in a new job.
+// timeout (jobs.DefaultTimeout), and a long backlog continues in a new job.
 const drainBudget = 10 * time.Second
 
-func (s *Service) enqueueDrain(ctx context.Context, tx *sql.Tx, a DrainArgs, after time.Duration) error {
+// enqueueDrain starts a drain of a's endpoint. unique skips it when one is
+// already waiting or running (the sweep's, which would otherwise pile up
+// behind a slow one); fan-out's are never skipped, since a running drain
+// may be about to stop before the deliveries just written are visible.
+func (s *Service) enqueueDrain(ctx context.Context, tx *sql.Tx, a DrainArgs, unique bool) error {
 	opts := &river.InsertOpts{Queue: jobs.QueueWebhooks, MaxAttempts: 25}
-	if after > 0 {
-		opts.ScheduledAt = time.Now().Add(after)
+	if unique {
+		// Not completed ones, which River counts by default: the next
+		// sweep must be able to start another.
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+			rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
 	}
 	var err error
 	if tx == nil {
@@ -82,29 +92,51 @@ func (s *Service) enqueueDrain(ctx context.Context, tx *sql.Tx, a DrainArgs, aft
 	return nil
 }
 
-// Drain sends a's pending deliveries in order until none is due, one
-// fails, or its budget is spent.
+// Drain sends a's endpoint's due heads, up to MaxInFlight at once on this
+// node, each sender taking the next due head when it is done, until none
+// is due or the budget is spent (then a new job goes on).
 func (s *Service) Drain(ctx context.Context, a DrainArgs) error {
-	release, ok := s.acquire(a.EndpointID)
-	if !ok {
-		// This node already sends MaxInFlight deliveries to the endpoint:
-		// come back in a second rather than hold a worker other
-		// endpoints could use.
-		return s.enqueueDrain(ctx, nil, a, time.Second)
-	}
-	defer release()
 	start := time.Now()
-	for time.Since(start) < drainBudget {
-		e, d, err := s.claimHead(ctx, a)
-		if err != nil || d == nil {
-			return err
+	var wg sync.WaitGroup
+	var unfinished atomic.Bool
+	failed := make(chan error, s.maxInFlight)
+	for range s.maxInFlight {
+		release, ok := s.acquire(a.EndpointID)
+		if !ok {
+			break // this node already sends MaxInFlight to the endpoint
 		}
-		more, err := s.deliver(ctx, e, d)
-		if err != nil || !more {
-			return err
-		}
+		wg.Go(func() {
+			defer release()
+			for time.Since(start) < drainBudget {
+				e, d, err := s.claimHead(ctx, a)
+				if err != nil {
+					failed <- err
+					return
+				}
+				if d == nil {
+					return
+				}
+				if err := s.deliver(ctx, e, d); err != nil {
+					failed <- err
+					return
+				}
+			}
+			unfinished.Store(true)
+		})
 	}
-	return s.enqueueDrain(ctx, nil, a, 0)
+	wg.Wait()
+	close(failed)
+	var all []error
+	for err := range failed {
+		all = append(all, err)
+	}
+	if err := errors.Join(all...); err != nil {
+		return err
+	}
+	if unfinished.Load() {
+		return s.enqueueDrain(ctx, nil, a, false)
+	}
+	return nil
 }
 
 func (s *Service) acquire(endpointID string) (release func(), ok bool) {
@@ -124,21 +156,42 @@ func (s *Service) acquire(endpointID string) (release func(), ok bool) {
 }
 
 // leaseFor is how long a sender holds a head: longer than a send can take,
-// short enough that a dead sender's head is sent again soon after River
-// rescues its job.
+// short enough that a dead sender's head is sent again soon after.
 func (s *Service) leaseFor() time.Duration { return s.timeout + 15*time.Second }
 
-// claimHead leases the oldest pending delivery of a's endpoint and object,
-// if it is due and nobody else holds it. It returns nil when there is
-// nothing to send now: the endpoint is gone or disabled, the object has
-// nothing pending, the head waits for its retry time (a scheduled job or
-// the sweep comes back for it), or another run holds it (and will go on
-// with the rest).
+// headCond selects, among deliveries d, the heads that can be sent at the
+// time in placeholder now: pending, due, not leased, and the oldest pending
+// of their endpoint and object, so that no event overtakes an older one of
+// its object.
+func headCond(now string) string {
+	return strings.ReplaceAll(`d.state = 'pending' AND d.next_attempt_at <= $now AND (d.lease_until IS NULL OR d.lease_until <= $now)
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.platform_id = d.platform_id AND o.endpoint_id = d.endpoint_id
+			AND o.object_id = d.object_id AND o.state = 'pending' AND o.event_seq < d.event_seq)`, "$now", now)
+}
+
+// claimRetries bounds how often a sender looks again after another took
+// the head it chose.
+const claimRetries = 5
+
+// claimHead leases the oldest due head of a's endpoint. It returns nil when
+// there is nothing to send now: the endpoint is gone or disabled, or no
+// head is due (they wait for their retry time, which the sweep watches) or
+// free (other senders hold them).
 func (s *Service) claimHead(ctx context.Context, a DrainArgs) (*Endpoint, *delivery, error) {
+	for range claimRetries {
+		e, d, taken, err := s.tryClaim(ctx, a)
+		if err != nil || !taken {
+			return e, d, err
+		}
+	}
+	return nil, nil, nil
+}
+
+// tryClaim picks a head and leases it; taken means another sender leased
+// it in between.
+func (s *Service) tryClaim(ctx context.Context, a DrainArgs) (e *Endpoint, d *delivery, taken bool, err error) {
 	now := store.TimeOf(s.now())
-	var e *Endpoint
-	var d *delivery
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		e, err = getEndpoint(ctx, tx, a.PlatformID, a.EndpointID)
 		if errs.Is(err, errs.NotFound) || (err == nil && e.Status != StatusEnabled) {
@@ -147,15 +200,14 @@ func (s *Service) claimHead(ctx context.Context, a DrainArgs) (*Endpoint, *deliv
 		if err != nil {
 			return err
 		}
-		var next, leased store.Time
-		head := delivery{PlatformID: a.PlatformID, EndpointID: a.EndpointID, ObjectID: a.ObjectID}
-		err = tx.QueryRowContext(ctx, `SELECT event_id, event_seq, attempts, next_attempt_at, lease_until FROM webhook_deliveries
-			WHERE platform_id = $1 AND endpoint_id = $2 AND object_id = $3 AND state = 'pending' ORDER BY event_seq LIMIT 1`,
-			a.PlatformID, a.EndpointID, a.ObjectID).Scan(&head.EventID, &head.EventSeq, &head.Attempts, &next, &leased)
+		head := delivery{PlatformID: a.PlatformID, EndpointID: a.EndpointID}
+		err = tx.QueryRowContext(ctx, `SELECT d.event_id, d.event_seq, d.object_id, d.attempts FROM webhook_deliveries d
+			WHERE d.platform_id = $1 AND d.endpoint_id = $2 AND `+headCond("$3")+` ORDER BY d.event_seq LIMIT 1`,
+			a.PlatformID, a.EndpointID, now).Scan(&head.EventID, &head.EventSeq, &head.ObjectID, &head.Attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
-		if err != nil || next.After(now.Time) || leased.After(now.Time) {
+		if err != nil {
 			return err
 		}
 		head.owner = newOwner()
@@ -166,16 +218,19 @@ func (s *Service) claimHead(ctx context.Context, a DrainArgs) (*Endpoint, *deliv
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		d = &head
+		if taken = n == 0; !taken {
+			d = &head
+		}
 		return nil
 	})
 	if d == nil {
-		return nil, nil, err
+		return nil, nil, taken, err
 	}
-	return e, d, err
+	return e, d, false, err
 }
 
 func newOwner() string {
@@ -192,10 +247,8 @@ type body struct {
 	Data      event.View `json:"data"`
 }
 
-// deliver sends d once and records what happened. It reports whether the
-// object's next delivery may go now (this one succeeded or has failed for
-// good).
-func (s *Service) deliver(ctx context.Context, e *Endpoint, d *delivery) (bool, error) {
+// deliver sends d once and records what happened.
+func (s *Service) deliver(ctx context.Context, e *Endpoint, d *delivery) error {
 	ev, err := event.Get(ctx, s.db, d.PlatformID, d.EventID)
 	if errs.Is(err, errs.NotFound) {
 		// Pruned before it could be delivered (the endpoint was down for
@@ -203,71 +256,59 @@ func (s *Service) deliver(ctx context.Context, e *Endpoint, d *delivery) (bool, 
 		return s.settle(ctx, e, d, &event.Event{ID: d.EventID}, Result{Err: errors.New("the event is no longer kept")}, true)
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	keys, err := s.signingKeys(e, s.now())
 	if err != nil {
-		return false, err
+		return err
 	}
 	raw, err := json.Marshal(body{Type: ev.Type, Timestamp: ev.Created, Data: ev.View()})
 	if err != nil {
-		return false, err
+		return err
 	}
 	ts := s.now()
 	res := s.sender.Send(ctx, e.URL, Message{ID: ev.ID, Timestamp: ts, Body: raw, Signature: Sign(ev.ID, ts, raw, keys...)})
 	if ctx.Err() != nil {
 		// Stopping: what the receiver saw is unknown, and the lease runs
 		// out for the rescued job to send again.
-		return false, ctx.Err()
+		return ctx.Err()
 	}
 	return s.settle(ctx, e, d, ev, res, false)
 }
 
 // settle records an attempt and moves the delivery on: succeeded; failed
 // for good when its retries are spent (or its event is gone); else pending
-// with its next attempt scheduled. A 410 disables the endpoint and keeps
-// the delivery for when it is enabled again; so does failing everything
-// for disableAfter. Only the lease holder moves the delivery: a run whose
-// lease was taken over records its attempt and nothing else.
-func (s *Service) settle(ctx context.Context, e *Endpoint, d *delivery, ev *event.Event, res Result, final bool) (more bool, err error) {
+// with its next attempt's time, when the sweep will start a drain for it.
+// A 410 disables the endpoint and keeps the delivery for when it is
+// enabled again; so does failing everything for disableAfter. Only the
+// lease holder moves the delivery: a run whose lease was taken over
+// records its attempt and nothing else.
+func (s *Service) settle(ctx context.Context, e *Endpoint, d *delivery, ev *event.Event, res Result, final bool) error {
 	now := store.TimeOf(s.now())
 	n := d.Attempts + 1
-	var retryIn time.Duration
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.recordAttempt(ctx, tx, d, ev, n, res, now.Time); err != nil {
 			return err
 		}
 		state, next := statePending, now.Time
 		switch {
 		case res.OK():
-			state, more = stateSucceeded, true
+			state = stateSucceeded
 		case res.Gone():
 		case final || n > len(s.schedule):
-			state, more = stateFailed, true
+			state = stateFailed
 		default:
-			retryIn = s.wait(n, res.RetryAfter)
-			next = now.Time.Add(retryIn)
+			next = now.Time.Add(s.wait(n, res.RetryAfter))
 		}
 		if res.Gone() {
 			n = 0
 		}
 		ok, err := s.moveDelivery(ctx, tx, d, state, n, next)
-		if err != nil || !ok {
-			more, retryIn = false, 0
-			return err
+		if err != nil || !ok || final {
+			return err // final: the event's fault, not the endpoint's
 		}
-		if final {
-			return nil // the event's fault, not the endpoint's
-		}
-		if err := s.noteOutcome(ctx, tx, e, ev, res, now.Time); err != nil {
-			return err
-		}
-		if retryIn > 0 {
-			return s.enqueueDrain(ctx, tx, DrainArgs{d.PlatformID, d.EndpointID, d.ObjectID}, retryIn)
-		}
-		return nil
+		return s.noteOutcome(ctx, tx, e, ev, res, now.Time)
 	})
-	return more && err == nil, err
 }
 
 func (s *Service) moveDelivery(ctx context.Context, tx *sql.Tx, d *delivery, state string, attempts int, next time.Time) (bool, error) {

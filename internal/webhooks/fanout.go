@@ -112,8 +112,10 @@ func (s *Service) fanOutEndpoint(ctx context.Context, platformID, endpointID str
 		if n, err = s.insertDeliveries(ctx, tx, e, owed, now.Time); err != nil {
 			return err
 		}
-		if err := s.drainObjects(ctx, tx, e, owed); err != nil {
-			return err
+		if len(owed) > 0 {
+			if err := s.enqueueDrain(ctx, tx, DrainArgs{e.PlatformID, e.ID}, false); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET cursor_seq = $3 WHERE platform_id = $1 AND id = $2 AND cursor_seq = $4`,
 			platformID, endpointID, events[len(events)-1].seq, e.Cursor)
@@ -161,81 +163,42 @@ func (s *Service) insertDeliveries(ctx context.Context, tx *sql.Tx, e *Endpoint,
 	return written, nil
 }
 
-// drainObjects starts a drain for each object the events are about.
-func (s *Service) drainObjects(ctx context.Context, tx *sql.Tx, e *Endpoint, events []newEvent) error {
-	seen := map[string]bool{}
-	for _, ev := range events {
-		if seen[ev.objectID] {
-			continue
-		}
-		seen[ev.objectID] = true
-		if err := s.enqueueDrain(ctx, tx, DrainArgs{e.PlatformID, e.ID, ev.objectID}, 0); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sweepGrace is how overdue a head must be before the sweep starts a drain
-// for it: a due head normally has a job on its way already.
-const sweepGrace = 30 * time.Second
-
-// sweepBatch bounds the drains one sweep starts; the next sweep goes on.
+// sweepBatch bounds the endpoints one sweep starts drains for; the next
+// sweep goes on.
 const sweepBatch = 1000
 
-// Sweep starts a drain for every head of an enabled endpoint that is
-// overdue and not leased, and returns how many. It is the safety net for a
-// retry whose job was lost, and what moves retries along when the clock
-// jumps (in tests).
+// Sweep starts a drain, unless one is waiting or running, for every
+// enabled endpoint with a head that is due and not leased, and returns how
+// many endpoints it found. Retries are sent this way when their time
+// comes, and a head whose drain was lost (its node died) is found again
+// once its lease runs out.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := store.TimeOf(s.now())
-	heads, err := store.All(ctx, s.db, func(row store.Scanner) (DrainArgs, error) {
+	due, err := store.All(ctx, s.db, func(row store.Scanner) (DrainArgs, error) {
 		var a DrainArgs
-		return a, row.Scan(&a.PlatformID, &a.EndpointID, &a.ObjectID)
-	}, fmt.Sprintf(`SELECT DISTINCT d.platform_id, d.endpoint_id, d.object_id FROM webhook_deliveries d
+		return a, row.Scan(&a.PlatformID, &a.EndpointID)
+	}, fmt.Sprintf(`SELECT DISTINCT d.platform_id, d.endpoint_id FROM webhook_deliveries d
 		JOIN webhook_endpoints w ON w.platform_id = d.platform_id AND w.id = d.endpoint_id
-		WHERE d.state = 'pending' AND w.status = 'enabled' AND d.next_attempt_at <= $1
-		AND (d.lease_until IS NULL OR d.lease_until <= $2)
-		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.platform_id = d.platform_id AND o.endpoint_id = d.endpoint_id
-			AND o.object_id = d.object_id AND o.state = 'pending' AND o.event_seq < d.event_seq)
-		LIMIT %d`, sweepBatch), store.TimeOf(now.Time.Add(-sweepGrace)), now)
+		WHERE w.status = 'enabled' AND `+headCond("$1")+` LIMIT %d`, sweepBatch), now)
 	if err != nil {
 		return 0, err
 	}
-	for _, a := range heads {
-		if err := s.enqueueDrain(ctx, nil, a, 0); err != nil {
+	for _, a := range due {
+		if err := s.enqueueDrain(ctx, nil, a, true); err != nil {
 			return 0, err
 		}
 	}
-	return len(heads), nil
+	return len(due), nil
 }
 
 // resume makes an endpoint's pending deliveries due now, with a fresh set
-// of retries, and starts a drain for each object: what waited while it was
-// disabled goes out first, and fan-out adds what was recorded since.
+// of retries, and starts a drain: what waited while it was disabled goes
+// out first, and fan-out adds what was recorded since.
 func (s *Service) resume(ctx context.Context, tx *sql.Tx, e *Endpoint, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $3, attempts = 0, updated_at = $3
 		WHERE platform_id = $1 AND endpoint_id = $2 AND state = 'pending'`, e.PlatformID, e.ID, store.TimeOf(now))
 	if err != nil {
 		return err
 	}
-	return s.drainPending(ctx, tx, e)
-}
-
-// drainPending starts a drain for each object with a pending delivery to e.
-func (s *Service) drainPending(ctx context.Context, tx *sql.Tx, e *Endpoint) error {
-	objects, err := store.All(ctx, tx, func(row store.Scanner) (string, error) {
-		var o string
-		return o, row.Scan(&o)
-	}, `SELECT DISTINCT object_id FROM webhook_deliveries WHERE platform_id = $1 AND endpoint_id = $2 AND state = 'pending'`,
-		e.PlatformID, e.ID)
-	if err != nil {
-		return err
-	}
-	for _, o := range objects {
-		if err := s.enqueueDrain(ctx, tx, DrainArgs{e.PlatformID, e.ID, o}, 0); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.enqueueDrain(ctx, tx, DrainArgs{e.PlatformID, e.ID}, false)
 }

@@ -63,8 +63,8 @@ func (s *Service) Redeliver(ctx context.Context, platformID, eventID, endpointID
 
 // owe makes each event a pending delivery to e, due now with a fresh set of
 // retries: new, or made pending again when it exists (a failed one always;
-// a succeeded one only when resend says so), starts their drains, and
-// returns how many it made pending.
+// a succeeded one only when resend says so), starts a drain, and returns
+// how many it made pending.
 func (s *Service) owe(ctx context.Context, tx *sql.Tx, e *Endpoint, owed []newEvent, resend bool) (int, error) {
 	now := store.TimeOf(s.now())
 	again := `state = 'failed'`
@@ -94,7 +94,10 @@ func (s *Service) owe(ctx context.Context, tx *sql.Tx, e *Endpoint, owed []newEv
 			made = append(made, ev)
 		}
 	}
-	return len(made), s.drainObjects(ctx, tx, e, made)
+	if len(made) == 0 {
+		return 0, nil
+	}
+	return len(made), s.enqueueDrain(ctx, tx, DrainArgs{e.PlatformID, e.ID}, false)
 }
 
 // MaxRecover bounds the events one recovery sends again; a platform that

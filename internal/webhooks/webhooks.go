@@ -5,18 +5,18 @@
 // The events table (package event) is the outbox. Delivery reads it in
 // three steps, each safe to repeat and to run on several nodes at once:
 //
-//   - Fan-out (Dispatcher): for each enabled endpoint whose cursor is behind
-//     its platform's latest event, write a delivery for each newer event it
-//     subscribes to and move the cursor, in one transaction, with a drain
-//     job per object touched. Two nodes that fan out the same events race on
+//   - Fan-out (Run, every PollInterval): for each enabled endpoint whose
+//     cursor is behind its platform's latest event, write a delivery for
+//     each newer event it subscribes to and move the cursor, in one
+//     transaction, with a drain job for the endpoint. Two nodes that fan out the same events race on
 //     the cursor; the loser rolls back.
-//   - Drain (DrainWorker, on the job queue): send the oldest pending
-//     delivery of one endpoint and object, then the next, under a lease, so
-//     per endpoint and object a newer event is never sent before an older
-//     one has succeeded or exhausted its retries.
-//   - Sweep (Dispatcher, every SweepEvery): start a drain for every head
-//     that is due and not leased, so a retry whose job was lost, or that a
-//     clock moved past, still goes out.
+//   - Drain (DrainWorker, on the job queue): up to MaxInFlight senders take
+//     the endpoint's heads, each object's oldest pending delivery, one at a
+//     time under a lease, so per endpoint and object a newer event is never
+//     sent before an older one has succeeded or exhausted its retries.
+//   - Sweep (Run, every SweepEvery): start a drain for every endpoint with
+//     a head that is due and not leased: retries whose time has come, and
+//     heads a dead sender held.
 //
 // Endpoints are disabled by the platform, by a 410 Gone, or after failing
 // everything for DisableAfter; their deliveries and their place in the
@@ -57,12 +57,14 @@ const (
 	DefaultRotationOverlap = 24 * time.Hour
 	// DefaultMaxInFlight bounds the deliveries one node sends to one
 	// endpoint at once.
-	DefaultMaxInFlight = 4
+	DefaultMaxInFlight = 8
 	// DefaultPollInterval is how often a node looks for new events to
 	// fan out.
 	DefaultPollInterval = 250 * time.Millisecond
-	// SweepEvery is how often a node looks for due retries without a job.
-	SweepEvery = time.Minute
+	// SweepEvery is how often a node looks for due retries and heads left
+	// by a dead sender: about River's own scheduler's pace (5 s), which
+	// would otherwise be the resolution of a scheduled retry.
+	SweepEvery = 5 * time.Second
 	// MaxEndpoints bounds a platform's endpoints, as Stripe's 16.
 	MaxEndpoints = 16
 )

@@ -10,8 +10,8 @@
 -- Per endpoint and object only the oldest pending delivery (the head, by
 -- event_seq) is sent, so a newer event never overtakes an older one. A
 -- sender holds the head under a lease (lease_owner, lease_until) while it
--- sends, so two runs never send it at once, and a dead sender's lease runs
--- out.
+-- sends, so two senders never send it at once, and a dead sender's lease
+-- runs out.
 
 -- +goose Up
 CREATE TABLE webhook_endpoints (
@@ -52,6 +52,7 @@ CREATE TABLE webhook_deliveries (
     FOREIGN KEY (platform_id, endpoint_id) REFERENCES webhook_endpoints (platform_id, id) ON DELETE CASCADE
 );
 CREATE INDEX webhook_deliveries_head ON webhook_deliveries (endpoint_id, object_id, state, event_seq);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, state, event_seq);
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
 
 CREATE TABLE webhook_attempts (
