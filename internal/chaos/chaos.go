@@ -117,6 +117,7 @@ type Stats struct {
 	Load            time.Duration // from the first payment to the last order's end
 	Settled         time.Duration // from the last restart until everything was final, or the wait ended
 	Open            int           // payments with something not final at the end
+	Webhooks        WebhookStats
 }
 
 // Result is a run's outcome.
@@ -127,8 +128,11 @@ type Result struct {
 	Dir    string
 }
 
-// OK reports whether everything matched.
-func (r *Result) OK() bool { return r.Report.OK() }
+// OK reports whether everything matched, and every event reached the
+// run's webhook endpoint, each object's in order.
+func (r *Result) OK() bool {
+	return r.Report.OK() && r.Stats.Webhooks.Missing == 0 && len(r.Stats.Webhooks.OutOfOrder) == 0
+}
 
 // Run runs the harness once. Its error is the harness's own failure
 // (a process that would not start, a setup step refused); what it found
@@ -160,13 +164,17 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 // runner holds one run's state.
 type runner struct {
-	cfg     Config
-	cl      *cluster
-	c       *client
-	orders  []Order
-	stats   Stats
-	report  *Report
-	lastRun time.Time // the last restart, or the load's start without kills
+	cfg   Config
+	cl    *cluster
+	c     *client
+	hooks *hookReceiver
+	// hookCursor is the feed's sequence when the endpoint was made: every
+	// later event must reach it.
+	hookCursor int64
+	orders     []Order
+	stats      Stats
+	report     *Report
+	lastRun    time.Time // the last restart, or the load's start without kills
 }
 
 func (r *runner) progress(format string, args ...any) {
@@ -184,6 +192,16 @@ func (r *runner) run(ctx context.Context) error {
 	r.c = newClient(cl.base(), cl.apiKey, r.cfg.RequestTimeout)
 	sc := stripeClient(cl.emuBase)
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, 0x7365747570)) // "setup"
+	if r.hooks, err = startReceiver(); err != nil {
+		return err
+	}
+	defer r.hooks.close()
+	if err := subscribe(ctx, r.c, rng, r.hooks); err != nil {
+		return fmt.Errorf("webhook endpoint: %w", err)
+	}
+	if r.hookCursor, err = feedCursor(ctx, r.c, rng); err != nil {
+		return fmt.Errorf("read the event feed: %w", err)
+	}
 	w, err := setUp(ctx, r.c, sc, rng, r.cfg.Merchants, r.cfg.Customers)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -197,6 +215,12 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.stats.Webhooks, err = r.awaitDeliveries(ctx, rng, r.lastRun.Add(r.cfg.Settle)); err != nil {
+		return err
+	}
+	wh := r.stats.Webhooks
+	r.progress("%d of %d events delivered (%d repeats, %d out of order), %v after the last restart",
+		wh.Delivered, wh.Events, wh.Repeats, len(wh.OutOfOrder), wh.Settled.Round(time.Second))
 	accounts := make([]string, len(w.merchants))
 	for i, m := range w.merchants {
 		accounts[i] = m.account

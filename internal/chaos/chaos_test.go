@@ -57,7 +57,8 @@ func killRun(t *testing.T, bin, db string) {
 		t.Errorf("%d kills and %d restarts, want 3 of each", res.Stats.Kills, res.Stats.Restarts)
 	}
 	if !res.OK() {
-		t.Errorf("%d offenders under kills (summary above)", len(res.Report.Offenders))
+		t.Errorf("%d offenders, %d events not delivered and %d out of order under kills (summary above)", len(res.Report.Offenders),
+			res.Stats.Webhooks.Missing, len(res.Stats.Webhooks.OutOfOrder))
 	}
 }
 

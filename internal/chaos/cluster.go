@@ -113,6 +113,8 @@ func (c *cluster) startServe(ctx context.Context) error {
 		"TENDER_STRIPE_RATE_LIMIT=off",
 		"TENDER_STRIPE_ENDPOINT_RATE_LIMIT=off",
 		"TENDER_JOB_POLL_INTERVAL=100ms",
+		// The run's webhook endpoint is on loopback.
+		"TENDER_WEBHOOK_ALLOW_PRIVATE=true",
 		"TENDER_LOG_LEVEL=warn",
 	)
 	p, err := startProcess("tender serve", c.cfg.Binary, []string{"serve"}, env, c.log, serveBanner)

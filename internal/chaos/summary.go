@@ -33,11 +33,21 @@ func (res *Result) Summary(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", k, n.Match, n.Mismatch, n.Missing, n.Duplicate)
 	}
 	tw.Flush()
+	wh := s.Webhooks
+	fmt.Fprintf(w, "\nwebhooks: %d of %d events delivered, %d missing, %d repeats (sent again after a kill), %d out of order; %v after the last restart\n",
+		wh.Delivered, wh.Events, wh.Missing, wh.Repeats, len(wh.OutOfOrder), wh.Settled.Round(time.Second))
+	for _, o := range wh.OutOfOrder {
+		fmt.Fprintf(w, "  out of order: %s\n", o)
+	}
 	res.offenders(w)
 }
 
 func (res *Result) offenders(w io.Writer) {
 	off := res.Report.Offenders
+	if len(off) == 0 && !res.OK() {
+		fmt.Fprintf(w, "\nresult: FAIL, webhooks missing or out of order; files in %s\n", res.Dir)
+		return
+	}
 	if len(off) == 0 {
 		fmt.Fprintln(w, "\nresult: every request, payment, refund, transfer and fee matched")
 		return

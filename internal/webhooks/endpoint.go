@@ -145,10 +145,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 	if err := p.validate(s.allowPrivate, true); err != nil {
 		return nil, err
 	}
-	if s.keys == nil {
-		return nil, errs.E(errs.Unavailable, "Tender has no master key to seal the signing secret with.")
-	}
-	plain, err := NewSecret()
+	plain, err := s.newSecret()
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +182,15 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 		return nil, err
 	}
 	return e, nil
+}
+
+// newSecret makes a signing secret, if there is a master key to seal it
+// with (errs.Unavailable if not).
+func (s *Service) newSecret() (string, error) {
+	if s.keys == nil {
+		return "", errs.E(errs.Unavailable, "Tender has no master key to seal the signing secret with.")
+	}
+	return NewSecret()
 }
 
 func dedupe(patterns []string) []string {
@@ -302,10 +308,7 @@ func (s *Service) RotateSecret(ctx context.Context, platformID, endpointID strin
 	if overlap < 0 || overlap > MaxRotationOverlap {
 		return nil, errs.Invalidf("expires_in", "expires_in is seconds from 0 to %d.", int(MaxRotationOverlap.Seconds()))
 	}
-	if s.keys == nil {
-		return nil, errs.E(errs.Unavailable, "Tender has no master key to seal the signing secret with.")
-	}
-	plain, err := NewSecret()
+	plain, err := s.newSecret()
 	if err != nil {
 		return nil, err
 	}
