@@ -86,9 +86,11 @@ func handleWebhookEndpointDelete(svc *webhooks.Service) http.Handler {
 }
 
 // rotateParams: expires_in is how many seconds the old secret keeps
-// signing (default 24 h, 0 ends it now).
+// signing (default 24 h, 0 ends it now); signature_scheme switches the
+// endpoint to the other scheme.
 type rotateParams struct {
-	ExpiresIn *int64 `json:"expires_in"`
+	ExpiresIn       *int64  `json:"expires_in"`
+	SignatureScheme *string `json:"signature_scheme" text:"32"`
 }
 
 func handleWebhookEndpointRotate(svc *webhooks.Service) http.Handler {
@@ -104,7 +106,11 @@ func handleWebhookEndpointRotate(svc *webhooks.Service) http.Handler {
 				overlap = time.Duration(*p.ExpiresIn) * time.Second
 			}
 		}
-		e, err := svc.RotateSecret(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"), overlap)
+		scheme := webhooks.Scheme("")
+		if p.SignatureScheme != nil {
+			scheme = webhooks.Scheme(*p.SignatureScheme)
+		}
+		e, err := svc.RotateSecret(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"), overlap, scheme)
 		if err != nil {
 			return err
 		}

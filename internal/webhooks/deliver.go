@@ -258,7 +258,7 @@ func (s *Service) deliver(ctx context.Context, e *Endpoint, d *delivery) error {
 	if err != nil {
 		return err
 	}
-	keys, err := s.signingKeys(e, s.now())
+	secrets, err := s.signingSecrets(e, s.now())
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,11 @@ func (s *Service) deliver(ctx context.Context, e *Endpoint, d *delivery) error {
 		return err
 	}
 	ts := s.now()
-	res := s.sender.Send(ctx, e.URL, Message{ID: ev.ID, Timestamp: ts, Body: raw, Signature: Sign(ev.ID, ts, raw, keys...)})
+	sig, err := SignWith(ev.ID, ts, raw, secrets...)
+	if err != nil {
+		return fmt.Errorf("sign for %s: %w", e.ID, err)
+	}
+	res := s.sender.Send(ctx, e.URL, Message{ID: ev.ID, Timestamp: ts, Body: raw, Signature: sig})
 	if ctx.Err() != nil {
 		// Stopping: what the receiver saw is unknown, and the lease runs
 		// out for the rescued job to send again.

@@ -2,7 +2,9 @@ package webhooks_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,6 +47,7 @@ type receiver struct {
 	mu     sync.Mutex
 	got    []got
 	hooks  []*standardwebhooks.Webhook
+	public []ed25519.PublicKey
 	answer func(n int, g got) int
 	// ignoreTime verifies without the library's 5-minute tolerance, for
 	// tests whose clock is not the wall clock.
@@ -71,6 +74,37 @@ func (rc *receiver) trust(secrets ...string) {
 	}
 }
 
+// trustPublic makes the receiver verify v1a signatures with these public
+// keys too (after the secrets of trust), as the spec describes: the
+// reference Go library verifies only v1.
+func (rc *receiver) trustPublic(keys ...string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.public = nil
+	for _, k := range keys {
+		pub, err := webhooks.ParsePublicKey(k)
+		if err != nil {
+			rc.t.Fatal(err)
+		}
+		rc.public = append(rc.public, pub)
+	}
+}
+
+// verifyV1a reports whether any v1a signature in h verifies under pub.
+func verifyV1a(pub ed25519.PublicKey, raw []byte, h http.Header) bool {
+	signed := h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "." + string(raw)
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		b64, ok := strings.CutPrefix(sig, "v1a,")
+		if !ok {
+			continue
+		}
+		if s, err := base64.StdEncoding.DecodeString(b64); err == nil && ed25519.Verify(pub, []byte(signed), s) {
+			return true
+		}
+	}
+	return false
+}
+
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var b struct {
@@ -90,6 +124,9 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 			verify = wh.VerifyIgnoringTimestamp
 		}
 		g.Verified = append(g.Verified, verify(raw, r.Header) == nil)
+	}
+	for _, pub := range rc.public {
+		g.Verified = append(g.Verified, verifyV1a(pub, raw, r.Header))
 	}
 	g.Status = rc.answer(len(rc.got), g)
 	rc.got = append(rc.got, g)
@@ -268,6 +305,54 @@ func TestRotationSignsWithBoth(t *testing.T) {
 		e.Do("GET", "/v1/webhook_endpoints/"+ep.ID, nil).Decode(t, &shown)
 		if _, ok := shown["secret"]; ok {
 			t.Fatal("GET shows the secret")
+		}
+	})
+}
+
+func TestAsymmetricSigning(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := env(t, db, nil)
+		rc := newReceiver(t, ok)
+		var ep webhooks.EndpointView
+		e.Post("/v1/webhook_endpoints", map[string]any{"url": rc.srv.URL, "enabled_events": []string{"*"},
+			"signature_scheme": "asymmetric"}, 200, &ep)
+		if ep.Secret != "" || ep.PublicKey == nil || ep.SignatureScheme != webhooks.Asymmetric {
+			t.Fatalf("asymmetric endpoint %+v: want a public key and no secret", ep)
+		}
+		_, stranger, _ := webhooks.NewSigningKey()
+		rc.trustPublic(*ep.PublicKey, stranger)
+		record(t, e, time.Now(), "payment.created", []string{"pay_a"}, 1)
+		waitFor(t, "a v1a delivery", 10*time.Second, func() bool { return len(rc.delivered()) == 1 })
+		if v := rc.delivered()[0].Verified; !v[0] || v[1] {
+			t.Fatalf("own/stranger's public key verified %v, want true false", v)
+		}
+
+		// Rotating to a symmetric secret: during the overlap both sign, so
+		// the receiver can move from one scheme to the other.
+		var rotated webhooks.EndpointView
+		e.Post("/v1/webhook_endpoints/"+ep.ID+"/rotate", map[string]any{"signature_scheme": "symmetric"}, 200, &rotated)
+		if rotated.Secret == "" || rotated.PublicKey != nil || rotated.PreviousPublicKey == nil || *rotated.PreviousPublicKey != *ep.PublicKey {
+			t.Fatalf("rotated to symmetric: %+v", rotated)
+		}
+		rc.trust(rotated.Secret)
+		rc.trustPublic(*ep.PublicKey)
+		record(t, e, time.Now(), "payment.created", []string{"pay_b"}, 1)
+		waitFor(t, "a delivery signed both ways", 10*time.Second, func() bool { return len(rc.delivered()) == 2 })
+		if v := rc.delivered()[1].Verified; !v[0] || !v[1] {
+			t.Fatalf("v1 with the new secret / v1a with the old key verified %v, want both", v)
+		}
+		for _, c := range []struct {
+			path  string
+			body  map[string]any
+			param string
+		}{
+			{"/v1/webhook_endpoints", map[string]any{"url": rc.srv.URL, "enabled_events": []string{"*"}, "signature_scheme": "rsa"}, "signature_scheme"},
+			{"/v1/webhook_endpoints/" + ep.ID, map[string]any{"signature_scheme": "asymmetric"}, "signature_scheme"},
+			{"/v1/webhook_endpoints/" + ep.ID + "/rotate", map[string]any{"signature_scheme": "rsa"}, "signature_scheme"},
+		} {
+			if r := e.Do("POST", c.path, c.body); r.Status != 400 || r.Err().Param != c.param {
+				t.Errorf("POST %s %v = %d %s; want 400 naming %s", c.path, c.body, r.Status, r.Body, c.param)
+			}
 		}
 	})
 }

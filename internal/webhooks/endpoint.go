@@ -41,6 +41,28 @@ const (
 	DisabledFailing DisabledReason = "failing"
 )
 
+// Scheme is how an endpoint's deliveries are signed.
+type Scheme string
+
+// Signature schemes of the Standard Webhooks spec.
+const (
+	// Symmetric: HMAC-SHA256 under a shared "whsec_" secret ("v1").
+	Symmetric Scheme = "symmetric"
+	// Asymmetric: ed25519 under a private key only Tender holds; the
+	// platform verifies with its "whpk_" public key ("v1a").
+	Asymmetric Scheme = "asymmetric"
+)
+
+func schemeOf(param string, v *string) (Scheme, error) {
+	if v == nil {
+		return "", nil
+	}
+	if s := Scheme(*v); s == Symmetric || s == Asymmetric {
+		return s, nil
+	}
+	return "", errs.Invalidf(param, "%s must be \"symmetric\" or \"asymmetric\", not %q.", param, *v)
+}
+
 // Endpoint is a URL of a platform's that receives its events.
 type Endpoint struct {
 	ID             string
@@ -59,8 +81,11 @@ type Endpoint struct {
 	// PreviousExpires is when the rotated-out secret stops signing; zero
 	// when there is none.
 	PreviousExpires time.Time
-	Created         time.Time
-	Updated         time.Time
+	// PublicKey and PreviousPublicKey are the current and rotated-out
+	// keys' public halves, for asymmetric ones.
+	PublicKey, PreviousPublicKey string
+	Created                      time.Time
+	Updated                      time.Time
 
 	// secret and previous are sealed; secretShown is the new secret in
 	// clear, only on the answer to a create or a rotation.
@@ -86,6 +111,9 @@ type EndpointParams struct {
 	EnabledEvents []string `json:"enabled_events" text:"64"`
 	// Status enables or disables it (update only).
 	Status *string `json:"status" text:"32"`
+	// SignatureScheme is symmetric (the default) or asymmetric (create
+	// only; a rotation changes it).
+	SignatureScheme *string `json:"signature_scheme" text:"32"`
 }
 
 // MaxEnabledEvents bounds an endpoint's subscriptions.
@@ -118,6 +146,12 @@ func (p EndpointParams) validate(allowPrivate, create bool) error {
 				"%q is not an event type, a family such as \"payment.*\", or \"*\"; see the catalogue in the API document.", pat)
 		}
 	}
+	if _, err := schemeOf("signature_scheme", p.SignatureScheme); err != nil {
+		return err
+	}
+	if p.SignatureScheme != nil && !create {
+		return errs.Invalidf("signature_scheme", "An endpoint's signature scheme changes with a rotation (POST …/rotate), which gives it new keys.")
+	}
 	if p.Status != nil {
 		if create {
 			return errs.Invalidf("status", "A new endpoint is enabled; disable it with an update.")
@@ -145,13 +179,17 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 	if err := p.validate(s.allowPrivate, true); err != nil {
 		return nil, err
 	}
-	plain, err := s.newSecret()
+	scheme, _ := schemeOf("signature_scheme", p.SignatureScheme)
+	plain, public, err := s.newSecret(scheme)
 	if err != nil {
 		return nil, err
 	}
 	now := store.TimeOf(s.now())
 	e := &Endpoint{ID: id.For(ctx, EndpointPrefix), PlatformID: platformID, URL: *p.URL, EnabledEvents: dedupe(p.EnabledEvents),
-		Status: StatusEnabled, Created: now.Time, Updated: now.Time, secretShown: plain}
+		Status: StatusEnabled, Created: now.Time, Updated: now.Time, PublicKey: public}
+	if public == "" {
+		e.secretShown = plain
+	}
 	if p.Description != nil {
 		e.Description = *p.Description
 	}
@@ -171,8 +209,8 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 		}
 		events, _ := json.Marshal(e.EnabledEvents)
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (platform_id, id, url, description, enabled_events, status,
-			secret, cursor_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
-			platformID, e.ID, e.URL, e.Description, string(events), string(e.Status), e.secret, e.Cursor, now)
+			secret, public_key, cursor_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+			platformID, e.ID, e.URL, e.Description, string(events), string(e.Status), e.secret, nullable.String(e.PublicKey), e.Cursor, now)
 		if err != nil {
 			return fmt.Errorf("insert webhook endpoint: %w", err)
 		}
@@ -184,13 +222,18 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 	return e, nil
 }
 
-// newSecret makes a signing secret, if there is a master key to seal it
-// with (errs.Unavailable if not).
-func (s *Service) newSecret() (string, error) {
+// newSecret makes a signing secret of scheme (symmetric when empty), and
+// for an asymmetric one its public key, if there is a master key to seal
+// the secret with (errs.Unavailable if not).
+func (s *Service) newSecret(scheme Scheme) (secret, public string, err error) {
 	if s.keys == nil {
-		return "", errs.E(errs.Unavailable, "Tender has no master key to seal the signing secret with.")
+		return "", "", errs.E(errs.Unavailable, "Tender has no master key to seal the signing secret with.")
 	}
-	return NewSecret()
+	if scheme == Asymmetric {
+		return NewSigningKey()
+	}
+	secret, err = NewSecret()
+	return secret, "", err
 }
 
 func dedupe(patterns []string) []string {
@@ -299,38 +342,53 @@ func (s *Service) DeleteEndpoint(ctx context.Context, platformID, endpointID str
 // MaxRotationOverlap bounds how long a rotated-out secret may keep signing.
 const MaxRotationOverlap = 7 * 24 * time.Hour
 
-// RotateSecret gives the endpoint a new signing secret, shown only in this
-// answer. The old one keeps signing beside it for overlap (0 ends it at
-// once), so a receiver can switch over without refusing a delivery; a
-// secret rotated out earlier and still in its overlap stops now. Returns
-// errs.NotFound, or errs.Invalid naming expires_in.
-func (s *Service) RotateSecret(ctx context.Context, platformID, endpointID string, overlap time.Duration) (*Endpoint, error) {
+// RotateSecret gives the endpoint a new signing secret of scheme (empty:
+// the one it has), shown only in this answer when symmetric (an asymmetric
+// one shows its public key, always). The old one keeps signing beside it
+// for overlap (0 ends it at once), so a receiver can switch over, even from
+// one scheme to the other, without refusing a delivery; a secret rotated
+// out earlier and still in its overlap stops now. Returns errs.NotFound,
+// or errs.Invalid naming expires_in or signature_scheme.
+func (s *Service) RotateSecret(ctx context.Context, platformID, endpointID string, overlap time.Duration, scheme Scheme) (*Endpoint, error) {
 	if overlap < 0 || overlap > MaxRotationOverlap {
 		return nil, errs.Invalidf("expires_in", "expires_in is seconds from 0 to %d.", int(MaxRotationOverlap.Seconds()))
 	}
-	plain, err := s.newSecret()
-	if err != nil {
-		return nil, err
+	if scheme != "" {
+		if _, err := schemeOf("signature_scheme", (*string)(&scheme)); err != nil {
+			return nil, err
+		}
 	}
 	now := store.TimeOf(s.now())
 	var e *Endpoint
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if e, err = getEndpoint(ctx, tx, platformID, endpointID); err != nil {
+			return err
+		}
+		if scheme == "" {
+			scheme = e.Scheme()
+		}
+		plain, public, err := s.newSecret(scheme)
+		if err != nil {
 			return err
 		}
 		old, err := s.keys.Open(e.secret, where(platformID, e.ID, "secret"))
 		if err != nil {
 			return fmt.Errorf("open secret of %s: %w", e.ID, err)
 		}
-		e.previous, e.PreviousExpires = "", time.Time{}
+		e.previous, e.PreviousExpires, e.PreviousPublicKey = "", time.Time{}, ""
 		if overlap > 0 {
 			e.previous, e.PreviousExpires = s.keys.Seal(old, where(platformID, e.ID, "previous_secret")), now.Time.Add(overlap)
+			e.PreviousPublicKey = e.PublicKey
 		}
-		e.secret, e.secretShown, e.Updated = s.keys.Seal(plain, where(platformID, e.ID, "secret")), plain, now.Time
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $3, previous_secret = $4, previous_secret_expires_at = $5,
-			updated_at = $6 WHERE platform_id = $1 AND id = $2`,
-			platformID, e.ID, e.secret, nullable.String(e.previous), store.TimeOf(e.PreviousExpires), now)
+		e.secret, e.PublicKey, e.secretShown, e.Updated = s.keys.Seal(plain, where(platformID, e.ID, "secret")), public, "", now.Time
+		if public == "" {
+			e.secretShown = plain
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $3, public_key = $4, previous_secret = $5,
+			previous_public_key = $6, previous_secret_expires_at = $7, updated_at = $8 WHERE platform_id = $1 AND id = $2`,
+			platformID, e.ID, e.secret, nullable.String(e.PublicKey), nullable.String(e.previous), nullable.String(e.PreviousPublicKey),
+			store.TimeOf(e.PreviousExpires), now)
 		if err != nil {
 			return err
 		}
@@ -342,9 +400,9 @@ func (s *Service) RotateSecret(ctx context.Context, platformID, endpointID strin
 	return e, nil
 }
 
-// signingKeys returns the keys that sign a delivery at now: the current
-// secret's, and the previous one's while its overlap lasts.
-func (s *Service) signingKeys(e *Endpoint, now time.Time) ([][]byte, error) {
+// signingSecrets returns the secrets that sign a delivery at now: the
+// current one, and the previous one while its overlap lasts.
+func (s *Service) signingSecrets(e *Endpoint, now time.Time) ([]string, error) {
 	if s.keys == nil {
 		return nil, errors.New("webhooks: no master key to open signing secrets with")
 	}
@@ -353,32 +411,37 @@ func (s *Service) signingKeys(e *Endpoint, now time.Time) ([][]byte, error) {
 	if e.previous != "" && now.Before(e.PreviousExpires) {
 		sealed, places = append(sealed, e.previous), append(places, "previous_secret")
 	}
-	var keys [][]byte
+	var secrets []string
 	for i, v := range sealed {
 		plain, err := s.keys.Open(v, where(e.PlatformID, e.ID, places[i]))
 		if err != nil {
 			return nil, fmt.Errorf("open %s of %s: %w", places[i], e.ID, err)
 		}
-		key, err := ParseSecret(plain)
-		if err != nil {
-			return nil, fmt.Errorf("%s of %s: %w", places[i], e.ID, err)
-		}
-		keys = append(keys, key)
+		secrets = append(secrets, plain)
 	}
-	return keys, nil
+	return secrets, nil
+}
+
+// Scheme says how e signs now.
+func (e *Endpoint) Scheme() Scheme {
+	if e.PublicKey != "" {
+		return Asymmetric
+	}
+	return Symmetric
 }
 
 const endpointCols = `platform_id, id, url, description, enabled_events, status, disabled_reason, disabled_at, secret,
-	previous_secret, previous_secret_expires_at, cursor_seq, failing_since, last_failure, created_at, updated_at`
+	public_key, previous_secret, previous_public_key, previous_secret_expires_at, cursor_seq, failing_since, last_failure,
+	created_at, updated_at`
 
 func scanEndpoint(row store.Scanner) (*Endpoint, error) {
 	var e Endpoint
 	var events, status string
-	var reason, previous, failure sql.NullString
+	var reason, previous, failure, public, previousPublic sql.NullString
 	var disabled, prevExpires, failing store.Time
 	var created, updated store.Time
 	err := row.Scan(&e.PlatformID, &e.ID, &e.URL, &e.Description, &events, &status, &reason, &disabled, &e.secret,
-		&previous, &prevExpires, &e.Cursor, &failing, &failure, &created, &updated)
+		&public, &previous, &previousPublic, &prevExpires, &e.Cursor, &failing, &failure, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -392,6 +455,7 @@ func scanEndpoint(row store.Scanner) (*Endpoint, error) {
 		}
 	}
 	e.Status, e.DisabledReason, e.previous = Status(status), DisabledReason(reason.String), previous.String
+	e.PublicKey, e.PreviousPublicKey = public.String, previousPublic.String
 	e.Disabled, e.PreviousExpires, e.FailingSince = disabled.Time, prevExpires.Time, failing.Time
 	e.Created, e.Updated = created.Time, updated.Time
 	return &e, nil
@@ -400,18 +464,22 @@ func scanEndpoint(row store.Scanner) (*Endpoint, error) {
 // EndpointView is an endpoint as the API shows it, and as the data of its
 // events.
 type EndpointView struct {
-	ID             string     `json:"id"`
-	Object         string     `json:"object"`
-	URL            string     `json:"url"`
-	Description    string     `json:"description"`
-	EnabledEvents  []string   `json:"enabled_events"`
-	Status         Status     `json:"status"`
-	DisabledReason *string    `json:"disabled_reason"`
-	DisabledAt     *time.Time `json:"disabled_at"`
-	FailingSince   *time.Time `json:"failing_since"`
-	LastFailure    *Failure   `json:"last_failure"`
-	// Secret is the signing secret, only in the answer that made it.
+	ID              string     `json:"id"`
+	Object          string     `json:"object"`
+	URL             string     `json:"url"`
+	Description     string     `json:"description"`
+	EnabledEvents   []string   `json:"enabled_events"`
+	Status          Status     `json:"status"`
+	DisabledReason  *string    `json:"disabled_reason"`
+	DisabledAt      *time.Time `json:"disabled_at"`
+	FailingSince    *time.Time `json:"failing_since"`
+	LastFailure     *Failure   `json:"last_failure"`
+	SignatureScheme Scheme     `json:"signature_scheme"`
+	// Secret is the symmetric signing secret, only in the answer that made
+	// it; PublicKey an asymmetric one's public key, always.
 	Secret                  string     `json:"secret,omitempty"`
+	PublicKey               *string    `json:"public_key"`
+	PreviousPublicKey       *string    `json:"previous_public_key"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
 	CreatedAt               time.Time  `json:"created_at"`
 	UpdatedAt               time.Time  `json:"updated_at"`
@@ -422,7 +490,9 @@ func (e *Endpoint) View() EndpointView {
 	return EndpointView{ID: e.ID, Object: "webhook_endpoint", URL: e.URL, Description: e.Description,
 		EnabledEvents: e.EnabledEvents, Status: e.Status, DisabledReason: nullable.String(string(e.DisabledReason)),
 		DisabledAt: nullable.Time(e.Disabled), FailingSince: nullable.Time(e.FailingSince), LastFailure: e.LastFailure,
-		Secret: e.secretShown, PreviousSecretExpiresAt: nullable.Time(e.PreviousExpires), CreatedAt: e.Created, UpdatedAt: e.Updated}
+		SignatureScheme: e.Scheme(), Secret: e.secretShown, PublicKey: nullable.String(e.PublicKey),
+		PreviousPublicKey: nullable.String(e.PreviousPublicKey), PreviousSecretExpiresAt: nullable.Time(e.PreviousExpires),
+		CreatedAt: e.Created, UpdatedAt: e.Updated}
 }
 
 // errText shortens a transport error for the attempts log and the

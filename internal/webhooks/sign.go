@@ -61,13 +61,7 @@ func ParseSecret(s string) ([]byte, error) {
 // a message ID must not contain "." (the parts would become ambiguous);
 // Tender's IDs are generated, never taken from a caller, and have none.
 func Sign(msgID string, ts time.Time, body []byte, keys ...[]byte) string {
-	content := make([]byte, 0, len(msgID)+1+20+1+len(body))
-	content = append(content, msgID...)
-	content = append(content, '.')
-	content = strconv.AppendInt(content, ts.Unix(), 10)
-	content = append(content, '.')
-	content = append(content, body...)
-
+	content := signedContent(msgID, ts, body)
 	sigs := make([]string, len(keys))
 	for i, key := range keys {
 		mac := hmac.New(sha256.New, key)
@@ -75,4 +69,14 @@ func Sign(msgID string, ts time.Time, body []byte, keys ...[]byte) string {
 		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	}
 	return strings.Join(sigs, " ")
+}
+
+// signedContent is what a signature covers: "<msgID>.<Unix seconds>.<body>".
+func signedContent(msgID string, ts time.Time, body []byte) []byte {
+	content := make([]byte, 0, len(msgID)+1+20+1+len(body))
+	content = append(content, msgID...)
+	content = append(content, '.')
+	content = strconv.AppendInt(content, ts.Unix(), 10)
+	content = append(content, '.')
+	return append(content, body...)
 }

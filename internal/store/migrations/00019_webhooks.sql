@@ -1,5 +1,9 @@
 -- Webhook endpoints of platforms and the deliveries of events to them.
 --
+-- An endpoint signs with a sealed secret: an HMAC key (whsec_) or an
+-- ed25519 private key (whsk_), whose public key (whpk_, not a secret) is
+-- kept in clear to show. During a rotation the previous one signs too.
+--
 -- An endpoint's cursor is the last event sequence fanned out to it:
 -- fanning out reads the platform's events after it, writes a delivery for
 -- each event the endpoint subscribes to, and moves the cursor, in one
@@ -24,7 +28,9 @@ CREATE TABLE webhook_endpoints (
     disabled_reason             TEXT,
     disabled_at                 BIGINT,
     secret                      TEXT NOT NULL,
+    public_key                  TEXT,
     previous_secret             TEXT,
+    previous_public_key         TEXT,
     previous_secret_expires_at  BIGINT,
     cursor_seq                  BIGINT NOT NULL,
     failing_since               BIGINT,
