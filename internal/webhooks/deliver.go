@@ -358,21 +358,24 @@ func (s *Service) noteOutcome(ctx context.Context, tx *sql.Tx, e *Endpoint, ev *
 		f.Error = &msg
 	}
 	e.LastFailure = f
-	if e.FailingSince.IsZero() {
-		e.FailingSince = now
+	// The streak's start as the row has it, not as this sender read it:
+	// another sender may have ended it with a success since.
+	raw, _ := json.Marshal(f)
+	var since store.Time
+	err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3), last_failure = $4
+		WHERE platform_id = $1 AND id = $2 RETURNING failing_since`, e.PlatformID, e.ID, store.TimeOf(now), string(raw)).Scan(&since)
+	if err != nil {
+		return err
 	}
+	e.FailingSince = since.Time
 	var reason DisabledReason
 	switch {
 	case res.Gone():
 		reason = DisabledGone
 	case now.Sub(e.FailingSince) >= s.disableAfter:
 		reason = DisabledFailing
-	}
-	raw, _ := json.Marshal(f)
-	_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = $3, last_failure = $4 WHERE platform_id = $1 AND id = $2`,
-		e.PlatformID, e.ID, store.TimeOf(e.FailingSince), string(raw))
-	if err != nil || reason == "" {
-		return err
+	default:
+		return nil
 	}
 	return s.disable(ctx, tx, e, reason, now)
 }

@@ -661,3 +661,46 @@ func TestDeadSenderIsReplaced(t *testing.T) {
 		waitFor(t, "the delivery", 10*time.Second, func() bool { return len(rc.delivered()) == 1 })
 	})
 }
+
+// TestFailingForDaysDisables: an endpoint that fails every delivery, with
+// events still coming, is disabled once its failures span DisableAfter
+// (5 days), with webhook_endpoint.disabled carrying the failing event.
+func TestFailingForDaysDisables(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clock := apitest.NewClock(time.Now())
+		rc := newReceiver(t, func(int, got) int { return http.StatusInternalServerError })
+		e := env(t, db, clock)
+		ep := createEndpoint(t, e, rc.srv.URL, "payment.*")
+		start := clock.Now()
+		var got webhooks.EndpointView
+		for day := 0; day < 14; day++ {
+			record(t, e, clock.Now(), "payment.created", []string{fmt.Sprintf("pay_%d", day)}, 1)
+			waitFor(t, "an attempt", 10*time.Second, func() bool { return len(rc.received()) > 0 })
+			clock.Advance(12 * time.Hour)
+			if _, err := e.App.Webhooks.Sweep(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			e.Do("GET", "/v1/webhook_endpoints/"+ep.ID, nil).Decode(t, &got)
+			if got.Status == webhooks.StatusDisabled {
+				break
+			}
+		}
+		if got.Status != webhooks.StatusDisabled || got.DisabledReason == nil || *got.DisabledReason != "failing" {
+			t.Fatalf("after %v of failures: %+v", clock.Now().Sub(start), got)
+		}
+		if got.DisabledAt.Sub(*got.FailingSince) < webhooks.DefaultDisableAfter {
+			t.Fatalf("disabled %v after failing began, before %v", got.DisabledAt.Sub(*got.FailingSince), webhooks.DefaultDisableAfter)
+		}
+		var feed struct{ Data []event.View }
+		e.Do("GET", "/v1/events?type=webhook_endpoint.disabled", nil).Decode(t, &feed)
+		if len(feed.Data) != 1 || feed.Data[0].ObjectID != ep.ID {
+			t.Fatalf("webhook_endpoint.disabled events: %+v", feed.Data)
+		}
+		var data webhooks.EndpointView
+		if err := json.Unmarshal(feed.Data[0].Data.Object, &data); err != nil || data.LastFailure == nil ||
+			data.LastFailure.Status == nil || *data.LastFailure.Status != 500 || data.LastFailure.Event == "" {
+			t.Fatalf("the event's endpoint carries no failure: %+v %v", data, err)
+		}
+	})
+}
