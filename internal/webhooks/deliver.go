@@ -156,17 +156,21 @@ func (s *Service) acquire(endpointID string) (release func(), ok bool) {
 }
 
 // leaseFor is how long a sender holds a head: longer than a send can take,
-// short enough that a dead sender's head is sent again soon after.
+// short enough that a dead sender's head is sent again soon after. Leases
+// are in wall-clock time (time.Now), not the service's clock: they say
+// whether a process is still at work, which a clock moved on in tests
+// does not change.
 func (s *Service) leaseFor() time.Duration { return s.timeout + 15*time.Second }
 
-// headCond selects, among deliveries d, the heads that can be sent at the
-// time in placeholder now: pending, due, not leased, and the oldest pending
-// of their endpoint and object, so that no event overtakes an older one of
-// its object.
-func headCond(now string) string {
-	return strings.ReplaceAll(`d.state = 'pending' AND d.next_attempt_at <= $now AND (d.lease_until IS NULL OR d.lease_until <= $now)
+// headCond selects, among deliveries d, the heads that can be sent: due by
+// the time in placeholder now, not leased at the wall-clock time in
+// placeholder wall, and the oldest pending of their endpoint and object, so
+// that no event overtakes an older one of its object.
+func headCond(now, wall string) string {
+	return strings.NewReplacer("$now", now, "$wall", wall).Replace(`d.state = 'pending' AND d.next_attempt_at <= $now
+		AND (d.lease_until IS NULL OR d.lease_until <= $wall)
 		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.platform_id = d.platform_id AND o.endpoint_id = d.endpoint_id
-			AND o.object_id = d.object_id AND o.state = 'pending' AND o.event_seq < d.event_seq)`, "$now", now)
+			AND o.object_id = d.object_id AND o.state = 'pending' AND o.event_seq < d.event_seq)`)
 }
 
 // claimRetries bounds how often a sender looks again after another took
@@ -190,7 +194,7 @@ func (s *Service) claimHead(ctx context.Context, a DrainArgs) (*Endpoint, *deliv
 // tryClaim picks a head and leases it; taken means another sender leased
 // it in between.
 func (s *Service) tryClaim(ctx context.Context, a DrainArgs) (e *Endpoint, d *delivery, taken bool, err error) {
-	now := store.TimeOf(s.now())
+	now, wall := store.TimeOf(s.now()), store.TimeOf(time.Now())
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		e, err = getEndpoint(ctx, tx, a.PlatformID, a.EndpointID)
@@ -202,8 +206,8 @@ func (s *Service) tryClaim(ctx context.Context, a DrainArgs) (e *Endpoint, d *de
 		}
 		head := delivery{PlatformID: a.PlatformID, EndpointID: a.EndpointID}
 		err = tx.QueryRowContext(ctx, `SELECT d.event_id, d.event_seq, d.object_id, d.attempts FROM webhook_deliveries d
-			WHERE d.platform_id = $1 AND d.endpoint_id = $2 AND `+headCond("$3")+` ORDER BY d.event_seq LIMIT 1`,
-			a.PlatformID, a.EndpointID, now).Scan(&head.EventID, &head.EventSeq, &head.ObjectID, &head.Attempts)
+			WHERE d.platform_id = $1 AND d.endpoint_id = $2 AND `+headCond("$3", "$4")+` ORDER BY d.event_seq LIMIT 1`,
+			a.PlatformID, a.EndpointID, now, wall).Scan(&head.EventID, &head.EventSeq, &head.ObjectID, &head.Attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -214,7 +218,7 @@ func (s *Service) tryClaim(ctx context.Context, a DrainArgs) (e *Endpoint, d *de
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = $4, lease_until = $5
 			WHERE platform_id = $1 AND endpoint_id = $2 AND event_id = $3 AND state = 'pending'
 			AND (lease_until IS NULL OR lease_until <= $6)`,
-			a.PlatformID, a.EndpointID, head.EventID, head.owner, store.TimeOf(now.Time.Add(s.leaseFor())), now)
+			a.PlatformID, a.EndpointID, head.EventID, head.owner, store.TimeOf(wall.Time.Add(s.leaseFor())), wall)
 		if err != nil {
 			return err
 		}

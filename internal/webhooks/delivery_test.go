@@ -444,6 +444,14 @@ func TestGoneDisablesAndEnablingResumes(t *testing.T) {
 		if g := other.delivered()[0]; g.Type != webhooks.EventEndpointDisabled || g.ObjectID != ep.ID {
 			t.Fatalf("other endpoint got %+v", g)
 		}
+		// The other object's first event may have been on its way when the
+		// first 410 came (senders work in parallel); once no delivery is
+		// leased, nothing more is sent.
+		waitFor(t, "no send in flight", 10*time.Second, func() bool {
+			var leased int
+			err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM webhook_deliveries WHERE lease_owner IS NOT NULL`).Scan(&leased)
+			return err == nil && leased == 0
+		})
 		tried := len(rc.received())
 
 		// While disabled, events accumulate and nothing is sent.
@@ -628,7 +636,8 @@ func TestGuardRefusesAtConnect(t *testing.T) {
 
 // TestDeadSenderIsReplaced: a node that leased a delivery and died (its
 // lease left in the row, no job) holds it only until the lease runs out;
-// then the sweep sends it.
+// then the sweep sends it. (The row's lease is a second, where a real one
+// is the send timeout and 15 s.)
 func TestDeadSenderIsReplaced(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		clock := apitest.NewClock(time.Now())
@@ -644,7 +653,7 @@ func TestDeadSenderIsReplaced(t *testing.T) {
 		_, err := db.ExecContext(ctx, `INSERT INTO webhook_deliveries (platform_id, endpoint_id, event_id, event_seq, object_id, state,
 			attempts, next_attempt_at, lease_owner, lease_until, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, 'dead-node', $7, $6, $6)`,
-			e.PlatformID, ep.ID, evs[0].ID, evs[0].Sequence, "pay_a", store.TimeOf(clock.Now()), store.TimeOf(clock.Now().Add(30*time.Second)))
+			e.PlatformID, ep.ID, evs[0].ID, evs[0].Sequence, "pay_a", store.TimeOf(clock.Now()), store.TimeOf(time.Now().Add(time.Second)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -654,7 +663,13 @@ func TestDeadSenderIsReplaced(t *testing.T) {
 		if n, _ := e.App.Webhooks.Sweep(ctx); n != 0 {
 			t.Fatalf("swept %d heads under a live lease", n)
 		}
-		clock.Advance(time.Minute)
+		// Leases are in wall-clock time: moving the service's clock on
+		// does not end one, its running out does.
+		clock.Advance(time.Hour)
+		if n, _ := e.App.Webhooks.Sweep(ctx); n != 0 {
+			t.Fatalf("swept %d heads under a live lease after the clock moved", n)
+		}
+		time.Sleep(1100 * time.Millisecond)
 		if n, _ := e.App.Webhooks.Sweep(ctx); n != 1 {
 			t.Fatalf("swept %d heads after the lease ran out, want 1", n)
 		}

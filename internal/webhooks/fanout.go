@@ -179,7 +179,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		return a, row.Scan(&a.PlatformID, &a.EndpointID)
 	}, fmt.Sprintf(`SELECT DISTINCT d.platform_id, d.endpoint_id FROM webhook_deliveries d
 		JOIN webhook_endpoints w ON w.platform_id = d.platform_id AND w.id = d.endpoint_id
-		WHERE w.status = 'enabled' AND `+headCond("$1")+` LIMIT %d`, sweepBatch), now)
+		WHERE w.status = 'enabled' AND `+headCond("$1", "$2")+` LIMIT %d`, sweepBatch), now, store.TimeOf(time.Now()))
 	if err != nil {
 		return 0, err
 	}
