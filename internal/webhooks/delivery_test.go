@@ -378,8 +378,7 @@ func TestConsumerDownForAnHour(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 		clock := apitest.NewClock(start)
-		var rc *receiver
-		rc = newReceiver(t, func(_ int, _ got) int {
+		rc := newReceiver(t, func(_ int, _ got) int {
 			if clock.Now().Before(start.Add(time.Hour)) {
 				return http.StatusServiceUnavailable
 			}
