@@ -718,3 +718,42 @@ func TestFailingForDaysDisables(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentRotationsChain: two rotations at once both take effect, one
+// after the other: the later one's previous secret is the earlier one's
+// new secret, so every secret an answer showed signs for its overlap. Read
+// without the row's lock, both would rotate from the same old secret and
+// the first answer's secret would never sign.
+func TestConcurrentRotationsChain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := env(t, db, nil)
+		rc := newReceiver(t, ok)
+		ep := createEndpoint(t, e, rc.srv.URL, "*")
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		secrets := make([]string, 2)
+		for i := range secrets {
+			wg.Go(func() {
+				r, err := e.App.Webhooks.RotateSecret(ctx, e.PlatformID, ep.ID, time.Hour, "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				secrets[i] = r.View().Secret
+			})
+		}
+		wg.Wait()
+		// Both secrets now sign: the latest as current, the other as previous.
+		rc.trust(secrets[0])
+		record(t, e, time.Now(), "payment.created", []string{"pay_a"}, 1)
+		waitFor(t, "a delivery", 10*time.Second, func() bool { return len(rc.delivered()) == 1 })
+		rc.trust(secrets[1])
+		record(t, e, time.Now(), "payment.created", []string{"pay_b"}, 1)
+		waitFor(t, "a second delivery", 10*time.Second, func() bool { return len(rc.delivered()) == 2 })
+		for i, g := range rc.delivered() {
+			if !g.Verified[0] {
+				t.Errorf("rotation %d's secret does not sign: its rotation was lost", i+1)
+			}
+		}
+	})
+}

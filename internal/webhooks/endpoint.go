@@ -271,16 +271,11 @@ func (s *Service) UpdateEndpoint(ctx context.Context, platformID, endpointID str
 		return nil, err
 	}
 	now := store.TimeOf(s.now())
-	var e *Endpoint
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if e, err = getEndpoint(ctx, tx, platformID, endpointID); err != nil {
-			return err
-		}
+	return s.changeEndpoint(ctx, platformID, endpointID, func(tx *sql.Tx, e *Endpoint) error {
 		enable := p.Status != nil && Status(*p.Status) == StatusEnabled && e.Status == StatusDisabled
 		p.applyTo(e, now.Time)
 		events, _ := json.Marshal(e.EnabledEvents)
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $3, description = $4, enabled_events = $5, status = $6,
+		_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $3, description = $4, enabled_events = $5, status = $6,
 			disabled_reason = $7, disabled_at = $8, failing_since = $9, updated_at = $10 WHERE platform_id = $1 AND id = $2`,
 			platformID, e.ID, e.URL, e.Description, string(events), string(e.Status), nullable.String(string(e.DisabledReason)),
 			store.TimeOf(e.Disabled), store.TimeOf(e.FailingSince), now)
@@ -288,9 +283,25 @@ func (s *Service) UpdateEndpoint(ctx context.Context, platformID, endpointID str
 			return fmt.Errorf("update webhook endpoint: %w", err)
 		}
 		if enable {
-			if err := s.resume(ctx, tx, e, now.Time); err != nil {
-				return err
-			}
+			return s.resume(ctx, tx, e, now.Time)
+		}
+		return nil
+	})
+}
+
+// changeEndpoint runs change on the endpoint as read under its row's lock,
+// so that a concurrent change (another request, a sender disabling it) is
+// neither lost nor undone by a write from an older read, and commits the
+// answer (the endpoint's view) with it. Returns errs.NotFound.
+func (s *Service) changeEndpoint(ctx context.Context, platformID, endpointID string, change func(tx *sql.Tx, e *Endpoint) error) (*Endpoint, error) {
+	var e *Endpoint
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if e, err = lockEndpoint(ctx, tx, platformID, endpointID); err != nil {
+			return err
+		}
+		if err := change(tx, e); err != nil {
+			return err
 		}
 		return idempotency.Commit(ctx, tx, e.View())
 	})
@@ -298,6 +309,17 @@ func (s *Service) UpdateEndpoint(ctx context.Context, platformID, endpointID str
 		return nil, err
 	}
 	return e, nil
+}
+
+// lockEndpoint reads an endpoint after a write that changes nothing, which
+// holds the row's lock until tx ends on PostgreSQL (as SELECT … FOR UPDATE,
+// which SQLite lacks) and makes tx the writer on SQLite.
+func lockEndpoint(ctx context.Context, tx *sql.Tx, platformID, endpointID string) (*Endpoint, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET updated_at = updated_at WHERE platform_id = $1 AND id = $2`,
+		platformID, endpointID); err != nil {
+		return nil, err
+	}
+	return getEndpoint(ctx, tx, platformID, endpointID)
 }
 
 func (p EndpointParams) applyTo(e *Endpoint, now time.Time) {
@@ -359,12 +381,7 @@ func (s *Service) RotateSecret(ctx context.Context, platformID, endpointID strin
 		}
 	}
 	now := store.TimeOf(s.now())
-	var e *Endpoint
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if e, err = getEndpoint(ctx, tx, platformID, endpointID); err != nil {
-			return err
-		}
+	return s.changeEndpoint(ctx, platformID, endpointID, func(tx *sql.Tx, e *Endpoint) error {
 		if scheme == "" {
 			scheme = e.Scheme()
 		}
@@ -389,15 +406,8 @@ func (s *Service) RotateSecret(ctx context.Context, platformID, endpointID strin
 			previous_public_key = $6, previous_secret_expires_at = $7, updated_at = $8 WHERE platform_id = $1 AND id = $2`,
 			platformID, e.ID, e.secret, nullable.String(e.PublicKey), nullable.String(e.previous), nullable.String(e.PreviousPublicKey),
 			store.TimeOf(e.PreviousExpires), now)
-		if err != nil {
-			return err
-		}
-		return idempotency.Commit(ctx, tx, e.View())
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
 }
 
 // signingSecrets returns the secrets that sign a delivery at now: the
