@@ -249,6 +249,8 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	jobs.Add(w, &payment.TransferWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &payment.RefundWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &payment.StripeFeeWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &payment.CaptureWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &payment.CancelWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &payment.CheckoutExpireWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	// Up to a few thousand small transactions; a row requeued is touched
 	// at once, so a run cut short is finished by the next.

@@ -13,6 +13,7 @@ import (
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // CaptureParams ask to capture an authorized payment.
@@ -54,24 +55,9 @@ func (s *Service) Capture(ctx context.Context, platformID, paymentID string, cp 
 	if err != nil {
 		return nil, err
 	}
-	sc, err := s.client(ctx, platformID)
+	pi, err := s.capture(ctx, p, amount, fee)
 	if err != nil {
 		return nil, err
-	}
-	params := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(amount)}
-	// A separate charge's fee is what the platform keeps by transferring
-	// less; Stripe refuses an application fee on a charge that is the
-	// platform's own.
-	if p.ChargeType != ChargeSeparate && (fee > 0 || p.ApplicationFee > 0) {
-		params.ApplicationFeeAmount = stripe.Int64(fee)
-	}
-	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(p.opKey("capture", amount))
-	pi, err := sc.V1PaymentIntents.Capture(ctx, p.StripePaymentIntentID, params)
-	if err != nil {
-		if pi, err = s.opFailed(ctx, sc, p, "capture", err); err != nil {
-			return nil, err
-		}
 	}
 	done, err := s.recordOp(ctx, p, pi)
 	if err == nil && done.Status == StatusCanceled {
@@ -146,18 +132,9 @@ func (s *Service) Cancel(ctx context.Context, platformID, paymentID string) (*Pa
 	if p.StripePaymentIntentID == "" {
 		return s.recordOp(ctx, p, &stripe.PaymentIntent{Status: stripe.PaymentIntentStatusCanceled})
 	}
-	sc, err := s.client(ctx, platformID)
+	pi, err := s.cancel(ctx, p)
 	if err != nil {
 		return nil, err
-	}
-	params := &stripe.PaymentIntentCancelParams{}
-	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(p.opKey("cancel", 0))
-	pi, err := sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
-	if err != nil {
-		if pi, err = s.opFailed(ctx, sc, p, "cancel", err); err != nil {
-			return nil, err
-		}
 	}
 	done, err := s.recordOp(ctx, p, pi)
 	if errs.Is(err, errs.Conflict) { // another call recorded something first
@@ -184,42 +161,135 @@ func (s *Service) refundRest(ctx context.Context, p *Payment) (*Payment, error) 
 	return getPayment(ctx, s.db, p.PlatformID, p.ID)
 }
 
-// opKey is the idempotency key of a capture or cancel call. A
-// PaymentIntent is captured or canceled once at most, whatever the key,
-// so a new key (OpTry) after an unknown outcome cannot do either twice;
-// it only avoids the replay of a 5xx Stripe stored under the last one.
-func (p *Payment) opKey(op string, amount int64) string {
-	return stripeapi.IdempotencyKey("payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), op,
-		strconv.FormatInt(amount, 10), "try", strconv.FormatInt(p.OpTry, 10))
+// capture captures amount of the payment's PaymentIntent at Stripe, with
+// the platform's fee, as an operation (stripeop) that a job finishes if
+// the caller does not (see CaptureArgs), and returns the PaymentIntent
+// where it left it.
+func (s *Service) capture(ctx context.Context, p *Payment, amount, fee int64) (*stripe.PaymentIntent, error) {
+	if err := s.lookAfter(ctx, CaptureArgs{PlatformID: p.PlatformID, PaymentID: p.ID, Attempt: p.Attempt, Amount: amount}); err != nil {
+		return nil, err
+	}
+	return s.captureIntent(ctx, p, amount, fee)
 }
 
-// opFailed handles a capture or cancel Stripe did not carry out. With the
-// outcome unknown, the next call uses a new key and the caller is told to
-// call again. A refusal may mean the PaymentIntent moved on already (an
-// earlier call whose answer was lost, a capture racing a cancel, an
-// authorization that expired), so the PaymentIntent is read back and
-// returned when it did; one still where it was is a real refusal.
-func (s *Service) opFailed(ctx context.Context, sc *stripe.Client, p *Payment, op string, err error) (*stripe.PaymentIntent, error) {
-	o := stripeapi.Classify(err)
-	if o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited {
-		if _, uerr := s.db.ExecContext(ctx, `UPDATE payments SET op_try = op_try + 1 WHERE platform_id = $1 AND id = $2 AND op_try = $3`,
-			p.PlatformID, p.ID, p.OpTry); uerr != nil {
-			return nil, uerr
-		}
-		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
-			Message: fmt.Sprintf("Stripe did not confirm the %s of payment %s; call again (with a new Idempotency-Key, as this answer is stored under the one sent): it is safe.", op, p.ID), Err: errors.Join(o.Cause, o.Err())}
+func (s *Service) captureIntent(ctx context.Context, p *Payment, amount, fee int64) (*stripe.PaymentIntent, error) {
+	a := strconv.FormatInt(amount, 10)
+	return s.intentOp(ctx, p, stripeop.Op{Kind: stripeop.CapturePaymentIntent, Object: p.attemptObject() + ":" + a, Step: "capture",
+		Key: []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "capture", a}},
+		stripe.PaymentIntentStatusSucceeded, func(ctx context.Context, sc *stripe.Client, key string) (*stripe.PaymentIntent, error) {
+			params := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(amount)}
+			// A separate charge's fee is what the platform keeps by
+			// transferring less; Stripe refuses an application fee on a
+			// charge that is the platform's own.
+			if p.ChargeType != ChargeSeparate && (fee > 0 || p.ApplicationFee > 0) {
+				params.ApplicationFeeAmount = stripe.Int64(fee)
+			}
+			stripeapi.OnAccount(params, p.intentAccount())
+			params.SetIdempotencyKey(key)
+			return sc.V1PaymentIntents.Capture(ctx, p.StripePaymentIntentID, params)
+		})
+}
+
+// cancel cancels the payment's PaymentIntent at Stripe as an operation
+// that a job finishes if the caller does not (see CancelArgs), and
+// returns the PaymentIntent where it left it.
+func (s *Service) cancel(ctx context.Context, p *Payment) (*stripe.PaymentIntent, error) {
+	if err := s.lookAfter(ctx, CancelArgs{PlatformID: p.PlatformID, PaymentID: p.ID, Attempt: p.Attempt}); err != nil {
+		return nil, err
 	}
-	pi, rerr := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
+	return s.cancelAtStripe(ctx, p)
+}
+
+func (s *Service) cancelAtStripe(ctx context.Context, p *Payment) (*stripe.PaymentIntent, error) {
+	return s.intentOp(ctx, p, stripeop.Op{Kind: stripeop.CancelPaymentIntent, Object: p.attemptObject(), Step: "cancel",
+		Key: []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "cancel"}},
+		stripe.PaymentIntentStatusCanceled, func(ctx context.Context, sc *stripe.Client, key string) (*stripe.PaymentIntent, error) {
+			params := &stripe.PaymentIntentCancelParams{}
+			stripeapi.OnAccount(params, p.intentAccount())
+			params.SetIdempotencyKey(key)
+			return sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
+		})
+}
+
+// intentOp runs a capture or cancel of the payment's PaymentIntent (op,
+// by call) and returns the PaymentIntent as it is after it. A
+// PaymentIntent is captured or canceled once at most, whatever the key,
+// so an earlier run that reached Stripe is found by the PaymentIntent
+// being in the status done. A refusal may mean the PaymentIntent moved on
+// already (an earlier call whose answer was lost, a capture racing a
+// cancel, an authorization that expired), so it is read back and returned
+// when it did; one still where it was is a real refusal. With the outcome
+// unknown the caller is told to call again (errs.Unavailable).
+func (s *Service) intentOp(ctx context.Context, p *Payment, op stripeop.Op, done stripe.PaymentIntentStatus,
+	call func(ctx context.Context, sc *stripe.Client, key string) (*stripe.PaymentIntent, error)) (*stripe.PaymentIntent, error) {
+	sc, err := s.client(ctx, p.PlatformID)
+	if err != nil {
+		return nil, err
+	}
+	name := "capture"
+	if op.Kind == stripeop.CancelPaymentIntent {
+		name = "cancel"
+	}
+	var got *stripe.PaymentIntent
+	retrieve := func(ctx context.Context) (*stripe.PaymentIntent, error) {
+		return sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
+	}
+	op.PlatformID = p.PlatformID
+	op.Find = func(ctx context.Context) (string, error) {
+		pi, err := retrieve(ctx)
+		if err != nil || pi.Status != done {
+			return "", err
+		}
+		got = pi
+		return pi.ID, nil
+	}
+	op.Call = func(ctx context.Context, key string) (string, error) {
+		pi, err := call(ctx, sc, key)
+		if err != nil {
+			return "", err
+		}
+		got = pi
+		return pi.ID, nil
+	}
+	_, err = s.ops.Run(ctx, op)
+	var lf *stripeop.LookupFailed
+	f := stripeop.AsFailed(err)
+	switch {
+	case got != nil:
+		return got, nil
+	case err == nil: // made by an earlier call: read it back
+		if got, err = retrieve(ctx); err == nil {
+			return got, nil
+		}
+		lf = &stripeop.LookupFailed{Err: err}
+	case f != nil:
+		return s.opRefused(ctx, p, name, f, retrieve)
+	case !errors.As(err, &lf):
+		return nil, err
+	}
+	return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
+		Message: fmt.Sprintf("Stripe's state of the %s of payment %s could not be read; call again (with a new Idempotency-Key if one was sent): it is safe.", name, p.ID), Err: lf.Err}
+}
+
+// opRefused handles a capture or cancel Stripe did not carry out.
+func (s *Service) opRefused(ctx context.Context, p *Payment, name string, f *stripeop.Failed,
+	retrieve func(context.Context) (*stripe.PaymentIntent, error)) (*stripe.PaymentIntent, error) {
+	o := f.Outcome
+	if o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited {
+		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
+			Message: fmt.Sprintf("Stripe did not confirm the %s of payment %s; call again (with a new Idempotency-Key, as this answer is stored under the one sent): it is safe.", name, p.ID), Err: errors.Join(o.Cause, o.Err())}
+	}
+	pi, rerr := retrieve(ctx)
 	if rerr != nil {
 		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
-			Message: fmt.Sprintf("Stripe refused the %s of payment %s and its state could not be read; call again (with a new Idempotency-Key if one was sent).", op, p.ID), Err: errors.Join(err, rerr)}
+			Message: fmt.Sprintf("Stripe refused the %s of payment %s and its state could not be read; call again (with a new Idempotency-Key if one was sent).", name, p.ID), Err: errors.Join(f, rerr)}
 	}
 	if pi.Status == stripe.PaymentIntentStatusSucceeded || pi.Status == stripe.PaymentIntentStatusCanceled {
 		return pi, nil
 	}
-	s.logger.ErrorContext(ctx, "Stripe refused a "+op, "payment", p.ID, "payment_intent", pi.ID, "status", pi.Status, "code", o.Code, "detail", o.Message)
-	return nil, &errs.Error{Code: errs.Conflict, Reason: op + "_refused",
-		Message: fmt.Sprintf("Stripe refused the %s of payment %s.", op, p.ID), Err: o.Err()}
+	s.logger.ErrorContext(ctx, "Stripe refused a "+name, "payment", p.ID, "payment_intent", pi.ID, "status", pi.Status, "code", o.Code, "detail", o.Message)
+	return nil, &errs.Error{Code: errs.Conflict, Reason: name + "_refused",
+		Message: fmt.Sprintf("Stripe refused the %s of payment %s.", name, p.ID), Err: o.Err()}
 }
 
 // recordOp records where a capture or cancel left the PaymentIntent, and

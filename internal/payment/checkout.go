@@ -18,6 +18,7 @@ import (
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 	"github.com/tenderpay/tender/internal/wallet"
 )
 
@@ -432,34 +433,33 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 		params.OnBehalfOf = stripe.String(p.AccountID)
 	}
 	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(p.attemptKey())
-	pi, err := sc.V1PaymentIntents.Create(ctx, params)
-	for try := 1; err != nil && try <= 3 && stripeapi.Classify(err).Kind == stripeapi.KindIdempotency; try++ {
-		// Another tab's request with the same key is in flight: its
-		// answer, the same PaymentIntent, is replayed once it is done.
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
-		}
-		pi, err = sc.V1PaymentIntents.Create(ctx, params)
-	}
-	if err != nil {
-		o := stripeapi.Classify(err)
+	var made *stripe.PaymentIntent
+	_, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreatePaymentIntent, Object: p.attemptObject(), Key: p.attemptKeyParts(),
+		// No Find: the PaymentIntent is not confirmed, so one an earlier
+		// request made and lost takes no money; at worst it is left
+		// unused. After a stored 5xx the next request moves to a new key
+		// at once.
+		Call: func(ctx context.Context, key string) (string, error) {
+			params.SetIdempotencyKey(key)
+			pi, err := createCheckoutIntentCall(ctx, sc, params)
+			if err != nil {
+				return "", err
+			}
+			made = pi
+			return pi.ID, nil
+		},
+		OnSave: func(ctx context.Context, tx *sql.Tx, piID string) error {
+			_, err := tx.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, status = $4, updated_at = $5
+				WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL AND attempt = $6 AND status IN ($7, $4)`,
+				p.PlatformID, p.ID, piID, string(StatusProcessing), store.TimeOf(s.now()), p.Attempt, string(StatusPending))
+			return err
+		},
+	})
+	if f := stripeop.AsFailed(err); f != nil {
+		o := f.Outcome
 		switch {
 		case o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited:
-			if o.Kind == stripeapi.KindUnavailable && o.Status >= 500 {
-				// Stripe stores a 5xx under its key and replays it, so the
-				// next try uses a new key. An unconfirmed PaymentIntent
-				// takes no money: at worst one is left unused. Anything
-				// else (a request in flight with the key, a network
-				// failure, a rate limit) keeps the key, which then
-				// returns the same PaymentIntent.
-				if _, uerr := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
-					p.PlatformID, p.ID, p.KeyTry); uerr != nil {
-					return nil, uerr
-				}
-			}
 			return nil, checkoutStripeError(err)
 		case o.Kind == stripeapi.KindAccountInvalid:
 			if _, rerr := s.connect.Refresh(ctx, p.PlatformID, p.MerchantID); rerr != nil {
@@ -471,27 +471,41 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 			"kind", o.Kind, "code", o.Code, "detail", o.Message)
 		return nil, errs.E(errs.Conflict, "This payment cannot be taken. Please contact the seller.").WithReason("payment_refused")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, status = $4, updated_at = $5
-		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL AND attempt = $6 AND status IN ($7, $4)`,
-		p.PlatformID, p.ID, pi.ID, string(StatusProcessing), store.TimeOf(s.now()), p.Attempt, string(StatusPending))
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	// Whichever request saved its PaymentIntent first (the same one, made
+	// with the same key, unless the payment moved on), carry on from
+	// what is saved.
+	fresh, err := getPayment(ctx, s.db, p.PlatformID, p.ID)
+	if err != nil {
 		return nil, err
-	} else if n == 0 {
-		// Another request saved its PaymentIntent first (the same one,
-		// made with the same key, unless the payment moved on).
-		if p, err = getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil {
-			return nil, err
-		}
-		if p.StripePaymentIntentID == "" || p.Status.final() {
-			return nil, errCheckoutCanceled
-		}
-		return s.readIntent(ctx, sc, p)
 	}
-	p.StripePaymentIntentID, p.Status = pi.ID, StatusProcessing
-	return pi, nil
+	if fresh.StripePaymentIntentID == "" || fresh.Status.final() {
+		return nil, errCheckoutCanceled
+	}
+	*p = *fresh
+	if made != nil && made.ID == p.StripePaymentIntentID {
+		return made, nil
+	}
+	return s.readIntent(ctx, sc, p)
+}
+
+// createCheckoutIntentCall creates a checkout's PaymentIntent. Another
+// tab's request with the same key may be in flight: its answer, the same
+// PaymentIntent, is replayed once it is done, so a conflict on the key is
+// tried again a few times.
+func createCheckoutIntentCall(ctx context.Context, sc *stripe.Client, params *stripe.PaymentIntentCreateParams) (*stripe.PaymentIntent, error) {
+	pi, err := sc.V1PaymentIntents.Create(ctx, params)
+	for try := 1; err != nil && try <= 3 && stripeapi.Classify(err).Kind == stripeapi.KindIdempotency; try++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		}
+		pi, err = sc.V1PaymentIntents.Create(ctx, params)
+	}
+	return pi, err
 }
 
 // nextCheckoutAttempt cancels the attempt's PaymentIntent at Stripe and
@@ -508,7 +522,7 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 		return canceled, nil // it moved on: the caller records it
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE payments SET attempt = attempt + 1, charge_type = $3, stripe_payment_intent_id = NULL,
-		key_try = 0, create_failed_at = NULL, failure_code = '', decline_code = '', failure_message = '', failure_detail = '', updated_at = $4
+		failure_code = '', decline_code = '', failure_message = '', failure_detail = '', updated_at = $4
 		WHERE platform_id = $1 AND id = $2 AND attempt = $5 AND stripe_payment_intent_id = $6 AND status IN ($7, $8)`,
 		p.PlatformID, p.ID, string(want), store.TimeOf(s.now()), p.Attempt, pi.ID, string(StatusPending), string(StatusProcessing))
 	if err != nil {
@@ -537,18 +551,33 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 // it as it is then: canceled, or whatever it moved to first (succeeded,
 // processing) when Stripe refused.
 func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
-	params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")}
-	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(stripeapi.IdempotencyKey("payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "checkout-cancel"))
-	pi, err := sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
-	if err == nil {
-		return pi, nil
+	var canceled *stripe.PaymentIntent
+	_, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CancelPaymentIntent, Object: p.attemptObject() + ":checkout",
+		Key: []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "checkout-cancel"},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")}
+			stripeapi.OnAccount(params, p.intentAccount())
+			params.SetIdempotencyKey(key)
+			pi, err := sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
+			if err != nil {
+				return "", err
+			}
+			canceled = pi
+			return pi.ID, nil
+		},
+	})
+	if canceled != nil {
+		return canceled, nil
 	}
-	o := stripeapi.Classify(err)
-	if o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited {
+	if f := stripeop.AsFailed(err); f != nil && (f.Outcome.Unknown || f.Outcome.Retryable || f.Outcome.Kind == stripeapi.KindUnavailable ||
+		f.Outcome.Kind == stripeapi.KindRateLimited) {
 		return nil, checkoutStripeError(err)
+	} else if f == nil && err != nil {
+		return nil, err
 	}
-	// Refused: most likely it is no longer cancelable. See where it is.
+	// Refused (most likely it is no longer cancelable), or canceled by an
+	// earlier call: see where it is.
 	return s.readIntent(ctx, sc, p)
 }
 

@@ -142,17 +142,9 @@ type Payment struct {
 	Metadata                  map[string]string
 	Status                    Status
 	// Attempt numbers the PaymentIntents tried for this payment, from 1;
-	// each attempt has its own idempotency key.
+	// each attempt's creation is its own operation (stripeop).
 	Attempt int64
-	// KeyTry numbers the idempotency keys used to create the attempt's
-	// PaymentIntent: a new one only after Stripe stored a 5xx under the
-	// last (CreateFailed) and the search found nothing.
-	KeyTry       int64
-	CreateFailed time.Time
-	// OpTry numbers the idempotency keys of capture and cancel calls,
-	// moved on after an unknown outcome (see migration 00010).
-	OpTry  int64
-	Source Source
+	Source  Source
 	// StripeFeePayer is who bears Stripe's processing fee, from the fee
 	// policy when the payment was accepted; always the platform for a
 	// destination charge (see migration 00016). StripeFee is Stripe's fee
@@ -517,8 +509,8 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
-	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at, key_try, create_failed_at,
-	amount_captured, op_try, source, amount_refunded, stripe_fee_payer, stripe_fee, stripe_fee_covered, stripe_fee_refund_id`
+	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at,
+	amount_captured, source, amount_refunded, stripe_fee_payer, stripe_fee, stripe_fee_covered, stripe_fee_refund_id`
 
 func scanPayment(row store.Scanner) (*Payment, error) {
 	var p Payment
@@ -527,11 +519,11 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	var stripeFeeRefund sql.NullString
 	var policyID, piID, customerID sql.NullString
 	var policyVersion sql.NullInt64
-	var created, updated, createFailed store.Time
+	var created, updated store.Time
 	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &customerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated, &p.KeyTry, &createFailed, &p.AmountCaptured, &p.OpTry, &source, &p.AmountRefunded, &payer, &stripeFee, &p.StripeFeeCovered, &stripeFeeRefund); err != nil {
+		&created, &updated, &p.AmountCaptured, &source, &p.AmountRefunded, &payer, &stripeFee, &p.StripeFeeCovered, &stripeFeeRefund); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -543,7 +535,7 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	}
 	p.Currency, p.FeePolicyID, p.FeePolicyVersion = c, policyID.String, policyVersion.Int64
 	p.ChargeType, p.Capture, p.Status, p.StripePaymentIntentID = ChargeType(chargeType), Capture(capture), Status(status), piID.String
-	p.Created, p.Updated, p.CreateFailed = created.Time, updated.Time, createFailed.Time
+	p.Created, p.Updated = created.Time, updated.Time
 	p.CustomerID, p.Source = customerID.String, Source(source)
 	p.StripeFeePayer, p.StripeFee, p.StripeFeeKnown, p.StripeFeeRefundID = StripeFeePayer(payer), stripeFee.Int64, stripeFee.Valid, stripeFeeRefund.String
 	return &p, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 	"github.com/tenderpay/tender/internal/wallet"
 )
 
@@ -54,6 +55,8 @@ type Service struct {
 	// something to resume from (before_create, after_create, after_save);
 	// tests make it fail to simulate one there.
 	crashFunc func(step, paymentID string) error
+	// ops makes every write to Stripe exactly once.
+	ops *stripeop.Ops
 }
 
 // Config is what a Service needs.
@@ -85,8 +88,10 @@ func NewService(c Config) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
+	s := &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
 		now: c.NowFunc, logger: c.Logger, platforms: c.Platforms, keys: c.Keys, publicURL: c.PublicURL}
+	s.ops = stripeop.New(c.DB, c.NowFunc, s.crashPoint)
+	return s
 }
 
 func (s *Service) client(ctx context.Context, platformID string) (*stripe.Client, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // ProcessArgs is the job that charges a payment at Stripe.
@@ -73,51 +74,88 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	if err != nil {
 		return err
 	}
-	maybeAtStripe := p.Status == StatusProcessing
 	if p.Status == StatusPending {
 		if _, err := s.db.ExecContext(ctx, `UPDATE payments SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
 			platformID, p.ID, string(StatusProcessing), store.TimeOf(s.now()), string(StatusPending)); err != nil {
 			return err
 		}
 	}
-
 	var pi *stripe.PaymentIntent
-	switch {
-	case p.StripePaymentIntentID != "":
+	if p.StripePaymentIntentID == "" {
+		res, made, err := s.charge(ctx, sc, p)
+		switch {
+		case errors.Is(err, errSettled):
+			return nil // by a check before the charge (a card or merchant no longer usable)
+		case err != nil:
+			return err
+		}
+		if pi = made; res.Resumed {
+			pi = nil
+		}
+		p.StripePaymentIntentID = res.StripeID
+	}
+	if pi == nil {
 		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount())
 		if pi, err = sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params); err != nil {
 			return s.lookupFailed(ctx, p, err)
-		}
-	case maybeAtStripe:
-		if pi, err = s.findIntent(ctx, sc, p); err != nil {
-			return s.lookupFailed(ctx, p, err)
-		}
-		if pi != nil {
-			if err := s.saveIntent(ctx, p, pi.ID); err != nil {
-				return err
-			}
-		}
-	}
-	if pi == nil && !p.CreateFailed.IsZero() {
-		if err := s.nextKey(ctx, p); err != nil {
-			return err
-		}
-	}
-	if pi == nil {
-		if err := s.crashPoint("before_create", p.ID); err != nil {
-			return err
-		}
-		if pi, err = s.createIntent(ctx, sc, p); err != nil {
-			return err
-		}
-		if pi == nil {
-			return nil // settled by createIntent (a decline, a refusal)
 		}
 	}
 	if err := s.crashPoint("after_save", p.ID); err != nil {
 		return err
 	}
 	return s.settle(ctx, p, pi)
+}
+
+// errSettled is returned by the checks before a charge when they settled
+// the payment themselves (failed: the card or the merchant can no longer
+// be used), so there is nothing to send.
+var errSettled = errors.New("payment settled before its charge")
+
+// charge makes the attempt's PaymentIntent at Stripe, once (see
+// stripeop): it returns the operation's result and, when this run made
+// it, the PaymentIntent. A decline, a refusal or a lost account settles
+// the payment and returns errSettled; an outcome not known yet is an
+// error for River to retry.
+func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment) (stripeop.Result, *stripe.PaymentIntent, error) {
+	var card chargeCard
+	var made *stripe.PaymentIntent
+	res, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreatePaymentIntent, Object: p.attemptObject(),
+		Key: p.attemptKeyParts(), Step: "create", FindLag: SearchLag,
+		Find: func(ctx context.Context) (string, error) {
+			pi, err := s.findIntent(ctx, sc, p)
+			if pi == nil {
+				return "", err
+			}
+			return pi.ID, nil
+		},
+		Prepare: func(ctx context.Context) (err error) {
+			card, err = s.chargeCard(ctx, p)
+			return err
+		},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := s.intentParams(p, card)
+			params.SetIdempotencyKey(key)
+			pi, err := sc.V1PaymentIntents.Create(ctx, params)
+			if err != nil {
+				return stripeapi.Classify(err).PaymentIntentID, err
+			}
+			made = pi
+			return pi.ID, nil
+		},
+		OnSave: func(ctx context.Context, tx *sql.Tx, piID string) error { return saveIntent(ctx, tx, p, piID, s.now()) },
+	})
+	var lf *stripeop.LookupFailed
+	if errors.As(err, &lf) {
+		return res, nil, s.lookupFailed(ctx, p, lf.Err)
+	}
+	if f := stripeop.AsFailed(err); f != nil {
+		if err := s.settleError(ctx, p, f.Outcome); err != nil {
+			return res, nil, err
+		}
+		return res, nil, errSettled
+	}
+	return res, made, err
 }
 
 // lookupFailed handles a failure to read back a PaymentIntent that may
@@ -150,13 +188,13 @@ func (p *Payment) intentAccount() string {
 	return ""
 }
 
-// attemptKey is the idempotency key of the attempt's creation.
-func (p *Payment) attemptKey() string {
-	parts := []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "create"}
-	if p.KeyTry > 0 {
-		parts = append(parts, "try", strconv.FormatInt(p.KeyTry, 10))
-	}
-	return stripeapi.IdempotencyKey(parts...)
+// attemptObject names the attempt's creation among operations.
+func (p *Payment) attemptObject() string { return p.ID + ":" + strconv.FormatInt(p.Attempt, 10) }
+
+// attemptKeyParts are what the idempotency key of the attempt's creation
+// derives from (stripeop appends its try).
+func (p *Payment) attemptKeyParts() []string {
+	return []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "create"}
 }
 
 // SearchLag is how long after a failed creation Tender trusts that a
@@ -164,26 +202,6 @@ func (p *Payment) attemptKey() string {
 // Stripe's search is not read-after-write ("data is typically searchable
 // within a minute"), so an empty answer sooner proves nothing.
 const SearchLag = 2 * time.Minute
-
-// nextKey moves to a new idempotency key for the attempt's creation,
-// after Stripe stored a 5xx under the current one (it would replay it)
-// and the search found no PaymentIntent: once the search has had
-// SearchLag to catch up, or else the job is snoozed until it has.
-func (s *Service) nextKey(ctx context.Context, p *Payment) error {
-	if wait := SearchLag - s.now().Sub(p.CreateFailed); wait > 0 {
-		return river.JobSnooze(wait)
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1, create_failed_at = NULL, updated_at = $3
-		WHERE platform_id = $1 AND id = $2 AND key_try = $4`, p.PlatformID, p.ID, store.TimeOf(s.now()), p.KeyTry)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return errors.Join(err, fmt.Errorf("payment %s: another run moved to a new key; retrying", p.ID))
-	}
-	p.KeyTry, p.CreateFailed = p.KeyTry+1, time.Time{}
-	return nil
-}
 
 // findIntent returns the attempt's PaymentIntent on the account it is
 // made on (the merchant's, or the platform's for a destination charge),
@@ -201,49 +219,65 @@ func (s *Service) findIntent(ctx context.Context, sc *stripe.Client, p *Payment)
 	return nil, nil
 }
 
-// createIntent creates and confirms the attempt's PaymentIntent: for a
-// direct charge on the merchant's account with the card's clone there,
-// for a destination charge on the platform's account with the card
-// itself, transferring to the merchant. It returns the PaymentIntent, or
-// nil once the payment is settled (a decline, a request Stripe refused, a
-// card or merchant no longer usable), or an error for River to retry.
-func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+// chargeCard is the customer and card a PaymentIntent is made with.
+type chargeCard struct{ customerID, paymentMethodID string }
+
+// chargeCard checks, just before the attempt's PaymentIntent is made,
+// that the card can still be charged, and returns it: for a direct charge
+// its clone on the merchant's account, for destination and separate
+// charges the platform's own. A card or merchant no longer usable settles
+// the payment failed (errSettled).
+func (s *Service) chargeCard(ctx context.Context, p *Payment) (chargeCard, error) {
 	if p.OffSession {
 		// The customer may have withdrawn consent since the payment was
 		// accepted; withdrawing also removed the card's clone, which
 		// CloneFor would otherwise make again.
 		if _, err := s.wallet.ActiveConsent(ctx, p.PlatformID, p.CustomerID, p.MerchantID, p.PaymentMethodID); errs.Is(err, errs.Forbidden) {
-			return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "consent_missing",
-				message: "You have not allowed this merchant to charge your card.", detail: errs.As(err).Message})
+			return chargeCard{}, s.settled(s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "consent_missing",
+				message: "You have not allowed this merchant to charge your card.", detail: errs.As(err).Message}))
 		} else if err != nil {
-			return nil, err
+			return chargeCard{}, err
 		}
 	}
-	var customerID, pmID string
 	if p.ChargeType != ChargeDirect {
-		var settled bool
-		var err error
-		if customerID, pmID, settled, err = s.platformCard(ctx, p); err != nil || settled {
-			return nil, err
+		customerID, pmID, settled, err := s.platformCard(ctx, p)
+		if settled {
+			return chargeCard{}, s.settled(err)
 		}
-	} else {
-		clone, err := s.wallet.CloneFor(ctx, p.PlatformID, p.PaymentMethodID, p.MerchantID)
-		switch {
-		case errs.Is(err, errs.Conflict) || errs.Is(err, errs.NotFound):
-			e := errs.As(err)
-			return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: orDefault(e.Reason, "payment_method_unavailable"),
-				message: "This card can no longer be used for this payment.", detail: e.Message})
-		case errs.Is(err, errs.Forbidden):
-			return nil, s.settleError(ctx, p, stripeapi.Outcome{Kind: stripeapi.KindAccountInvalid, Message: errs.As(err).Message})
-		case err != nil:
-			return nil, err
-		}
-		if clone.AccountID != p.AccountID {
-			return nil, s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "merchant_account_changed",
-				message: "The merchant cannot take this payment.", detail: "the merchant's account changed from " + p.AccountID + " to " + clone.AccountID})
-		}
-		customerID, pmID = clone.ConnectedCustomerID, clone.ConnectedPaymentMethodID
+		return chargeCard{customerID, pmID}, err
 	}
+	clone, err := s.wallet.CloneFor(ctx, p.PlatformID, p.PaymentMethodID, p.MerchantID)
+	switch {
+	case errs.Is(err, errs.Conflict) || errs.Is(err, errs.NotFound):
+		e := errs.As(err)
+		return chargeCard{}, s.settled(s.finish(ctx, p, nil, outcome{status: StatusFailed, code: orDefault(e.Reason, "payment_method_unavailable"),
+			message: "This card can no longer be used for this payment.", detail: e.Message}))
+	case errs.Is(err, errs.Forbidden):
+		return chargeCard{}, s.settled(s.settleError(ctx, p, stripeapi.Outcome{Kind: stripeapi.KindAccountInvalid, Message: errs.As(err).Message}))
+	case err != nil:
+		return chargeCard{}, err
+	}
+	if clone.AccountID != p.AccountID {
+		return chargeCard{}, s.settled(s.finish(ctx, p, nil, outcome{status: StatusFailed, code: "merchant_account_changed",
+			message: "The merchant cannot take this payment.", detail: "the merchant's account changed from " + p.AccountID + " to " + clone.AccountID}))
+	}
+	return chargeCard{clone.ConnectedCustomerID, clone.ConnectedPaymentMethodID}, nil
+}
+
+// settled is errSettled once a check's settlement has been recorded.
+func (s *Service) settled(err error) error {
+	if err != nil {
+		return err
+	}
+	return errSettled
+}
+
+// intentParams are the attempt's PaymentIntent, created and confirmed:
+// for a direct charge on the merchant's account with the card's clone
+// there, for destination and separate charges on the platform's account
+// with the card itself, a destination charge transferring to the
+// merchant.
+func (s *Service) intentParams(p *Payment, card chargeCard) *stripe.PaymentIntentCreateParams {
 	md := make(map[string]string, len(p.Metadata)+2)
 	for k, v := range p.Metadata {
 		md[k] = v
@@ -251,7 +285,7 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	md["tender_payment"], md["tender_attempt"] = p.ID, strconv.FormatInt(p.Attempt, 10)
 	params := &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(p.Amount), Currency: stripe.String(p.Currency.Lower()),
-		Customer: stripe.String(customerID), PaymentMethod: stripe.String(pmID),
+		Customer: stripe.String(card.customerID), PaymentMethod: stripe.String(card.paymentMethodID),
 		PaymentMethodTypes: []*string{stripe.String("card")},
 		Confirm:            stripe.Bool(true), OffSession: stripe.Bool(p.OffSession),
 		CaptureMethod: stripe.String(string(p.Capture)), Metadata: md,
@@ -282,31 +316,7 @@ func (s *Service) createIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 		params.TransferGroup = stripe.String(p.ID)
 	}
 	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(p.attemptKey())
-	pi, err := sc.V1PaymentIntents.Create(ctx, params)
-	if err != nil {
-		o := stripeapi.Classify(err)
-		if o.Kind == stripeapi.KindUnavailable && o.Status >= 500 {
-			// Stored under the key and replayed to any retry with it.
-			if _, err := s.db.ExecContext(ctx, `UPDATE payments SET create_failed_at = $3 WHERE platform_id = $1 AND id = $2`,
-				p.PlatformID, p.ID, store.TimeOf(s.now())); err != nil {
-				return nil, err
-			}
-		}
-		if o.PaymentIntentID != "" {
-			if err := s.crashPoint("after_create", p.ID); err != nil {
-				return nil, err
-			}
-		}
-		return nil, s.settleError(ctx, p, o)
-	}
-	if err := s.crashPoint("after_create", p.ID); err != nil {
-		return nil, err
-	}
-	if err := s.saveIntent(ctx, p, pi.ID); err != nil {
-		return nil, err
-	}
-	return pi, nil
+	return params
 }
 
 // platformCard returns the platform's Customer and PaymentMethod for a
@@ -345,14 +355,11 @@ func (s *Service) crashPoint(step, paymentID string) error {
 	return s.crashFunc(step, paymentID)
 }
 
-// saveIntent records the attempt's PaymentIntent id, the first thing done
-// with Stripe's answer.
-func (s *Service) saveIntent(ctx context.Context, p *Payment, piID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, updated_at = $4
-		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL`, p.PlatformID, p.ID, piID, store.TimeOf(s.now()))
-	if err == nil {
-		p.StripePaymentIntentID = piID
-	}
+// saveIntent records the attempt's PaymentIntent id on the payment, in
+// the transaction that saves it on the operation.
+func saveIntent(ctx context.Context, tx *sql.Tx, p *Payment, piID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, updated_at = $4
+		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL AND attempt = $5`, p.PlatformID, p.ID, piID, store.TimeOf(now), p.Attempt)
 	return err
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,6 +20,7 @@ import (
 	"github.com/tenderpay/tender/internal/nullable"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // RefundPrefix is the prefix of a refund's id.
@@ -67,7 +67,6 @@ type Refund struct {
 	// have been fixed (before Stripe is first called).
 	FeeRefunded       int64
 	FeeFixed          bool
-	KeyTry            int64
 	StripeRefundID    string
 	StripeFeeRefundID string
 	FailureCode       string
@@ -292,14 +291,6 @@ func (s *Service) ProcessRefund(ctx context.Context, platformID, refundID string
 	return nil
 }
 
-func (r *Refund) key(part ...string) string {
-	parts := append([]string{"refund", r.ID}, part...)
-	if r.KeyTry > 0 {
-		parts = append(parts, "try", strconv.FormatInt(r.KeyTry, 10))
-	}
-	return stripeapi.IdempotencyKey(parts...)
-}
-
 func (s *Service) refundOne(ctx context.Context, sc *stripe.Client, p *Payment, r *Refund) error {
 	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
 	if err != nil {
@@ -434,53 +425,61 @@ func (s *Service) fixRefundParts(ctx context.Context, p *Payment, r *Refund) err
 	})
 }
 
-// makeRefund makes (or finds) the refund at Stripe and saves its id. It
-// reports settled when Stripe refused it and the refund was recorded
-// failed.
+// makeRefund makes the refund at Stripe as an operation (stripeop),
+// found among the charge's refunds by Tender's metadata if an earlier run
+// made it, and saves its id. It reports settled when Stripe refused it
+// and the refund was recorded failed.
 func (s *Service) makeRefund(ctx context.Context, sc *stripe.Client, p *Payment, r *Refund, chargeID string) (settled bool, err error) {
-	list := stripeapi.OnAccount(&stripe.RefundListParams{Charge: stripe.String(chargeID)}, p.intentAccount())
-	done, err := first(sc.V1Refunds.List(ctx, list).All(ctx), func(re *stripe.Refund) bool { return re.Metadata["tender_refund"] == r.ID })
-	if err != nil {
-		return false, fmt.Errorf("refund %s: looking for it at Stripe: %w", r.ID, err)
-	}
-	if done != nil {
-		return false, s.saveRefundPart(ctx, r, "stripe_refund_id", done.ID, &r.StripeRefundID)
-	}
-	if err := s.crashPoint("before_refund", r.ID); err != nil {
-		return false, err
-	}
-	md := make(map[string]string, len(r.Metadata)+2)
-	for k, v := range r.Metadata {
-		md[k] = v
-	}
-	md["tender_refund"], md["tender_payment"] = r.ID, p.ID
-	params := &stripe.RefundCreateParams{Charge: stripe.String(chargeID), Amount: stripe.Int64(r.Amount), Metadata: md}
-	if r.Reason != "" {
-		params.Reason = stripe.String(r.Reason)
-	}
-	if p.ChargeType == ChargeDestination {
-		// The transfer was the whole amount, so Stripe's proportional
-		// reversal is exactly the refund.
-		params.ReverseTransfer = stripe.Bool(true)
-	}
-	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(r.key("create"))
-	re, err := sc.V1Refunds.Create(ctx, params)
-	if err != nil {
-		o := stripeapi.Classify(err)
-		if o.Kind == stripeapi.KindInvalidRequest || o.Kind == stripeapi.KindAccountInvalid {
+	res, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreateRefund, Object: r.ID, Key: []string{"refund", r.ID, "create"}, Step: "refund",
+		Find: func(ctx context.Context) (string, error) {
+			list := stripeapi.OnAccount(&stripe.RefundListParams{Charge: stripe.String(chargeID)}, p.intentAccount())
+			done, err := first(sc.V1Refunds.List(ctx, list).All(ctx), func(re *stripe.Refund) bool { return re.Metadata["tender_refund"] == r.ID })
+			if done == nil {
+				return "", err
+			}
+			return done.ID, nil
+		},
+		Call: func(ctx context.Context, key string) (string, error) {
+			md := make(map[string]string, len(r.Metadata)+2)
+			for k, v := range r.Metadata {
+				md[k] = v
+			}
+			md["tender_refund"], md["tender_payment"] = r.ID, p.ID
+			params := &stripe.RefundCreateParams{Charge: stripe.String(chargeID), Amount: stripe.Int64(r.Amount), Metadata: md}
+			if r.Reason != "" {
+				params.Reason = stripe.String(r.Reason)
+			}
+			if p.ChargeType == ChargeDestination {
+				// The transfer was the whole amount, so Stripe's
+				// proportional reversal is exactly the refund.
+				params.ReverseTransfer = stripe.Bool(true)
+			}
+			stripeapi.OnAccount(params, p.intentAccount())
+			params.SetIdempotencyKey(key)
+			re, err := sc.V1Refunds.Create(ctx, params)
+			if err != nil {
+				return "", err
+			}
+			return re.ID, nil
+		},
+		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error { return saveRefundPart(ctx, tx, r, "stripe_refund_id", id, s.now()) },
+	})
+	if f := stripeop.AsFailed(err); f != nil {
+		if o := f.Outcome; o.Kind == stripeapi.KindInvalidRequest || o.Kind == stripeapi.KindAccountInvalid {
 			return true, s.failRefund(ctx, p, r, orDefault(o.Code, string(o.Kind)), o.Message)
 		}
-		return false, s.partFailed(ctx, r, "refund", o)
+		return false, s.partFailed(r, "refund", f)
 	}
-	if err := s.crashPoint("after_refund", r.ID); err != nil {
-		return false, err
+	if err != nil {
+		return false, fmt.Errorf("refund %s: %w", r.ID, err)
 	}
-	return false, s.saveRefundPart(ctx, r, "stripe_refund_id", re.ID, &r.StripeRefundID)
+	r.StripeRefundID = res.StripeID
+	return false, nil
 }
 
 // refundFee gives the merchant back the refund's part of the platform's
-// application fee.
+// application fee, as an operation found among the fee's refunds.
 func (s *Service) refundFee(ctx context.Context, sc *stripe.Client, p *Payment, r *Refund, chargeID string) error {
 	fee, err := applicationFeeOn(ctx, sc, chargeID)
 	if err != nil {
@@ -490,31 +489,44 @@ func (s *Service) refundFee(ctx context.Context, sc *stripe.Client, p *Payment, 
 		return s.partRefused(ctx, r, "fee_refund_failed", "no application fee on charge "+chargeID, func() { r.FeeRefunded = 0 },
 			`UPDATE refunds SET fee_refunded = 0 WHERE platform_id = $1 AND id = $2`, p.PlatformID, r.ID)
 	}
-	done, err := first(sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(fee.ID)}).All(ctx),
-		func(fr *stripe.FeeRefund) bool { return fr.Metadata["tender_refund"] == r.ID })
-	if err != nil {
-		return fmt.Errorf("refund %s: looking for its fee refund: %w", r.ID, err)
-	}
-	if done != nil {
-		return s.saveRefundPart(ctx, r, "stripe_fee_refund_id", done.ID, &r.StripeFeeRefundID)
-	}
-	params := &stripe.FeeRefundCreateParams{ID: stripe.String(fee.ID), Amount: stripe.Int64(r.FeeRefunded),
-		Metadata: map[string]string{"tender_refund": r.ID, "tender_payment": p.ID}}
-	params.SetIdempotencyKey(r.key("application_fee"))
-	fr, err := sc.V1FeeRefunds.Create(ctx, params)
-	if err != nil {
-		o := stripeapi.Classify(err)
-		if o.Kind == stripeapi.KindInvalidRequest {
-			return s.partRefused(ctx, r, "fee_refund_failed", o.Message, func() { r.FeeRefunded = 0 },
+	res, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreateFeeRefund, Object: r.ID, Key: []string{"refund", r.ID, "application_fee"}, Step: "fee_refund",
+		Find: func(ctx context.Context) (string, error) {
+			done, err := first(sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(fee.ID)}).All(ctx),
+				func(fr *stripe.FeeRefund) bool { return fr.Metadata["tender_refund"] == r.ID })
+			if done == nil {
+				return "", err
+			}
+			return done.ID, nil
+		},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := &stripe.FeeRefundCreateParams{ID: stripe.String(fee.ID), Amount: stripe.Int64(r.FeeRefunded),
+				Metadata: map[string]string{"tender_refund": r.ID, "tender_payment": p.ID}}
+			params.SetIdempotencyKey(key)
+			fr, err := sc.V1FeeRefunds.Create(ctx, params)
+			if err != nil {
+				return "", err
+			}
+			return fr.ID, nil
+		},
+		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error { return saveRefundPart(ctx, tx, r, "stripe_fee_refund_id", id, s.now()) },
+	})
+	if f := stripeop.AsFailed(err); f != nil {
+		if f.Outcome.Kind == stripeapi.KindInvalidRequest {
+			return s.partRefused(ctx, r, "fee_refund_failed", f.Outcome.Message, func() { r.FeeRefunded = 0 },
 				`UPDATE refunds SET fee_refunded = 0 WHERE platform_id = $1 AND id = $2`, p.PlatformID, r.ID)
 		}
-		return s.partFailed(ctx, r, "fee refund", o)
+		return s.partFailed(r, "fee refund", f)
 	}
-	return s.saveRefundPart(ctx, r, "stripe_fee_refund_id", fr.ID, &r.StripeFeeRefundID)
+	if err != nil {
+		return fmt.Errorf("refund %s: fee refund: %w", r.ID, err)
+	}
+	r.StripeFeeRefundID = res.StripeID
+	return nil
 }
 
 // reverseTransfer takes the refund's part of one transfer back from the
-// merchant.
+// merchant, as an operation found among the transfer's reversals.
 func (s *Service) reverseTransfer(ctx context.Context, sc *stripe.Client, p *Payment, r *Refund, rv *Reversal) error {
 	var tr *Transfer
 	for _, t := range p.Transfers {
@@ -525,61 +537,61 @@ func (s *Service) reverseTransfer(ctx context.Context, sc *stripe.Client, p *Pay
 	if tr == nil || tr.StripeTransferID == "" {
 		return river.JobCancel(fmt.Errorf("refund %s: transfer %s has no Stripe transfer to reverse", r.ID, rv.TransferID))
 	}
-	done, err := first(sc.V1TransferReversals.List(ctx, &stripe.TransferReversalListParams{ID: stripe.String(tr.StripeTransferID)}).All(ctx),
-		func(x *stripe.TransferReversal) bool { return x.Metadata["tender_refund"] == r.ID })
-	if err != nil {
-		return fmt.Errorf("refund %s: looking for its reversal of %s: %w", r.ID, tr.ID, err)
-	}
-	if done != nil {
-		return s.saveReversal(ctx, p, r, rv, done.ID)
-	}
-	params := &stripe.TransferReversalCreateParams{ID: stripe.String(tr.StripeTransferID), Amount: stripe.Int64(rv.Amount),
-		Metadata: map[string]string{"tender_refund": r.ID, "tender_payment": p.ID, "tender_transfer": tr.ID}}
-	params.SetIdempotencyKey(r.key("reversal", tr.ID))
-	x, err := sc.V1TransferReversals.Create(ctx, params)
-	if err != nil {
-		o := stripeapi.Classify(err)
-		if o.Kind == stripeapi.KindInvalidRequest || o.Kind == stripeapi.KindAccountInvalid {
+	res, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreateTransferReversal, Object: r.ID + ":" + tr.ID,
+		Key: []string{"refund", r.ID, "reversal", tr.ID}, Step: "reversal",
+		Find: func(ctx context.Context) (string, error) {
+			done, err := first(sc.V1TransferReversals.List(ctx, &stripe.TransferReversalListParams{ID: stripe.String(tr.StripeTransferID)}).All(ctx),
+				func(x *stripe.TransferReversal) bool { return x.Metadata["tender_refund"] == r.ID })
+			if done == nil {
+				return "", err
+			}
+			return done.ID, nil
+		},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := &stripe.TransferReversalCreateParams{ID: stripe.String(tr.StripeTransferID), Amount: stripe.Int64(rv.Amount),
+				Metadata: map[string]string{"tender_refund": r.ID, "tender_payment": p.ID, "tender_transfer": tr.ID}}
+			params.SetIdempotencyKey(key)
+			x, err := sc.V1TransferReversals.Create(ctx, params)
+			if err != nil {
+				return "", err
+			}
+			return x.ID, nil
+		},
+		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error {
+			_, err := tx.ExecContext(ctx, `UPDATE refund_reversals SET stripe_reversal_id = $4 WHERE platform_id = $1 AND refund_id = $2
+				AND transfer_id = $3 AND stripe_reversal_id IS NULL`, p.PlatformID, r.ID, rv.TransferID, id)
+			return err
+		},
+	})
+	if f := stripeop.AsFailed(err); f != nil {
+		if o := f.Outcome; o.Kind == stripeapi.KindInvalidRequest || o.Kind == stripeapi.KindAccountInvalid {
 			return s.partRefused(ctx, r, "reversal_failed", tr.ID+": "+o.Message, func() { rv.Amount = 0 },
 				`UPDATE refund_reversals SET amount = 0 WHERE platform_id = $1 AND refund_id = $2 AND transfer_id = $3`, p.PlatformID, r.ID, tr.ID)
 		}
-		return s.partFailed(ctx, r, "reversal", o)
+		return s.partFailed(r, "reversal", f)
 	}
-	return s.saveReversal(ctx, p, r, rv, x.ID)
+	if err != nil {
+		return fmt.Errorf("refund %s: reversal of %s: %w", r.ID, tr.ID, err)
+	}
+	rv.StripeReversalID = res.StripeID
+	return nil
 }
 
-// saveRefundPart saves the Stripe id of a refund's part as soon as Stripe
-// returns it.
-func (s *Service) saveRefundPart(ctx context.Context, r *Refund, col, stripeID string, into *string) error {
+// saveRefundPart saves the Stripe id of a refund's part, in the
+// transaction that saves it on its operation.
+func saveRefundPart(ctx context.Context, tx *sql.Tx, r *Refund, col, stripeID string, now time.Time) error {
 	// col is one of two constant column names, never input.
-	if _, err := s.db.ExecContext(ctx, `UPDATE refunds SET `+col+` = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND `+col+` IS NULL`,
-		r.PlatformID, r.ID, stripeID, store.TimeOf(s.now())); err != nil {
-		return err
-	}
-	*into = stripeID
-	return nil
+	_, err := tx.ExecContext(ctx, `UPDATE refunds SET `+col+` = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND `+col+` IS NULL`,
+		r.PlatformID, r.ID, stripeID, store.TimeOf(now))
+	return err
 }
 
-func (s *Service) saveReversal(ctx context.Context, p *Payment, r *Refund, rv *Reversal, stripeID string) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE refund_reversals SET stripe_reversal_id = $4 WHERE platform_id = $1 AND refund_id = $2
-		AND transfer_id = $3 AND stripe_reversal_id IS NULL`, p.PlatformID, r.ID, rv.TransferID, stripeID); err != nil {
-		return err
-	}
-	rv.StripeReversalID = stripeID
-	return nil
-}
-
-// partFailed handles a Stripe failure whose outcome is unknown: after a
-// 5xx, which Stripe stores under the key, the refund's parts move to new
-// keys (each is looked for in a list before it is made again, so that is
-// safe); River retries.
-func (s *Service) partFailed(ctx context.Context, r *Refund, part string, o stripeapi.Outcome) error {
-	if o.Kind == stripeapi.KindUnavailable && o.Status >= 500 {
-		if _, err := s.db.ExecContext(ctx, `UPDATE refunds SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
-			r.PlatformID, r.ID, r.KeyTry); err != nil {
-			return err
-		}
-	}
+// partFailed is a Stripe failure whose outcome is unknown: River retries
+// (after a stored 5xx on a new key, once the part's list has been
+// searched: see stripeop).
+func (s *Service) partFailed(r *Refund, part string, f *stripeop.Failed) error {
+	o := f.Outcome
 	return fmt.Errorf("refund %s: %s: %s at Stripe, will retry: %w", r.ID, part, o.Kind, errors.Join(o.Cause, o.Err()))
 }
 
@@ -672,7 +684,7 @@ func (s *Service) settleRefund(ctx context.Context, p *Payment, r *Refund, statu
 	})
 }
 
-const refundCols = `platform_id, id, payment_id, amount, currency, reason, metadata, status, fee_refunded, key_try, stripe_refund_id,
+const refundCols = `platform_id, id, payment_id, amount, currency, reason, metadata, status, fee_refunded, stripe_refund_id,
 	stripe_fee_refund_id, failure_code, failure_detail, created_at, updated_at`
 
 func scanRefund(row store.Scanner) (*Refund, error) {
@@ -681,7 +693,7 @@ func scanRefund(row store.Scanner) (*Refund, error) {
 	var fee sql.NullInt64
 	var refundID, feeRefundID sql.NullString
 	var created, updated store.Time
-	if err := row.Scan(&r.PlatformID, &r.ID, &r.PaymentID, &r.Amount, &cur, &r.Reason, &md, &status, &fee, &r.KeyTry, &refundID, &feeRefundID,
+	if err := row.Scan(&r.PlatformID, &r.ID, &r.PaymentID, &r.Amount, &cur, &r.Reason, &md, &status, &fee, &refundID, &feeRefundID,
 		&r.FailureCode, &r.FailureDetail, &created, &updated); err != nil {
 		return nil, err
 	}

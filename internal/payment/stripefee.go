@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // Who bears Stripe's processing fee (the fee policy's stripe_fee_payer)
@@ -80,8 +80,8 @@ func (p *Payment) stripeFeeCovered() bool {
 // CoverStripeFee gives the Stripe fee of a succeeded direct charge whose
 // platform bears it back to the merchant, once: min(Stripe's fee, the
 // application fee) is refunded from the application fee with
-// metadata.tender_stripe_fee, looked for in the fee's refunds before it is
-// made, under a key derived from the payment, moved on after a 5xx.
+// metadata.tender_stripe_fee, as an operation (stripeop) found among the
+// fee's refunds when an earlier run may have made it.
 func (s *Service) CoverStripeFee(ctx context.Context, platformID, paymentID string) error {
 	p, err := getPayment(ctx, s.db, platformID, paymentID)
 	if err != nil {
@@ -117,39 +117,42 @@ func (s *Service) CoverStripeFee(ctx context.Context, platformID, paymentID stri
 	if appFee == nil {
 		return river.JobCancel(fmt.Errorf("payment %s: no application fee on charge %s", p.ID, pi.LatestCharge.ID))
 	}
-	done, err := first(sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(appFee.ID)}).All(ctx),
-		func(fr *stripe.FeeRefund) bool { return fr.Metadata["tender_stripe_fee"] == p.ID })
-	if err != nil {
-		return fmt.Errorf("payment %s: looking for its Stripe fee refund: %w", p.ID, err)
-	}
-	if done != nil {
-		return s.saveStripeFeeCovered(ctx, p, amount, done.ID)
-	}
-	var try int64
-	if err := s.db.QueryRowContext(ctx, `SELECT stripe_fee_key_try FROM payments WHERE platform_id = $1 AND id = $2`, p.PlatformID, p.ID).Scan(&try); err != nil {
-		return err
-	}
-	params := &stripe.FeeRefundCreateParams{ID: stripe.String(appFee.ID), Amount: stripe.Int64(amount),
-		Metadata: map[string]string{"tender_payment": p.ID, "tender_stripe_fee": p.ID}}
-	params.SetIdempotencyKey(stripeapi.IdempotencyKey("payment", p.ID, "stripe_fee", "try", strconv.FormatInt(try, 10)))
-	fr, err := sc.V1FeeRefunds.Create(ctx, params)
-	if err != nil {
-		o := stripeapi.Classify(err)
-		switch {
-		case o.Kind == stripeapi.KindInvalidRequest, o.Kind == stripeapi.KindAccountInvalid:
+	res, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreateFeeRefund, Object: p.ID + ":stripe_fee", Key: []string{"payment", p.ID, "stripe_fee"},
+		Step: "stripe_fee",
+		Find: func(ctx context.Context) (string, error) {
+			done, err := first(sc.V1FeeRefunds.List(ctx, &stripe.FeeRefundListParams{ID: stripe.String(appFee.ID)}).All(ctx),
+				func(fr *stripe.FeeRefund) bool { return fr.Metadata["tender_stripe_fee"] == p.ID })
+			if done == nil {
+				return "", err
+			}
+			return done.ID, nil
+		},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := &stripe.FeeRefundCreateParams{ID: stripe.String(appFee.ID), Amount: stripe.Int64(amount),
+				Metadata: map[string]string{"tender_payment": p.ID, "tender_stripe_fee": p.ID}}
+			params.SetIdempotencyKey(key)
+			fr, err := sc.V1FeeRefunds.Create(ctx, params)
+			if err != nil {
+				return "", err
+			}
+			return fr.ID, nil
+		},
+	})
+	if f := stripeop.AsFailed(err); f != nil {
+		o := f.Outcome
+		if o.Kind == stripeapi.KindInvalidRequest || o.Kind == stripeapi.KindAccountInvalid {
 			// Left for the operator: the platform owes the merchant the fee.
 			s.logger.ErrorContext(ctx, "giving Stripe's fee back to the merchant was refused", "payment", p.ID, "merchant", p.MerchantID,
 				"amount", amount, "code", o.Code, "detail", o.Message)
 			return river.JobCancel(fmt.Errorf("payment %s: Stripe fee refund refused: %s", p.ID, o.Message))
-		case o.Kind == stripeapi.KindUnavailable && o.Status >= 500:
-			if _, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_fee_key_try = stripe_fee_key_try + 1 WHERE platform_id = $1 AND id = $2
-				AND stripe_fee_key_try = $3`, p.PlatformID, p.ID, try); err != nil {
-				return err
-			}
 		}
 		return fmt.Errorf("payment %s: Stripe fee refund: %s at Stripe, will retry: %w", p.ID, o.Kind, errors.Join(o.Cause, o.Err()))
 	}
-	return s.saveStripeFeeCovered(ctx, p, amount, fr.ID)
+	if err != nil {
+		return fmt.Errorf("payment %s: Stripe fee refund: %w", p.ID, err)
+	}
+	return s.saveStripeFeeCovered(ctx, p, amount, res.StripeID)
 }
 
 // stripeFeePayerOf returns who bears Stripe's fee under a fee policy

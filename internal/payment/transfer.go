@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,6 +16,7 @@ import (
 	"github.com/tenderpay/tender/internal/nullable"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // TransferPrefix is the prefix of a transfer's id.
@@ -68,7 +68,6 @@ type Transfer struct {
 	AmountReversed   int64
 	Currency         money.Currency
 	Status           TransferStatus
-	KeyTry           int64
 	StripeTransferID string
 	FailureCode      string
 	FailureDetail    string // Stripe's words, for the operator
@@ -77,7 +76,7 @@ type Transfer struct {
 }
 
 const transferCols = `platform_id, id, payment_id, position, merchant_id, account_id, split_amount, amount, amount_reversed, currency,
-	status, key_try, stripe_transfer_id, failure_code, failure_detail, created_at, updated_at`
+	status, stripe_transfer_id, failure_code, failure_detail, created_at, updated_at`
 
 func scanTransfer(row store.Scanner) (*Transfer, error) {
 	var t Transfer
@@ -85,7 +84,7 @@ func scanTransfer(row store.Scanner) (*Transfer, error) {
 	var stripeID sql.NullString
 	var created, updated store.Time
 	if err := row.Scan(&t.PlatformID, &t.ID, &t.PaymentID, &t.Position, &t.MerchantID, &t.AccountID, &t.SplitAmount, &t.Amount,
-		&t.AmountReversed, &cur, &status, &t.KeyTry, &stripeID, &t.FailureCode, &t.FailureDetail, &created, &updated); err != nil {
+		&t.AmountReversed, &cur, &status, &stripeID, &t.FailureCode, &t.FailureDetail, &created, &updated); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -280,48 +279,46 @@ func (s *Service) fixAmounts(ctx context.Context, p *Payment) error {
 	})
 }
 
-func (t *Transfer) key() string {
-	parts := []string{"transfer", t.ID, "create"}
-	if t.KeyTry > 0 {
-		parts = append(parts, "try", strconv.FormatInt(t.KeyTry, 10))
-	}
-	return stripeapi.IdempotencyKey(parts...)
-}
-
-// makeTransfer makes one transfer at Stripe, or finds the one an earlier
-// run made, and records it.
+// makeTransfer makes one transfer at Stripe as an operation (stripeop):
+// found among the payment's transfer_group by Tender's metadata if an
+// earlier run made it, and recorded.
 func (s *Service) makeTransfer(ctx context.Context, sc *stripe.Client, p *Payment, t *Transfer, chargeID string) error {
-	if t.Status == TransferProcessing {
-		found, err := s.findTransfer(ctx, sc, p, t)
-		if err != nil {
-			return err
-		}
-		if found != nil {
-			return s.recordTransfer(ctx, p, t, TransferPaid, found.ID, "", "")
-		}
-	} else {
+	if t.Status == TransferPending {
 		if _, err := s.db.ExecContext(ctx, `UPDATE transfers SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
 			p.PlatformID, t.ID, string(TransferProcessing), store.TimeOf(s.now()), string(TransferPending)); err != nil {
 			return err
 		}
 	}
-	if err := s.crashPoint("before_transfer", p.ID); err != nil {
-		return err
+	res, err := s.ops.Run(ctx, stripeop.Op{
+		PlatformID: p.PlatformID, Kind: stripeop.CreateTransfer, Object: t.ID, Key: []string{"transfer", t.ID, "create"}, Step: "transfer",
+		Find: func(ctx context.Context) (string, error) {
+			tr, err := s.findTransfer(ctx, sc, p, t)
+			if tr == nil {
+				return "", err
+			}
+			return tr.ID, nil
+		},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := &stripe.TransferCreateParams{
+				Amount: stripe.Int64(t.Amount), Currency: stripe.String(t.Currency.Lower()), Destination: stripe.String(t.AccountID),
+				SourceTransaction: stripe.String(chargeID), TransferGroup: stripe.String(p.ID),
+				Metadata: map[string]string{"tender_transfer": t.ID, "tender_payment": p.ID},
+			}
+			params.SetIdempotencyKey(key)
+			tr, err := sc.V1Transfers.Create(ctx, params)
+			if err != nil {
+				return "", err
+			}
+			return tr.ID, nil
+		},
+	})
+	if f := stripeop.AsFailed(err); f != nil {
+		return s.transferFailed(ctx, p, t, f.Outcome)
 	}
-	params := &stripe.TransferCreateParams{
-		Amount: stripe.Int64(t.Amount), Currency: stripe.String(t.Currency.Lower()), Destination: stripe.String(t.AccountID),
-		SourceTransaction: stripe.String(chargeID), TransferGroup: stripe.String(p.ID),
-		Metadata: map[string]string{"tender_transfer": t.ID, "tender_payment": p.ID},
-	}
-	params.SetIdempotencyKey(t.key())
-	tr, err := sc.V1Transfers.Create(ctx, params)
 	if err != nil {
-		return s.transferFailed(ctx, p, t, stripeapi.Classify(err))
-	}
-	if err := s.crashPoint("after_transfer", p.ID); err != nil {
 		return err
 	}
-	return s.recordTransfer(ctx, p, t, TransferPaid, tr.ID, "", "")
+	return s.recordTransfer(ctx, p, t, TransferPaid, res.StripeID, "", "")
 }
 
 // findTransfer returns the transfer an earlier run made for t, or nil.
@@ -336,8 +333,8 @@ func (s *Service) findTransfer(ctx context.Context, sc *stripe.Client, p *Paymen
 
 // transferFailed acts on a refused or failed transfer: a refusal about the
 // merchant's account, or any other invalid request, fails it for the
-// operator (the money stays on the platform); a stored 5xx moves to the
-// next key; anything else is retried.
+// operator (the money stays on the platform); anything else is retried
+// (after a stored 5xx on a new key: see stripeop).
 func (s *Service) transferFailed(ctx context.Context, p *Payment, t *Transfer, o stripeapi.Outcome) error {
 	if o.Code == "insufficient_capabilities_for_transfer" || o.Param == "destination" {
 		o.Kind = stripeapi.KindAccountInvalid
@@ -353,11 +350,6 @@ func (s *Service) transferFailed(ctx context.Context, p *Payment, t *Transfer, o
 		return nil
 	case o.Kind == stripeapi.KindInvalidRequest, o.Kind == stripeapi.KindIdempotency && !o.Retryable:
 		return s.recordTransfer(ctx, p, t, TransferFailed, "", orDefault(o.Code, "invalid_request"), o.Message)
-	case o.Kind == stripeapi.KindUnavailable && o.Status >= 500:
-		if _, err := s.db.ExecContext(ctx, `UPDATE transfers SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
-			p.PlatformID, t.ID, t.KeyTry); err != nil {
-			return err
-		}
 	}
 	return fmt.Errorf("transfer %s: %s at Stripe, will retry: %w", t.ID, o.Kind, errors.Join(o.Cause, o.Err()))
 }
