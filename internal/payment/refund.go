@@ -463,7 +463,9 @@ func (s *Service) makeRefund(ctx context.Context, sc *stripe.Client, p *Payment,
 			}
 			return re.ID, nil
 		},
-		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error { return saveRefundPart(ctx, tx, r, "stripe_refund_id", id, s.now()) },
+		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error {
+			return saveRefundPart(ctx, tx, r, "stripe_refund_id", id, s.now())
+		},
 	})
 	if f := stripeop.AsFailed(err); f != nil {
 		if o := f.Outcome; o.Kind == stripeapi.KindInvalidRequest || o.Kind == stripeapi.KindAccountInvalid {
@@ -509,7 +511,9 @@ func (s *Service) refundFee(ctx context.Context, sc *stripe.Client, p *Payment, 
 			}
 			return fr.ID, nil
 		},
-		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error { return saveRefundPart(ctx, tx, r, "stripe_fee_refund_id", id, s.now()) },
+		OnSave: func(ctx context.Context, tx *sql.Tx, id string) error {
+			return saveRefundPart(ctx, tx, r, "stripe_fee_refund_id", id, s.now())
+		},
 	})
 	if f := stripeop.AsFailed(err); f != nil {
 		if f.Outcome.Kind == stripeapi.KindInvalidRequest {
