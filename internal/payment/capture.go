@@ -10,8 +10,6 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/errs"
-	"github.com/tenderpay/tender/internal/event"
-	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/stripeop"
 )
@@ -297,44 +295,29 @@ func (s *Service) opRefused(ctx context.Context, p *Payment, name string, f *str
 // took and the fee it kept) or canceled. A payment another call recorded
 // first is returned as that call left it.
 func (s *Service) recordOp(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) (*Payment, error) {
-	var status Status
-	var typ event.Type
-	captured, fee := p.AmountCaptured, p.ApplicationFee
+	c := paymentChange{cause: CauseCancel, to: StatusCanceled}
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
-		status, typ, captured, fee = StatusSucceeded, EventPaymentCaptured, pi.AmountReceived, pi.ApplicationFeeAmount
+		captured, fee := pi.AmountReceived, pi.ApplicationFeeAmount
 		if p.ChargeType == ChargeSeparate { // Tender's own fee, not Stripe's (see Capture)
 			var err error
 			if fee, err = s.captureFee(ctx, p, captured); err != nil {
 				return nil, err
 			}
 		}
+		c = paymentChange{cause: CauseCapture, to: StatusSucceeded, captured: &captured, fee: &fee}
 	case stripe.PaymentIntentStatusCanceled:
-		status, typ = StatusCanceled, EventPaymentCanceled
 	default:
 		return nil, fmt.Errorf("payment %s: PaymentIntent %s is %s after a capture or cancel", p.ID, pi.ID, pi.Status)
 	}
+	status := c.to
 	var done *Payment
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		now := store.TimeOf(s.now())
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, amount_captured = $4, application_fee = $5, updated_at = $6
-			WHERE platform_id = $1 AND id = $2 AND status = $7`, p.PlatformID, p.ID, string(status), captured, fee, now, string(p.Status))
-		if err != nil {
+		moved, err := s.movePayment(ctx, tx, p, c)
+		if done = moved; err != nil || moved != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			if err := s.afterSettled(ctx, tx, p, status); err != nil {
-				return err
-			}
-		}
-		if done, err = getPayment(ctx, tx, p.PlatformID, p.ID); err != nil || n == 0 {
-			return err
-		}
-		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, typ, p.ID, done.View())
+		done, err = getPayment(ctx, tx, p.PlatformID, p.ID)
 		return err
 	})
 	if err != nil {

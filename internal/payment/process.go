@@ -75,9 +75,20 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 		return err
 	}
 	if p.Status == StatusPending {
-		if _, err := s.db.ExecContext(ctx, `UPDATE payments SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
-			platformID, p.ID, string(StatusProcessing), store.TimeOf(s.now()), string(StatusPending)); err != nil {
+		// Committed before Stripe is called, so that the API shows the
+		// payment is being charged.
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			moved, err := s.movePayment(ctx, tx, p, paymentChange{to: StatusProcessing, cause: CauseCharge})
+			if moved != nil {
+				p = moved
+			}
 			return err
+		})
+		if err != nil {
+			return err
+		}
+		if p.Status != StatusProcessing { // another run moved it on
+			return nil
 		}
 	}
 	var pi *stripe.PaymentIntent
@@ -451,50 +462,24 @@ func (s *Service) settleError(ctx context.Context, p *Payment, o stripeapi.Outco
 // requires_action gets an authentication link, in its event as
 // next_action.
 func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentIntent, o outcome) error {
-	now := store.TimeOf(s.now())
-	from1, from2 := StatusPending, StatusProcessing
-	if p.Status == StatusRequiresAction {
-		from1, from2 = StatusRequiresAction, StatusRequiresAction
+	c := paymentChange{to: o.status, cause: CauseCharge, intentID: p.StripePaymentIntentID, failure: &o}
+	switch {
+	case p.Status == StatusRequiresAction:
+		c.cause = CauseAuthenticated
+	case p.Source == SourceCheckout:
+		c.cause = CausePayer
 	}
-	piID := p.StripePaymentIntentID
-	if piID == "" && pi != nil {
-		piID = pi.ID
+	if c.intentID == "" && pi != nil {
+		c.intentID = pi.ID
+	}
+	if o.status == StatusSucceeded {
+		c.captured = &p.Amount
 	}
 	if o.detail != "" {
 		s.logger.InfoContext(ctx, "payment settled with Stripe's detail", "payment", p.ID, "status", o.status, "code", o.code, "detail", o.detail)
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		var captured int64
-		if o.status == StatusSucceeded {
-			captured = p.Amount
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, $4),
-			failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, updated_at = $9, amount_captured = $12
-			WHERE platform_id = $1 AND id = $2 AND status IN ($10, $11) AND attempt = $13`,
-			p.PlatformID, p.ID, string(o.status), nullString(piID), o.code, o.declineCode, o.message, o.detail, now,
-			string(from1), string(from2), captured, p.Attempt)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		if err := s.afterSettled(ctx, tx, p, o.status); err != nil {
-			return err
-		}
-		done, err := getPayment(ctx, tx, p.PlatformID, p.ID)
-		if err != nil {
-			return err
-		}
-		data := done.View()
-		if o.status == StatusRequiresAction {
-			na, err := s.issueAuthLink(ctx, tx, done, now.Time)
-			if err != nil {
-				return err
-			}
-			data.NextAction = na.view()
-		}
-		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, eventFor[o.status], p.ID, data)
+		_, err := s.movePayment(ctx, tx, p, c)
 		return err
 	})
 }

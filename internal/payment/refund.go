@@ -300,8 +300,7 @@ func (s *Service) refundOne(ctx context.Context, sc *stripe.Client, p *Payment, 
 		return river.JobCancel(fmt.Errorf("refund %s: PaymentIntent %s has no charge", r.ID, pi.ID))
 	}
 	if r.Status == RefundPending {
-		if _, err := s.db.ExecContext(ctx, `UPDATE refunds SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
-			p.PlatformID, r.ID, string(RefundProcessing), store.TimeOf(s.now()), string(RefundPending)); err != nil {
+		if err := s.settleRefund(ctx, p, r, RefundProcessing, nil); err != nil {
 			return err
 		}
 	}
@@ -658,33 +657,20 @@ func (s *Service) completeRefund(ctx context.Context, p *Payment, r *Refund) err
 	})
 }
 
-// settleRefund moves a processing refund to its final status, running
-// also in the same transaction; a refund another run settled first is
-// left as it is.
+// settleRefund moves the refund to status in one transaction, running
+// also (when not nil) in it, through moveRefund.
 func (s *Service) settleRefund(ctx context.Context, p *Payment, r *Refund, status RefundStatus, also func(*sql.Tx, store.Time) error) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		now := store.TimeOf(s.now())
-		res, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status IN ($5, $6)`,
-			p.PlatformID, r.ID, string(status), now, string(RefundPending), string(RefundProcessing))
-		if err != nil {
+		moved, err := s.moveRefund(ctx, tx, r, status)
+		if err != nil || !moved {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
+		if also != nil {
+			if err := also(tx, store.TimeOf(s.now())); err != nil {
+				return err
+			}
 		}
-		if err := also(tx, now); err != nil {
-			return err
-		}
-		done, err := getRefund(ctx, tx, p.PlatformID, r.ID)
-		if err != nil {
-			return err
-		}
-		typ := EventRefundSucceeded
-		if status == RefundFailed {
-			typ = EventRefundFailed
-		}
-		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, typ, r.ID, done.View())
-		return err
+		return s.refundEvent(ctx, tx, r, status)
 	})
 }
 

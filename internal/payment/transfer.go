@@ -142,9 +142,11 @@ func (s *Service) afterSettled(ctx context.Context, tx *sql.Tx, p *Payment, stat
 		_, err := s.jobs().InsertTx(ctx, tx, TransferArgs{PlatformID: p.PlatformID, PaymentID: p.ID}, transferOpts)
 		return err
 	case StatusFailed, StatusCanceled:
-		_, err := tx.ExecContext(ctx, `UPDATE transfers SET status = $3, updated_at = $4 WHERE platform_id = $1 AND payment_id = $2 AND status = $5`,
-			p.PlatformID, p.ID, string(TransferCanceled), store.TimeOf(s.now()), string(TransferPending))
-		return err
+		for _, t := range p.Transfers {
+			if _, err := s.moveTransfer(ctx, tx, t, transferChange{to: TransferCanceled}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -284,8 +286,10 @@ func (s *Service) fixAmounts(ctx context.Context, p *Payment) error {
 // earlier run made it, and recorded.
 func (s *Service) makeTransfer(ctx context.Context, sc *stripe.Client, p *Payment, t *Transfer, chargeID string) error {
 	if t.Status == TransferPending {
-		if _, err := s.db.ExecContext(ctx, `UPDATE transfers SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
-			p.PlatformID, t.ID, string(TransferProcessing), store.TimeOf(s.now()), string(TransferPending)); err != nil {
+		if err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := s.moveTransfer(ctx, tx, t, transferChange{to: TransferProcessing})
+			return err
+		}); err != nil {
 			return err
 		}
 	}
@@ -361,25 +365,7 @@ func (s *Service) recordTransfer(ctx context.Context, p *Payment, t *Transfer, s
 		s.logger.WarnContext(ctx, "transfer failed", "transfer", t.ID, "payment", p.ID, "merchant", t.MerchantID, "code", code, "detail", detail)
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		now := store.TimeOf(s.now())
-		res, err := tx.ExecContext(ctx, `UPDATE transfers SET status = $3, stripe_transfer_id = $4, failure_code = $5, failure_detail = $6, updated_at = $7
-			WHERE platform_id = $1 AND id = $2 AND status IN ($8, $9)`, p.PlatformID, t.ID, string(status), nullString(stripeID), code, detail, now,
-			string(TransferPending), string(TransferProcessing))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		done, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND id = $2`, p.PlatformID, t.ID))
-		if err != nil {
-			return err
-		}
-		typ := EventTransferPaid
-		if status == TransferFailed {
-			typ = EventTransferFailed
-		}
-		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, typ, t.ID, done.View())
+		_, err := s.moveTransfer(ctx, tx, t, transferChange{to: status, stripeID: stripeID, code: code, detail: detail})
 		return err
 	})
 }
