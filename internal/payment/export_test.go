@@ -1,6 +1,9 @@
 package payment
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // SetCrashFunc makes f run at each step of Process where a crash would
 // leave something to resume from: before_create (the payment is
@@ -20,4 +23,74 @@ func FinishStale(s *Service, ctx context.Context, platformID, paymentID string) 
 		return err
 	}
 	return s.finish(ctx, p, nil, outcome{status: StatusSucceeded})
+}
+
+// Moves lists every status, cause and the payment transition table, for
+// tests that try every move.
+var (
+	Statuses = []Status{StatusPending, StatusProcessing, StatusSucceeded, StatusRequiresCapture, StatusRequiresAction, StatusFailed, StatusCanceled}
+	Causes   = []Cause{CauseCharge, CausePayer, CauseAuthenticated, CauseCapture, CauseCancel}
+	Allowed  = allowed
+)
+
+// MovePayment moves a payment, as read now, to status to by cause, in one
+// transaction, and reports whether it moved.
+func MovePayment(s *Service, ctx context.Context, platformID, paymentID string, to Status, cause Cause) (bool, error) {
+	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	if err != nil {
+		return false, err
+	}
+	var moved *Payment
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		moved, err = s.movePayment(ctx, tx, p, paymentChange{to: to, cause: cause, failure: &outcome{status: to}})
+		return err
+	})
+	return moved != nil, err
+}
+
+// MoveRefund and MoveTransfer move a refund or transfer, as read now, to
+// status to, and report whether it moved; RefundAllowed and
+// TransferAllowed are their tables.
+func MoveRefund(s *Service, ctx context.Context, platformID, refundID string, to RefundStatus) (bool, error) {
+	r, err := getRefund(ctx, s.db, platformID, refundID)
+	if err != nil {
+		return false, err
+	}
+	var moved bool
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		moved, err = s.moveRefund(ctx, tx, r, to)
+		return err
+	})
+	return moved, err
+}
+
+func MoveTransfer(s *Service, ctx context.Context, platformID, transferID string, to TransferStatus) (bool, error) {
+	t, err := scanTransfer(s.db.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND id = $2`, platformID, transferID))
+	if err != nil {
+		return false, err
+	}
+	var moved bool
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		moved, err = s.moveTransfer(ctx, tx, t, transferChange{to: to})
+		return err
+	})
+	return moved, err
+}
+
+func RefundAllowed(from, to RefundStatus) bool {
+	for _, m := range refundMoves {
+		if m.from == from && m.to == to {
+			return true
+		}
+	}
+	return false
+}
+
+func TransferAllowed(from, to TransferStatus) bool {
+	for _, m := range transferMoves {
+		if m.from == from && m.to == to {
+			return true
+		}
+	}
+	return false
 }
