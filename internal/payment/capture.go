@@ -182,6 +182,7 @@ func (s *Service) captureIntent(ctx context.Context, p *Payment, amount, fee int
 			if p.ChargeType != ChargeSeparate && (fee > 0 || p.ApplicationFee > 0) {
 				params.ApplicationFeeAmount = stripe.Int64(fee)
 			}
+			params.AddExpand(chargeFunds)
 			stripeapi.OnAccount(params, p.intentAccount())
 			params.SetIdempotencyKey(key)
 			return sc.V1PaymentIntents.Capture(ctx, p.StripePaymentIntentID, params)
@@ -230,7 +231,9 @@ func (s *Service) intentOp(ctx context.Context, p *Payment, op stripeop.Op, done
 	}
 	var got *stripe.PaymentIntent
 	retrieve := func(ctx context.Context) (*stripe.PaymentIntent, error) {
-		return sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount()))
+		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount())
+		params.AddExpand(chargeFunds)
+		return sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params)
 	}
 	op.PlatformID = p.PlatformID
 	op.Find = func(ctx context.Context) (string, error) {

@@ -386,6 +386,7 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 func (s *Service) readIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
 	params := &stripe.PaymentIntentRetrieveParams{}
 	params.AddExpand("payment_method")
+	params.AddExpand(chargeFunds)
 	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.intentAccount()))
 	if err != nil {
 		return nil, checkoutStripeError(err)

@@ -107,6 +107,7 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	}
 	if pi == nil {
 		params := stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, p.intentAccount())
+		params.AddExpand(chargeFunds)
 		if pi, err = sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, params); err != nil {
 			return s.lookupFailed(ctx, p, err)
 		}
@@ -326,9 +327,16 @@ func (s *Service) intentParams(p *Payment, card chargeCard) *stripe.PaymentInten
 		// find transfers already made (see Transfer).
 		params.TransferGroup = stripe.String(p.ID)
 	}
+	// The charge's balance transaction comes back with it: Stripe's fee
+	// and when the funds become available, for the books.
+	params.AddExpand(chargeFunds)
 	stripeapi.OnAccount(params, p.intentAccount())
 	return params
 }
+
+// chargeFunds is the expansion that shows a PaymentIntent's charge with
+// its balance transaction.
+const chargeFunds = "latest_charge.balance_transaction"
 
 // platformCard returns the platform's Customer and PaymentMethod for a
 // destination charge, or settles the payment failed when the card or
