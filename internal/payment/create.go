@@ -230,9 +230,9 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	case p.Currency == "":
 		return money.Currency{}, errs.Missing("currency")
 	}
-	cur, err := money.ParseCurrency(p.Currency)
+	cur, err := money.ParseChargeCurrency(p.Currency)
 	if err != nil {
-		return money.Currency{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in.", p.Currency)
+		return money.Currency{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in: %s.", p.Currency, reasonOf(err))
 	}
 	if len(p.Splits) > 0 {
 		if err := validateSplits(p.Amount, p.Splits); err != nil {
@@ -283,6 +283,16 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	}
 	p.Metadata = md
 	return cur, nil
+}
+
+// reasonOf is why money refused a value, for a message that already
+// names the field and the value.
+func reasonOf(err error) string {
+	var fe *money.FieldError
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
+	return err.Error()
 }
 
 // validateSplits checks that a shared charge's parts are positive, name
