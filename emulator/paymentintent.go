@@ -188,17 +188,6 @@ func nextActionFor(actionURL, returnURL string) obj {
 	return obj{{"type", "use_stripe_sdk"}, {"use_stripe_sdk", obj{{"type", "three_d_secure_redirect"}, {"stripe_js", actionURL}}}}
 }
 
-// minimumAmount is Stripe's smallest chargeable amount per currency.
-func minimumAmount(currency string) int64 {
-	switch currency {
-	case "gbp":
-		return 30
-	case "jpy":
-		return 50
-	}
-	return 50
-}
-
 func handlePaymentIntentCreate(c *call) (any, *Error) {
 	amount, hasAmount := c.p.integer("amount")
 	if !hasAmount {
@@ -297,13 +286,17 @@ func (c *call) piFields(pi *PaymentIntent, x *piExtra) {
 	x.Metadata = c.p.metadata(x.Metadata)
 }
 
-// validatePI checks the Connect rules and references of a PaymentIntent.
+// validatePI checks a PaymentIntent's currency and amount (currency.go),
+// then its Connect rules and references.
 func (c *call) validatePI(pi *PaymentIntent, confirm, off bool) *Error {
-	if err := c.checkCharging(pi); err != nil {
+	if err := checkChargeCurrency("currency", pi.Currency); err != nil {
 		return err
 	}
-	if pi.Amount < minimumAmount(pi.Currency) {
-		return invalidRequestCode("amount_too_small", "amount", "Amount must be at least %d %s", minimumAmount(pi.Currency), pi.Currency)
+	if err := checkChargeAmount(pi.Amount, pi.Currency); err != nil {
+		return err
+	}
+	if err := c.checkCharging(pi); err != nil {
+		return err
 	}
 	if off && !confirm && pi.Status == PIRequiresPaymentMethod {
 		return invalidRequest("off_session", "You can only set `off_session` when `confirm` is true.")

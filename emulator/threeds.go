@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -248,25 +247,4 @@ func (c *call) authenticateSI(si *SetupIntent, ok bool) *Error {
 	}
 	c.succeedSI(si, pm)
 	return nil
-}
-
-// formatAmount shows an amount in minor units in its currency's major
-// unit, for the page only: integer arithmetic, ISO 4217 exponents.
-func formatAmount(amount int64, currency string) string {
-	cur := strings.ToUpper(currency)
-	exp := 2
-	switch currency {
-	case "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf":
-		exp = 0
-	case "bhd", "jod", "kwd", "omr", "tnd":
-		exp = 3
-	}
-	if exp == 0 {
-		return fmt.Sprintf("%d %s", amount, cur)
-	}
-	div := int64(100)
-	if exp == 3 {
-		div = 1000
-	}
-	return fmt.Sprintf("%d.%0*d %s", amount/div, exp, amount%div, cur)
 }

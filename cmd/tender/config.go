@@ -81,7 +81,7 @@ var (
 		check: checkOneOf("default", "true", "false")}
 	setPublicURL = setting{flag: "public-url", env: "TENDER_PUBLIC_URL", def: "",
 		help:  "the URL at which browsers reach Tender's hosted pages (links, OAuth callbacks), e.g. https://pay.example.com; empty means http://ADDR",
-		check: checkAPIBase}
+		check: checkPublicURL, redact: redactURL}
 )
 
 // checkPrefixed accepts empty or a value with one of the prefixes.
@@ -395,9 +395,45 @@ func checkAPIBase(v string) error {
 	if v == "" {
 		return nil
 	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("want an http or https URL without credentials or query, e.g. http://127.0.0.1:12111, or empty for Stripe")
+	if problem := urlProblem(v); problem != "" {
+		return fmt.Errorf("%s; want an http or https URL without credentials or query, e.g. http://127.0.0.1:12111, or empty for Stripe", problem)
 	}
 	return nil
+}
+
+// checkPublicURL checks TENDER_PUBLIC_URL: the address links and OAuth
+// callbacks are built on, so its message speaks of browsers reaching
+// Tender, not of Stripe.
+func checkPublicURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	if problem := urlProblem(v); problem != "" {
+		return fmt.Errorf("%s; want the http or https URL at which browsers reach Tender, without credentials, query or fragment, e.g. https://pay.example.com, or empty for http:// at the address Tender listens on (%s)", problem, setAddr.env)
+	}
+	return nil
+}
+
+// urlProblem says what keeps v from being an http or https URL with a
+// host and no credentials, query or fragment, or "" if nothing does. It
+// never quotes v, which may hold a password.
+func urlProblem(v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return "not a URL"
+	case !strings.Contains(v, "://"):
+		return "no http:// or https:// in front"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("scheme %s is not http or https", u.Scheme)
+	case u.Host == "":
+		return "no host"
+	case u.User != nil:
+		return "it holds credentials"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "it has a query"
+	case u.Fragment != "":
+		return "it has a fragment"
+	}
+	return ""
 }

@@ -29,7 +29,7 @@ var badValues = map[string]struct{ value, accepts string }{
 	"TENDER_MASTER_KEY":             {"hunter2", "32 random bytes in base64"},
 	"TENDER_MASTER_KEY_PREVIOUS":    {"AAAA,hunter2", "32 random bytes in base64"},
 	"TENDER_MASTER_KEY_FILE":        {"/nonexistent-dir/tender.key", "existing directory"},
-	"TENDER_PUBLIC_URL":             {"pay.example.com", "want an http or https URL"},
+	"TENDER_PUBLIC_URL":             {"pay.example.com", "no http:// or https:// in front; want the http or https URL at which browsers reach Tender"},
 	"TENDER_EVENT_RETENTION":        {"1h", "duration from 24h0m0s to 8760h0m0s"},
 	"TENDER_WEBHOOK_WORKERS":        {"0", "integer from 1 to 1000"},
 	"TENDER_WEBHOOK_DISABLE_AFTER":  {"5d", "duration from 1h0m0s to 720h0m0s"},
@@ -96,6 +96,45 @@ func TestConfigRejectsBadValues(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestPublicURLMessages: a bad TENDER_PUBLIC_URL is refused with a message
+// that names it, says what is wrong with the value and what it is for,
+// and says nothing of Stripe (its check once shared the API base's words).
+func TestPublicURLMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ value, problem string }{
+		{"pay.example.com", "no http:// or https:// in front"},
+		{"localhost:8080", "no http:// or https:// in front"},
+		{"ftp://pay.example.com", "scheme ftp is not http or https"},
+		{"https://", "no host"},
+		{"https://ann:hunter2@pay.example.com", "it holds credentials"},
+		{"https://pay.example.com/?x=1", "it has a query"},
+		{"https://pay.example.com/#top", "it has a fragment"},
+		{"http://[::1", "not a URL"},
+	} {
+		_, _, err := loadConfig("serve", nil, envOf("TENDER_PUBLIC_URL", tc.value), &syncBuffer{})
+		if !isUsage(err) {
+			t.Errorf("%q: got %v, want a usage error", tc.value, err)
+			continue
+		}
+		msg := err.Error()
+		for _, want := range []string{"invalid TENDER_PUBLIC_URL=", tc.problem + ";", "browsers reach Tender", "e.g. https://pay.example.com", "TENDER_ADDR"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%q: error %q should say %q", tc.value, msg, want)
+			}
+		}
+		for _, not := range []string{"Stripe", "12111", "hunter2"} {
+			if strings.Contains(msg, not) {
+				t.Errorf("%q: error %q should not say %q", tc.value, msg, not)
+			}
+		}
+	}
+	for _, ok := range []string{"", "https://pay.example.com", "http://127.0.0.1:8080/", "https://example.com/pay"} {
+		if _, _, err := loadConfig("serve", nil, envOf("TENDER_PUBLIC_URL", ok), &syncBuffer{}); err != nil {
+			t.Errorf("%q: %v, want it accepted", ok, err)
 		}
 	}
 }

@@ -75,6 +75,44 @@ func ParseCurrency(code string) (Currency, error) {
 	return Currency{code: up}, nil
 }
 
+// stripeCharges lists the currencies Stripe takes card payments in: the
+// "Supported presentment currencies" of its "Supported currencies" guide
+// (https://docs.stripe.com/currencies, read in copies in December 2026),
+// as it shows them for an account in the United States or the European
+// Union (the list depends on the account's country), and XCG, ANG's
+// successor, which later lists derived from it carry. Legal tender it
+// leaves out (HRK, IQD, IRR, ...) and the three-decimal currencies, which
+// have API support but are not presentment currencies there, cannot be
+// charged. The emulator keeps the same list as data (emulator/currency.go);
+// a test there checks that the two agree.
+var stripeCharges = sync.OnceValue(func() map[string]bool {
+	m := make(map[string]bool)
+	for code := range strings.FieldsSeq(`USD AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BIF BMD BND BOB BRL
+		BSD BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CVE CZK DJF DKK DOP DZD EGP ETB EUR FJD FKP GBP GEL GIP GMD GNF GTQ
+		GYD HKD HNL HTG HUF IDR ILS INR ISK JMD JPY KES KGS KHR KMF KRW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK
+		MNT MOP MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD
+		SCR SEK SGD SHP SLE SOS SRD STD SZL THB TJS TOP TRY TTD TWD TZS UAH UGX UYU UZS VND VUV WST XAF XCD XCG XOF XPF
+		YER ZAR ZMW`) {
+		m[code] = true
+	}
+	return m
+})
+
+// ParseChargeCurrency is ParseCurrency for the currency of a charge: it
+// also refuses, with an ErrInvalid *FieldError naming the code, a currency
+// Stripe takes no card payments in (see stripeCharges), so that a payment
+// in it is refused when it is asked for rather than by Stripe later.
+func ParseChargeCurrency(code string) (Currency, error) {
+	c, err := ParseCurrency(code)
+	if err != nil {
+		return c, err
+	}
+	if !stripeCharges()[c.code] {
+		return Currency{}, invalid("currency", code, "Stripe takes no card payments in %s", c.code)
+	}
+	return c, nil
+}
+
 // MustParseCurrency is ParseCurrency for codes fixed in source, such as tests
 // and defaults; it panics on an error.
 func MustParseCurrency(code string) Currency {

@@ -126,3 +126,28 @@ func TestZeroCurrency(t *testing.T) {
 		t.Error("EUR IsZero")
 	}
 }
+
+// TestParseChargeCurrency: a currency Stripe takes card payments in parses,
+// in either case, to the same Currency as ParseCurrency; legal tender Stripe
+// does not take (withdrawn, sanctioned, or only with API support: the
+// three-decimal ones) is refused naming the code, and so is what
+// ParseCurrency refuses.
+func TestParseChargeCurrency(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"usd", "EUR", "gbp", "jpy", "krw", "huf", "isk", "ugx", "sle", "std", "XCG", "bgn"} {
+		c, err := money.ParseChargeCurrency(in)
+		if err != nil || c != money.MustParseCurrency(in) {
+			t.Errorf("ParseChargeCurrency(%q) = %v, %v; want %s", in, c, err, strings.ToUpper(in))
+		}
+	}
+	for _, in := range []string{"hrk", "IQD", "irr", "kpw", "lyd", "cup", "stn", "bhd", "jod", "kwd", "omr", "tnd", "zzz", "us", ""} {
+		c, err := money.ParseChargeCurrency(in)
+		var fe *money.FieldError
+		if !errors.Is(err, money.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "currency" || fe.Value != in || !c.IsZero() {
+			t.Errorf("ParseChargeCurrency(%q) = %v, %v; want an ErrInvalid naming currency %q", in, c, err, in)
+		}
+	}
+	if _, err := money.ParseChargeCurrency("hrk"); err == nil || !strings.Contains(err.Error(), "Stripe takes no card payments in HRK") {
+		t.Errorf("hrk: %v", err)
+	}
+}

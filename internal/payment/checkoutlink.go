@@ -162,7 +162,7 @@ func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time,
 	case p.Currency == "":
 		return cur, time.Time{}, errs.Missing("currency")
 	}
-	cur, err := money.ParseCurrency(p.Currency)
+	cur, err := money.ParseChargeCurrency(p.Currency)
 	if err != nil {
 		return cur, time.Time{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in.", p.Currency)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/text"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 // Status is where a payment stands.
@@ -221,9 +222,9 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	case p.Currency == "":
 		return money.Currency{}, errs.Missing("currency")
 	}
-	cur, err := money.ParseCurrency(p.Currency)
+	cur, err := money.ParseChargeCurrency(p.Currency)
 	if err != nil {
-		return money.Currency{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in.", p.Currency)
+		return money.Currency{}, errs.Invalidf("currency", "%q is not a currency Tender can charge in: %s.", p.Currency, reasonOf(err))
 	}
 	if len(p.Splits) > 0 {
 		if err := validateSplits(p.Amount, p.Splits); err != nil {
@@ -274,6 +275,16 @@ func (p *CreateParams) validate() (money.Currency, error) {
 	}
 	p.Metadata = md
 	return cur, nil
+}
+
+// reasonOf is why money refused a value, for a message that already
+// names the field and the value.
+func reasonOf(err error) string {
+	var fe *money.FieldError
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
+	return err.Error()
 }
 
 // validateSplits checks that a shared charge's parts are positive, name
@@ -371,7 +382,7 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	}
 	if p.OffSession {
 		if _, err := s.wallet.ActiveConsent(ctx, platformID, cu.ID, m.ID, pm.ID); errs.Is(err, errs.Forbidden) {
-			return nil, errs.Invalidf("off_session", "Customer %s has not allowed merchant %s to charge card %s off-session.", cu.ID, m.ID, pm.ID).WithReason("consent_missing")
+			return nil, s.consentMissing(ctx, platformID, cu, m.ID, pm.ID)
 		} else if err != nil {
 			return nil, err
 		}
@@ -433,6 +444,54 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		return nil, err
 	}
 	return pay, nil
+}
+
+// consentMissing is the refusal of an off-session payment of card pmID
+// that no consent of the customer for the merchant covers: it says which
+// cards the consents there are cover (a consent for the default card does
+// not cover another, nor one for a card the default), and how to get one
+// for this card.
+func (s *Service) consentMissing(ctx context.Context, platformID string, cu *wallet.Customer, merchantID, pmID string) error {
+	cards, err := s.wallet.ConsentedCards(ctx, platformID, cu.ID, merchantID)
+	if err != nil {
+		return err
+	}
+	isDefault := pmID == cu.DefaultPaymentMethodID
+	var covered []string
+	coversDefault := false
+	for _, c := range cards {
+		switch {
+		case c != wallet.DefaultCard:
+			covered = append(covered, "card "+c)
+		case cu.DefaultPaymentMethodID == "":
+			covered, coversDefault = append(covered, "their default card (they have none now)"), true
+		default:
+			covered, coversDefault = append(covered, "their default card ("+cu.DefaultPaymentMethodID+")"), true
+		}
+	}
+	this := "card " + pmID
+	if isDefault {
+		this += " (their default card)"
+	}
+	var b strings.Builder
+	if len(covered) == 0 {
+		fmt.Fprintf(&b, "Customer %s has not allowed merchant %s to charge any card off-session. ", cu.ID, merchantID)
+	} else {
+		fmt.Fprintf(&b, "Customer %s has allowed merchant %s to charge off-session only %s, not %s. ",
+			cu.ID, merchantID, strings.Join(covered, " and "), this)
+	}
+	fmt.Fprintf(&b, "To charge %s, get the customer's consent for it: on the hosted wallet page (POST /v1/wallet_sessions), ", pmID)
+	switch {
+	case isDefault:
+		b.WriteString("where they allow a merchant to charge their default card")
+	case coversDefault:
+		b.WriteString("by making it their default card, which their consent covers")
+	default:
+		b.WriteString("by making it their default card and allowing the merchant to charge it")
+	}
+	fmt.Fprintf(&b, "; or with POST /v1/customers/%s/consents giving merchant %s, payment_method %s and the evidence of what they agreed to.",
+		cu.ID, merchantID, pmID)
+	return errs.Invalidf("off_session", "%s", b.String()).WithReason("consent_missing")
 }
 
 // applyDefaults fills what the platform's settings decide when the

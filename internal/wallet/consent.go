@@ -258,6 +258,26 @@ func (s *Service) ActiveConsent(ctx context.Context, platformID, customerID, mer
 	return c, err
 }
 
+// ConsentedCards lists the cards the customer's active off-session
+// consents let the merchant charge, newest consent first: a card's pmt_…
+// id, or DefaultCard for a consent given for whichever card is the
+// default. It explains a refusal of ActiveConsent; it does not decide one.
+func (s *Service) ConsentedCards(ctx context.Context, platformID, customerID, merchantID string) ([]string, error) {
+	cs, err := store.All(ctx, s.db, scanConsent, `SELECT `+consentCols+` FROM consents
+		WHERE platform_id = $1 AND customer_id = $2 AND merchant_id = $3 AND revoked_at IS NULL AND scope = 'off_session'
+		ORDER BY id DESC`, platformID, customerID, merchantID)
+	if err != nil {
+		return nil, err
+	}
+	cards := make([]string, len(cs))
+	for i, c := range cs {
+		if cards[i] = c.PaymentMethodID; cards[i] == "" {
+			cards[i] = DefaultCard
+		}
+	}
+	return cards, nil
+}
+
 const consentCols = `platform_id, id, customer_id, merchant_id, payment_method_id, scope, text_shown, text_version, ip, user_agent,
 	granted_at, revoked_at, revoked_reason`
 
