@@ -285,11 +285,11 @@ func (s *Service) settleAuthentication(ctx context.Context, p *Payment, pi *stri
 			return nil
 		}
 	case stripe.PaymentIntentStatusCanceled:
-		_, err := s.recordOp(ctx, p, pi)
+		_, err := s.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil
 		}
 		return err
 	}
-	return s.settle(ctx, p, pi)
+	return s.Settle(ctx, p, pi)
 }

@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
-	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
@@ -252,12 +250,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 			}
 		}
 	} else if p.ChargeType != want {
-		if _, err := s.db.ExecContext(ctx, `UPDATE payments SET charge_type = $3, updated_at = $4
-			WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL`,
-			p.PlatformID, p.ID, string(want), store.TimeOf(s.now())); err != nil {
-			return nil, err
-		}
-		if p, err = getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil {
+		if p, err = s.SetChargeType(ctx, p, want); err != nil {
 			return nil, err
 		}
 	}
@@ -324,15 +317,11 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: ChargeDirect, Capture: CaptureAutomatic,
 		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: StatusPending, Attempt: 1,
 		AccountID: m.Connection.AccountID, Source: SourceCheckout, Created: now.Time, Updated: now.Time}
-	payer, err := s.stripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
+	payer, err := s.StripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
 	if err != nil {
 		return nil, err
 	}
 	pay.StripeFeePayer = payer
-	md, err := json.Marshal(pay.Metadata)
-	if err != nil {
-		return nil, err
-	}
 	won := false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE checkout_links SET payment_id = $3, updated_at = $4
@@ -344,26 +333,9 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 			return err // another request made it first
 		}
 		won = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
-			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
-			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, source, stripe_fee_payer)
-			VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, FALSE, $13, '', $14, $15, $16, $17, $18, $19, $19, $20, $21)`,
-			pay.PlatformID, pay.ID, pay.MerchantID, nullString(pay.CustomerID), pay.Amount, pay.AmountRequested, pay.Currency.Lower(),
-			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
-			string(pay.Capture), pay.Description, pay.Reference, string(md), string(pay.Status), pay.Attempt, pay.AccountID, now,
-			string(SourceCheckout), string(pay.StripeFeePayer))
-		if err != nil {
-			return fmt.Errorf("insert checkout payment: %w", err)
-		}
 		// The job never charges a checkout payment: at the link's end it
 		// settles what the payer left (see processCheckout).
-		if _, err := s.jobs().InsertTx(ctx, tx, ProcessArgs{PlatformID: pay.PlatformID, PaymentID: pay.ID},
-			&river.InsertOpts{MaxAttempts: processOpts.MaxAttempts, UniqueOpts: processOpts.UniqueOpts,
-				ScheduledAt: l.Expires.Add(time.Minute)}); err != nil {
-			return fmt.Errorf("enqueue checkout payment: %w", err)
-		}
-		_, err = event.Record(ctx, tx, now.Time, pay.PlatformID, EventPaymentCreated, pay.ID, pay.View())
-		return err
+		return s.InsertCheckoutPayment(ctx, tx, pay, l.Expires.Add(time.Minute))
 	})
 	if err != nil {
 		return nil, err
@@ -455,8 +427,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 				// else (a request in flight with the key, a network
 				// failure, a rate limit) keeps the key, which then
 				// returns the same PaymentIntent.
-				if _, uerr := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
-					p.PlatformID, p.ID, p.KeyTry); uerr != nil {
+				if uerr := s.NextIntentKey(ctx, p); uerr != nil {
 					return nil, uerr
 				}
 			}
@@ -471,15 +442,9 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 			"kind", o.Kind, "code", o.Code, "detail", o.Message)
 		return nil, errs.E(errs.Conflict, "This payment cannot be taken. Please contact the seller.").WithReason("payment_refused")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, status = $4, updated_at = $5
-		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL AND attempt = $6 AND status IN ($7, $4)`,
-		p.PlatformID, p.ID, pi.ID, string(StatusProcessing), store.TimeOf(s.now()), p.Attempt, string(StatusPending))
-	if err != nil {
+	if saved, err := s.AttachIntent(ctx, p, pi.ID); err != nil {
 		return nil, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, err
-	} else if n == 0 {
+	} else if !saved {
 		// Another request saved its PaymentIntent first (the same one,
 		// made with the same key, unless the payment moved on).
 		if p, err = getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil {
@@ -490,7 +455,6 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 		}
 		return s.readIntent(ctx, sc, p)
 	}
-	p.StripePaymentIntentID, p.Status = pi.ID, StatusProcessing
 	return pi, nil
 }
 
@@ -507,19 +471,9 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 	if canceled.Status != stripe.PaymentIntentStatusCanceled {
 		return canceled, nil // it moved on: the caller records it
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE payments SET attempt = attempt + 1, charge_type = $3, stripe_payment_intent_id = NULL,
-		key_try = 0, create_failed_at = NULL, failure_code = '', decline_code = '', failure_message = '', failure_detail = '', updated_at = $4
-		WHERE platform_id = $1 AND id = $2 AND attempt = $5 AND stripe_payment_intent_id = $6 AND status IN ($7, $8)`,
-		p.PlatformID, p.ID, string(want), store.TimeOf(s.now()), p.Attempt, pi.ID, string(StatusPending), string(StatusProcessing))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := res.RowsAffected(); err != nil {
-		return nil, err
-	}
 	// Whether this call moved it or another did, carry on from what is
 	// saved.
-	fresh, err := getPayment(ctx, s.db, p.PlatformID, p.ID)
+	fresh, err := s.NextAttempt(ctx, p, pi.ID, want)
 	if err != nil {
 		return nil, err
 	}
@@ -622,7 +576,7 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusRequiresCapture:
 		if !p.Status.final() {
-			if err := s.settle(ctx, p, pi); err != nil {
+			if err := s.Settle(ctx, p, pi); err != nil {
 				return err
 			}
 		}
@@ -643,7 +597,7 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 		if p.Status.final() {
 			return nil
 		}
-		_, err := s.recordOp(ctx, p, pi)
+		_, err := s.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil // another call recorded it first
 		}
@@ -653,11 +607,8 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 		if e == nil {
 			return nil
 		}
-		_, err := s.db.ExecContext(ctx, `UPDATE payments SET failure_code = $3, decline_code = $4, failure_message = $5, failure_detail = $6,
-			updated_at = $7 WHERE platform_id = $1 AND id = $2 AND status = $8 AND stripe_payment_intent_id = $9`,
-			p.PlatformID, p.ID, orDefault(string(e.Code), "card_declined"), string(e.DeclineCode), checkoutDeclineMessage(e), e.Msg,
-			store.TimeOf(s.now()), string(StatusProcessing), pi.ID)
-		return err
+		return s.RecordDecline(ctx, p, pi.ID, Decline{Code: string(e.Code), DeclineCode: string(e.DeclineCode),
+			Message: checkoutDeclineMessage(e), Detail: e.Msg})
 	}
 	return nil
 }
@@ -702,9 +653,7 @@ func (s *Service) saveCheckoutCardErr(ctx context.Context, l *CheckoutLink, p *P
 		WHERE platform_id = $1 AND id = $2 AND payment_method_id IS NULL`, l.PlatformID, l.ID, pm.ID, now); err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE payments SET payment_method_id = $3, updated_at = $4
-		WHERE platform_id = $1 AND id = $2 AND payment_method_id = ''`, p.PlatformID, p.ID, pm.ID, now)
-	return err
+	return s.SetPaymentMethod(ctx, p, pm.ID)
 }
 
 // closeCheckout ends an open link unpaid, as expired or canceled: the
@@ -729,7 +678,7 @@ func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to Checkou
 		return err
 	}
 	if p.StripePaymentIntentID == "" {
-		_, err := s.recordOp(ctx, p, &stripe.PaymentIntent{Status: stripe.PaymentIntentStatusCanceled})
+		_, err := s.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil
 		}

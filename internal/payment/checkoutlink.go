@@ -14,7 +14,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
@@ -210,7 +209,7 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.checkoutMerchant(ctx, platformID, p.Merchant)
+	m, err := s.UsableMerchant(ctx, platformID, p.Merchant, "merchant")
 	if err != nil {
 		return nil, err
 	}
@@ -269,27 +268,6 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 		return nil, err
 	}
 	return l, nil
-}
-
-// checkoutMerchant returns the merchant named by a checkout link's
-// merchant field if it can take payments.
-func (s *Service) checkoutMerchant(ctx context.Context, platformID, merchantID string) (*connect.Merchant, error) {
-	m, err := s.connect.Merchant(ctx, platformID, merchantID)
-	if errs.Is(err, errs.NotFound) {
-		return nil, errs.Invalidf("merchant", "No such merchant: %q.", merchantID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case !m.Archived.IsZero():
-		return nil, errs.Invalidf("merchant", "Merchant %s is archived.", m.ID).WithReason("merchant_archived")
-	case m.Connection.AccountID == "" || m.Connection.Status == connect.StatusDeauthorized:
-		return nil, errs.Invalidf("merchant", "Merchant %s has no connected Stripe account.", m.ID).WithReason("merchant_not_connected")
-	case m.Connection.Status != connect.StatusEnabled:
-		return nil, errs.Invalidf("merchant", "Merchant %s cannot take payments: its account is %s.", m.ID, m.Connection.Status).WithReason("merchant_not_enabled")
-	}
-	return m, nil
 }
 
 const checkoutCols = `platform_id, id, merchant_id, customer_id, amount, amount_requested, currency, application_fee, fee_policy_id,

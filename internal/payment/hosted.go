@@ -1,0 +1,203 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/store"
+)
+
+// What the hosted pages, where a payer takes part in a payment (checkout
+// links, authentication links), use of payments. The pages make and read
+// PaymentIntents the payer's browser confirms; every change of a payment
+// they need is one of these methods, so the rules and the SQL of the
+// payments table stay in this package.
+
+// Final reports whether a payment in status st is settled: its job has
+// nothing more to do.
+func (st Status) Final() bool { return st.final() }
+
+// IntentAccount is the account p's PaymentIntent lives on, for the
+// Stripe-Account header: the merchant's for a direct charge, "" (the
+// platform's own) for destination and separate charges.
+func (p *Payment) IntentAccount() string { return p.intentAccount() }
+
+// AttemptKey is the Stripe idempotency key of the creation of the
+// PaymentIntent of p's attempt: the same on every run of the attempt, a
+// new one for each key try.
+func (p *Payment) AttemptKey() string { return p.attemptKey() }
+
+// MetadataKeys are the metadata keys Tender puts on a payment's
+// PaymentIntent: a platform's metadata may not use them.
+func MetadataKeys() []string { return slices.Clone(tenderMetadata) }
+
+// DeclineMessage is what to tell a customer whose card was declined for
+// declineCode (the issuer's reason, "" if none): the reason when it helps
+// them act, never one that helps a fraudster.
+func DeclineMessage(declineCode string) string { return declineMessage(declineCode) }
+
+// UsableMerchant returns the merchant named in field if it can be paid:
+// not archived, connected and enabled. Returns errs.Invalid naming field
+// otherwise (reasons merchant_archived, merchant_not_connected,
+// merchant_not_enabled).
+func (s *Service) UsableMerchant(ctx context.Context, platformID, merchantID, field string) (*connect.Merchant, error) {
+	return s.usableMerchant(ctx, platformID, merchantID, field)
+}
+
+// StripeFeePayerOf returns who bears Stripe's fee under the fee policy
+// version policyID: the merchant when there is none ("").
+func (s *Service) StripeFeePayerOf(ctx context.Context, platformID, policyID string) (StripeFeePayer, error) {
+	return s.stripeFeePayerOf(ctx, platformID, policyID)
+}
+
+// InsertCheckoutPayment writes p, the payment of a checkout link (source
+// checkout, on session, with no card yet), in tx, the transaction that
+// names it on its link, with its payment.created event and its job. The
+// job never charges it: scheduled at processAt, the link's end, it
+// settles what the payer left (Hosted.ProcessCheckout).
+func (s *Service) InsertCheckoutPayment(ctx context.Context, tx *sql.Tx, p *Payment, processAt time.Time) error {
+	p.Source = SourceCheckout
+	md, err := json.Marshal(p.Metadata)
+	if err != nil {
+		return err
+	}
+	now := store.TimeOf(p.Created)
+	_, err = tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
+		currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
+		statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, source, stripe_fee_payer)
+		VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, FALSE, $13, '', $14, $15, $16, $17, $18, $19, $19, $20, $21)`,
+		p.PlatformID, p.ID, p.MerchantID, nullString(p.CustomerID), p.Amount, p.AmountRequested, p.Currency.Lower(),
+		p.ApplicationFee, nullString(p.FeePolicyID), nullInt(p.FeePolicyID, p.FeePolicyVersion), string(p.ChargeType),
+		string(p.Capture), p.Description, p.Reference, string(md), string(p.Status), p.Attempt, p.AccountID, now,
+		string(SourceCheckout), string(p.StripeFeePayer))
+	if err != nil {
+		return fmt.Errorf("insert checkout payment: %w", err)
+	}
+	if _, err := s.jobs().InsertTx(ctx, tx, ProcessArgs{PlatformID: p.PlatformID, PaymentID: p.ID},
+		&river.InsertOpts{MaxAttempts: processOpts.MaxAttempts, UniqueOpts: processOpts.UniqueOpts, ScheduledAt: processAt}); err != nil {
+		return fmt.Errorf("enqueue checkout payment: %w", err)
+	}
+	_, err = event.Record(ctx, tx, now.Time, p.PlatformID, EventPaymentCreated, p.ID, p.View())
+	return err
+}
+
+// SetChargeType changes the charge type of p while its attempt has no
+// PaymentIntent yet (a checkout's payer chose between saving the card and
+// not before the first one was made), and returns the payment as it is
+// then. Once a PaymentIntent is saved it changes nothing: see NextAttempt.
+func (s *Service) SetChargeType(ctx context.Context, p *Payment, ct ChargeType) (*Payment, error) {
+	if _, err := s.db.ExecContext(ctx, `UPDATE payments SET charge_type = $3, updated_at = $4
+		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL`,
+		p.PlatformID, p.ID, string(ct), store.TimeOf(s.now())); err != nil {
+		return nil, err
+	}
+	return getPayment(ctx, s.db, p.PlatformID, p.ID)
+}
+
+// NextIntentKey moves the creation of the PaymentIntent of p's attempt to
+// a new idempotency key (AttemptKey), after Stripe stored a 5xx under the
+// current one, which it would replay to every request with it. Only for a
+// PaymentIntent created unconfirmed, for the payer to confirm: it takes no
+// money, so at worst one is left unused. A key another call moved on
+// first is left as it is.
+func (s *Service) NextIntentKey(ctx context.Context, p *Payment) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE payments SET key_try = key_try + 1 WHERE platform_id = $1 AND id = $2 AND key_try = $3`,
+		p.PlatformID, p.ID, p.KeyTry)
+	return err
+}
+
+// AttachIntent saves intentID as the PaymentIntent of p's attempt, one
+// created unconfirmed for the payer's browser to confirm, and moves p to
+// processing. It reports false, changing nothing, when the attempt has one
+// already or p has moved on (to another attempt, or settled): the caller
+// carries on from what is saved.
+func (s *Service) AttachIntent(ctx context.Context, p *Payment, intentID string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, status = $4, updated_at = $5
+		WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL AND attempt = $6 AND status IN ($7, $4)`,
+		p.PlatformID, p.ID, intentID, string(StatusProcessing), store.TimeOf(s.now()), p.Attempt, string(StatusPending))
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	p.StripePaymentIntentID, p.Status = intentID, StatusProcessing
+	return true, nil
+}
+
+// NextAttempt moves p, unsettled, from the attempt whose PaymentIntent
+// intentID was canceled at Stripe to a new attempt of charge type ct, with
+// no PaymentIntent, a fresh key and no failure (a checkout's payer changed
+// between saving the card and not: another account, other parameters).
+// It returns the payment as it is then, whether this call moved it or
+// another did.
+func (s *Service) NextAttempt(ctx context.Context, p *Payment, intentID string, ct ChargeType) (*Payment, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE payments SET attempt = attempt + 1, charge_type = $3, stripe_payment_intent_id = NULL,
+		key_try = 0, create_failed_at = NULL, failure_code = '', decline_code = '', failure_message = '', failure_detail = '', updated_at = $4
+		WHERE platform_id = $1 AND id = $2 AND attempt = $5 AND stripe_payment_intent_id = $6 AND status IN ($7, $8)`,
+		p.PlatformID, p.ID, string(ct), store.TimeOf(s.now()), p.Attempt, intentID, string(StatusPending), string(StatusProcessing))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := res.RowsAffected(); err != nil {
+		return nil, err
+	}
+	return getPayment(ctx, s.db, p.PlatformID, p.ID)
+}
+
+// Decline is a card's refusal of a PaymentIntent that the payer may
+// confirm again with another card.
+type Decline struct {
+	Code        string // Stripe's error code; card_declined if ""
+	DeclineCode string // the issuer's reason, if it gave one
+	Message     string // fit to show the payer
+	Detail      string // Stripe's words, for the operator
+}
+
+// RecordDecline notes d on p while it is processing with the PaymentIntent
+// intentID. The payment stays processing, since the payer may try another
+// card on the same PaymentIntent, and no event is recorded: it has not
+// failed.
+func (s *Service) RecordDecline(ctx context.Context, p *Payment, intentID string, d Decline) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE payments SET failure_code = $3, decline_code = $4, failure_message = $5, failure_detail = $6,
+		updated_at = $7 WHERE platform_id = $1 AND id = $2 AND status = $8 AND stripe_payment_intent_id = $9`,
+		p.PlatformID, p.ID, orDefault(d.Code, "card_declined"), d.DeclineCode, d.Message, d.Detail,
+		store.TimeOf(s.now()), string(StatusProcessing), intentID)
+	return err
+}
+
+// Settle records the outcome of p's PaymentIntent pi, read back from
+// Stripe, with its event, as Process does: succeeded, requires_capture,
+// requires_action (with an authentication link), failed. A payment read in
+// requires_action is settled from there. A payment another call settled
+// first, or that moved to another attempt since p was read, is left as it
+// is. Returns a river.JobSnooze for a PaymentIntent still processing.
+func (s *Service) Settle(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) error {
+	return s.settle(ctx, p, pi)
+}
+
+// RecordCancel records that p's PaymentIntent was canceled (or that p,
+// having none, never will have one), with payment.canceled, in one
+// transaction, and returns the payment canceled. Returns errs.Conflict
+// when another call recorded something else first.
+func (s *Service) RecordCancel(ctx context.Context, p *Payment) (*Payment, error) {
+	return s.recordOp(ctx, p, &stripe.PaymentIntent{Status: stripe.PaymentIntentStatusCanceled})
+}
+
+// SetPaymentMethod names the wallet card pmID as the one p was paid with,
+// once it is in the wallet (a checkout that saved the payer's card). A
+// payment that names a card already keeps it.
+func (s *Service) SetPaymentMethod(ctx context.Context, p *Payment, pmID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE payments SET payment_method_id = $3, updated_at = $4
+		WHERE platform_id = $1 AND id = $2 AND payment_method_id = ''`, p.PlatformID, p.ID, pmID, store.TimeOf(s.now()))
+	return err
+}
