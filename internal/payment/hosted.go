@@ -17,10 +17,57 @@ import (
 )
 
 // What the hosted pages, where a payer takes part in a payment (checkout
-// links, authentication links), use of payments. The pages make and read
+// links, authentication links: package checkout, which imports this one),
+// use of payments, and what payments use of them. The pages make and read
 // PaymentIntents the payer's browser confirms; every change of a payment
 // they need is one of these methods, so the rules and the SQL of the
-// payments table stay in this package.
+// payments table stay in this package. Payments reach the pages only
+// through Hosted.
+
+// Hosted is what payments need of the hosted pages: the authentication
+// link a payment waiting for its customer shows as its next action, and
+// the settling of a payment taken on a checkout link, which the payments'
+// job never charges.
+type Hosted interface {
+	// IssueAuthLink makes an authentication link for p in tx, the
+	// transaction that moves p to requires_action, and returns it as p's
+	// next action; nil when none can be made (no key to sign it with).
+	IssueAuthLink(ctx context.Context, tx *sql.Tx, p *Payment, now time.Time) (*NextActionView, error)
+	// NextAction returns p's next action, read with q: its newest
+	// authentication link while p waits in requires_action and the link
+	// has not expired; nil otherwise.
+	NextAction(ctx context.Context, q store.Querier, p *Payment) (*NextActionView, error)
+	// ProcessCheckout is Process for a payment of source checkout, whose
+	// payer confirms it in the browser: it records where its PaymentIntent
+	// stands, or closes it once its link has ended. Like Process, it is
+	// safe to run any number of times, and returns an error (or a River
+	// snooze or cancel) for River to act on.
+	ProcessCheckout(ctx context.Context, p *Payment) error
+}
+
+// SetHosted gives s the hosted pages, once both are made (they are made
+// over s). Call it before s is used: without it no payment gets an
+// authentication link, and a checkout payment's job fails.
+func (s *Service) SetHosted(h Hosted) { s.hosted = h }
+
+// issueAuthLink is where finish gets the next action of a payment it
+// moves to requires_action.
+func (s *Service) issueAuthLink(ctx context.Context, tx *sql.Tx, p *Payment, now time.Time) (*NextActionView, error) {
+	if s.hosted == nil {
+		s.logger.WarnContext(ctx, "no hosted pages to issue an authentication link", "payment", p.ID)
+		return nil, nil
+	}
+	return s.hosted.IssueAuthLink(ctx, tx, p, now)
+}
+
+// processCheckout is where Process hands a checkout payment, which it
+// never charges: the payer confirms it.
+func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
+	if s.hosted == nil {
+		return fmt.Errorf("payment %s: a checkout payment, and no hosted pages to settle it", p.ID)
+	}
+	return s.hosted.ProcessCheckout(ctx, p)
+}
 
 // Final reports whether a payment in status st is settled: its job has
 // nothing more to do.

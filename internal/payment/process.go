@@ -485,7 +485,7 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 			if err != nil {
 				return err
 			}
-			data.NextAction = na.view()
+			data.NextAction = na
 		}
 		_, err = event.Record(ctx, tx, now.Time, p.PlatformID, eventFor[o.status], p.ID, data)
 		return err

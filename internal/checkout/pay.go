@@ -1,4 +1,4 @@
-package payment
+package checkout
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/wallet"
@@ -46,14 +47,14 @@ import (
 //     after, idempotently; a link that expires or is canceled unpaid
 //     cancels its PaymentIntent and the payment becomes canceled.
 
-// CheckoutPage is what a checkout link's page shows.
-type CheckoutPage struct {
-	Link     *CheckoutLink
+// Page is what a checkout link's page shows.
+type Page struct {
+	Link     *Link
 	Merchant *connect.Merchant
 	Customer *wallet.Customer // nil when the link names none
-	Payment  *Payment         // nil until the payer first pressed Pay
+	Payment  *payment.Payment // nil until the payer first pressed Pay
 	// Status is the link's, now.
-	Status CheckoutStatus
+	Status Status
 	// PublishableKey is the platform's, for Stripe.js; APIBase its API's
 	// base URL when it is not Stripe's (the emulator).
 	PublishableKey, APIBase string
@@ -63,15 +64,15 @@ type CheckoutPage struct {
 
 // CanSaveCard reports whether the page may offer to save the card: the
 // link names a customer who still has a wallet.
-func (cp *CheckoutPage) CanSaveCard() bool {
+func (cp *Page) CanSaveCard() bool {
 	return cp.Customer != nil && cp.Customer.Archived.IsZero() && cp.Customer.StripeCustomerID != ""
 }
 
-// OpenCheckout returns what a checkout link's page shows. It changes
+// Open returns what a checkout link's page shows. It changes
 // nothing but, for a paid link whose saved card is not in the wallet yet,
 // records it. Returns errs.NotFound (reason link_invalid) for a token
 // Tender never gave.
-func (s *Service) OpenCheckout(ctx context.Context, token string) (*CheckoutPage, error) {
+func (s *Service) Open(ctx context.Context, token string) (*Page, error) {
 	l, err := s.checkoutByToken(ctx, token)
 	if err != nil {
 		return nil, err
@@ -79,8 +80,8 @@ func (s *Service) OpenCheckout(ctx context.Context, token string) (*CheckoutPage
 	return s.checkoutPage(ctx, l)
 }
 
-func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutPage, error) {
-	cp := &CheckoutPage{Link: l, Status: l.StatusAt(s.now())}
+func (s *Service) checkoutPage(ctx context.Context, l *Link) (*Page, error) {
+	cp := &Page{Link: l, Status: l.StatusAt(s.now())}
 	var err error
 	if cp.Merchant, err = s.connect.Merchant(ctx, l.PlatformID, l.MerchantID); err != nil {
 		return nil, err
@@ -91,7 +92,7 @@ func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutP
 		}
 	}
 	if l.PaymentID != "" {
-		if cp.Payment, err = getPayment(ctx, s.db, l.PlatformID, l.PaymentID); err != nil {
+		if cp.Payment, err = s.payments.Payment(ctx, l.PlatformID, l.PaymentID); err != nil {
 			return nil, err
 		}
 	}
@@ -102,8 +103,8 @@ func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutP
 		}
 		cp.PublishableKey, cp.APIBase = st.PublishableKey, st.APIBase
 	}
-	if cp.Status == CheckoutPaid && cp.Payment != nil {
-		if l.SaveCard && l.PaymentMethodID == "" && cp.Payment.ChargeType == ChargeDestination {
+	if cp.Status == StatusPaid && cp.Payment != nil {
+		if l.SaveCard && l.PaymentMethodID == "" && cp.Payment.ChargeType == payment.ChargeDestination {
 			s.saveCheckoutCard(ctx, l, cp.Payment, nil)
 		}
 		cp.CardBrand, cp.CardLast4 = s.cardOf(ctx, cp.Payment)
@@ -114,7 +115,7 @@ func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutP
 // cardOf is the brand and last four digits of the card that paid p, as
 // Stripe shows them, or nothing if Stripe cannot be asked now: a receipt
 // does without.
-func (s *Service) cardOf(ctx context.Context, p *Payment) (brand, last4 string) {
+func (s *Service) cardOf(ctx context.Context, p *payment.Payment) (brand, last4 string) {
 	if p.StripePaymentIntentID == "" {
 		return "", ""
 	}
@@ -124,26 +125,26 @@ func (s *Service) cardOf(ctx context.Context, p *Payment) (brand, last4 string) 
 	}
 	params := &stripe.PaymentIntentRetrieveParams{}
 	params.AddExpand("payment_method")
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.intentAccount()))
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.IntentAccount()))
 	if err != nil || pi.PaymentMethod == nil || pi.PaymentMethod.Card == nil {
 		return "", ""
 	}
 	return string(pi.PaymentMethod.Card.Brand), pi.PaymentMethod.Card.Last4
 }
 
-// CheckoutIntentParams are the payer's choice on the page.
-type CheckoutIntentParams struct {
+// IntentParams are the payer's choice on the page.
+type IntentParams struct {
 	// SaveCard saves the card for the link's customer and allows the
 	// merchant to charge it off-session; Consent is the evidence.
 	SaveCard bool
-	Consent  CheckoutConsent
+	Consent  Consent
 }
 
-// CheckoutIntent is what the page's Stripe.js needs to confirm the
+// Intent is what the page's Stripe.js needs to confirm the
 // payment: confirmCardPayment(ClientSecret) with Stripe(PublishableKey,
 // {stripeAccount: Account}) (Account is "" for a charge on the
 // platform's account).
-type CheckoutIntent struct {
+type Intent struct {
 	ClientSecret   string
 	Account        string
 	PublishableKey string
@@ -158,19 +159,19 @@ var (
 )
 
 // usable refuses a link that can no longer be paid.
-func (l *CheckoutLink) usable(now time.Time) error {
+func (l *Link) usable(now time.Time) error {
 	switch l.StatusAt(now) {
-	case CheckoutPaid:
+	case StatusPaid:
 		return errCheckoutPaid
-	case CheckoutExpired:
+	case StatusExpired:
 		return errCheckoutExpired
-	case CheckoutCanceled:
+	case StatusCanceled:
 		return errCheckoutCanceled
 	}
 	return nil
 }
 
-// CheckoutIntent returns the PaymentIntent the payer's browser confirms,
+// Intent returns the PaymentIntent the payer's browser confirms,
 // making the link's payment and its PaymentIntent on the first call, and
 // reusing them after a decline. Saving the card needs the link's
 // customer; a change between saving and not moves the payment to a new
@@ -179,7 +180,7 @@ func (l *CheckoutLink) usable(now time.Time) error {
 // payment_processing, merchant_not_enabled), errs.Invalid (save_card,
 // consent), errs.RateLimited (too many tries), errs.Unavailable (Stripe
 // could not be reached: try again).
-func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutIntentParams) (*CheckoutIntent, error) {
+func (s *Service) Intent(ctx context.Context, token string, ip IntentParams) (*Intent, error) {
 	l, err := s.checkoutByToken(ctx, token)
 	if err != nil {
 		return nil, err
@@ -188,7 +189,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 		return nil, err
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE checkout_links SET intent_count = intent_count + 1
-		WHERE platform_id = $1 AND id = $2 AND intent_count < $3`, l.PlatformID, l.ID, MaxCheckoutIntents)
+		WHERE platform_id = $1 AND id = $2 AND intent_count < $3`, l.PlatformID, l.ID, MaxIntents)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 	if st.PublishableKey == "" {
 		return nil, errs.E(errs.Conflict, "Card payments are not set up here yet.").WithReason("publishable_key_missing")
 	}
-	want := ChargeDirect
+	want := payment.ChargeDirect
 	var cu *wallet.Customer
 	if ip.SaveCard {
 		if l.CustomerID == "" {
@@ -224,11 +225,11 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 		if ip.Consent.Text == "" || ip.Consent.Version == "" {
 			return nil, errs.Missing("consent")
 		}
-		want = ChargeDestination
+		want = payment.ChargeDestination
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE checkout_links SET save_card = $3, consent_text = $4, consent_version = $5, consent_ip = $6,
 		consent_user_agent = $7, updated_at = $8 WHERE platform_id = $1 AND id = $2 AND status = $9`, l.PlatformID, l.ID, ip.SaveCard,
-		ip.Consent.Text, ip.Consent.Version, ip.Consent.IPAddress, ip.Consent.UserAgent, store.TimeOf(s.now()), string(CheckoutOpen)); err != nil {
+		ip.Consent.Text, ip.Consent.Version, ip.Consent.IPAddress, ip.Consent.UserAgent, store.TimeOf(s.now()), string(StatusOpen)); err != nil {
 		return nil, err
 	}
 	p, err := s.checkoutPayment(ctx, l, m)
@@ -250,7 +251,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 			}
 		}
 	} else if p.ChargeType != want {
-		if p, err = s.SetChargeType(ctx, p, want); err != nil {
+		if p, err = s.payments.SetChargeType(ctx, p, want); err != nil {
 			return nil, err
 		}
 	}
@@ -276,7 +277,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 		}
 		return nil, err
 	}
-	return &CheckoutIntent{ClientSecret: pi.ClientSecret, Account: p.intentAccount(), PublishableKey: st.PublishableKey}, nil
+	return &Intent{ClientSecret: pi.ClientSecret, Account: p.IntentAccount(), PublishableKey: st.PublishableKey}, nil
 }
 
 // isConfirmable reports whether the payer may still confirm pi.
@@ -291,7 +292,7 @@ func isConfirmable(pi *stripe.PaymentIntent) bool {
 
 // settledIntent answers a request for a PaymentIntent that can no longer
 // be confirmed: it records where it is and says why.
-func (s *Service) settledIntent(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) settledIntent(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	if err := s.applyCheckoutIntent(ctx, l, p, pi); err != nil {
 		return err
 	}
@@ -307,17 +308,17 @@ func (s *Service) settledIntent(ctx context.Context, l *CheckoutLink, p *Payment
 // checkoutPayment returns the link's payment, making it on the first
 // call. The link names its payment in one conditional UPDATE, in the
 // transaction that inserts it, so two tabs pressing Pay at once make one.
-func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *connect.Merchant) (*Payment, error) {
+func (s *Service) checkoutPayment(ctx context.Context, l *Link, m *connect.Merchant) (*payment.Payment, error) {
 	if l.PaymentID != "" {
-		return getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
+		return s.payments.Payment(ctx, l.PlatformID, l.PaymentID)
 	}
 	now := store.TimeOf(s.now())
-	pay := &Payment{ID: id.For(ctx, PaymentPrefix), PlatformID: l.PlatformID, MerchantID: m.ID, CustomerID: l.CustomerID,
+	pay := &payment.Payment{ID: id.For(ctx, payment.PaymentPrefix), PlatformID: l.PlatformID, MerchantID: m.ID, CustomerID: l.CustomerID,
 		Amount: l.Amount, AmountRequested: l.AmountRequested, Currency: l.Currency, ApplicationFee: l.ApplicationFee,
-		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: ChargeDirect, Capture: CaptureAutomatic,
-		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: StatusPending, Attempt: 1,
-		AccountID: m.Connection.AccountID, Source: SourceCheckout, Created: now.Time, Updated: now.Time}
-	payer, err := s.StripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
+		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: payment.ChargeDirect, Capture: payment.CaptureAutomatic,
+		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: payment.StatusPending, Attempt: 1,
+		AccountID: m.Connection.AccountID, Source: payment.SourceCheckout, Created: now.Time, Updated: now.Time}
+	payer, err := s.payments.StripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +326,7 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 	won := false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE checkout_links SET payment_id = $3, updated_at = $4
-			WHERE platform_id = $1 AND id = $2 AND payment_id IS NULL AND status = $5`, l.PlatformID, l.ID, pay.ID, now, string(CheckoutOpen))
+			WHERE platform_id = $1 AND id = $2 AND payment_id IS NULL AND status = $5`, l.PlatformID, l.ID, pay.ID, now, string(StatusOpen))
 		if err != nil {
 			return err
 		}
@@ -334,8 +335,8 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		}
 		won = true
 		// The job never charges a checkout payment: at the link's end it
-		// settles what the payer left (see processCheckout).
-		return s.InsertCheckoutPayment(ctx, tx, pay, l.Expires.Add(time.Minute))
+		// settles what the payer left (see ProcessCheckout).
+		return s.payments.InsertCheckoutPayment(ctx, tx, pay, l.Expires.Add(time.Minute))
 	})
 	if err != nil {
 		return nil, err
@@ -348,16 +349,16 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		if fresh.PaymentID == "" {
 			return nil, fresh.usable(s.now())
 		}
-		return getPayment(ctx, s.db, l.PlatformID, fresh.PaymentID)
+		return s.payments.Payment(ctx, l.PlatformID, fresh.PaymentID)
 	}
 	return pay, nil
 }
 
 // readIntent reads the payment's PaymentIntent back from Stripe.
-func (s *Service) readIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+func (s *Service) readIntent(ctx context.Context, sc *stripe.Client, p *payment.Payment) (*stripe.PaymentIntent, error) {
 	params := &stripe.PaymentIntentRetrieveParams{}
 	params.AddExpand("payment_method")
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.intentAccount()))
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.IntentAccount()))
 	if err != nil {
 		return nil, checkoutStripeError(err)
 	}
@@ -375,7 +376,7 @@ func checkoutStripeError(err error) error {
 // and saves its id: on the merchant's account for a direct charge, or on
 // the platform's with the customer's Stripe Customer, setup_future_usage
 // and a transfer to the merchant when the card is to be saved.
-func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l *CheckoutLink, p *Payment, cu *wallet.Customer) (*stripe.PaymentIntent, error) {
+func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l *Link, p *payment.Payment, cu *wallet.Customer) (*stripe.PaymentIntent, error) {
 	md := make(map[string]string, len(p.Metadata)+3)
 	for k, v := range p.Metadata {
 		md[k] = v
@@ -383,7 +384,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	md["tender_payment"], md["tender_attempt"], md["tender_checkout"] = p.ID, strconv.FormatInt(p.Attempt, 10), l.ID
 	params := &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(p.Amount), Currency: stripe.String(p.Currency.Lower()),
-		PaymentMethodTypes: []*string{stripe.String("card")}, CaptureMethod: stripe.String(string(CaptureAutomatic)), Metadata: md,
+		PaymentMethodTypes: []*string{stripe.String("card")}, CaptureMethod: stripe.String(string(payment.CaptureAutomatic)), Metadata: md,
 	}
 	if p.ApplicationFee > 0 {
 		params.ApplicationFeeAmount = stripe.Int64(p.ApplicationFee)
@@ -391,7 +392,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	if p.Description != "" {
 		params.Description = stripe.String(p.Description)
 	}
-	if p.ChargeType == ChargeDestination {
+	if p.ChargeType == payment.ChargeDestination {
 		if cu == nil {
 			var err error
 			if cu, err = s.wallet.Customer(ctx, p.PlatformID, p.CustomerID); err != nil {
@@ -403,8 +404,8 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 		params.TransferData = &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(p.AccountID)}
 		params.OnBehalfOf = stripe.String(p.AccountID)
 	}
-	stripeapi.OnAccount(params, p.intentAccount())
-	params.SetIdempotencyKey(p.attemptKey())
+	stripeapi.OnAccount(params, p.IntentAccount())
+	params.SetIdempotencyKey(p.AttemptKey())
 	pi, err := sc.V1PaymentIntents.Create(ctx, params)
 	for try := 1; err != nil && try <= 3 && stripeapi.Classify(err).Kind == stripeapi.KindIdempotency; try++ {
 		// Another tab's request with the same key is in flight: its
@@ -427,7 +428,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 				// else (a request in flight with the key, a network
 				// failure, a rate limit) keeps the key, which then
 				// returns the same PaymentIntent.
-				if uerr := s.NextIntentKey(ctx, p); uerr != nil {
+				if uerr := s.payments.NextIntentKey(ctx, p); uerr != nil {
 					return nil, uerr
 				}
 			}
@@ -442,15 +443,15 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 			"kind", o.Kind, "code", o.Code, "detail", o.Message)
 		return nil, errs.E(errs.Conflict, "This payment cannot be taken. Please contact the seller.").WithReason("payment_refused")
 	}
-	if saved, err := s.AttachIntent(ctx, p, pi.ID); err != nil {
+	if saved, err := s.payments.AttachIntent(ctx, p, pi.ID); err != nil {
 		return nil, err
 	} else if !saved {
 		// Another request saved its PaymentIntent first (the same one,
 		// made with the same key, unless the payment moved on).
-		if p, err = getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil {
+		if p, err = s.payments.Payment(ctx, p.PlatformID, p.ID); err != nil {
 			return nil, err
 		}
-		if p.StripePaymentIntentID == "" || p.Status.final() {
+		if p.StripePaymentIntentID == "" || p.Status.Final() {
 			return nil, errCheckoutCanceled
 		}
 		return s.readIntent(ctx, sc, p)
@@ -462,8 +463,8 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 // moves the payment to a new attempt of charge type want, when the payer
 // changed their mind about saving the card. A PaymentIntent that
 // succeeded meanwhile is recorded instead.
-func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent,
-	want ChargeType) (*stripe.PaymentIntent, error) {
+func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l *Link, p *payment.Payment, pi *stripe.PaymentIntent,
+	want payment.ChargeType) (*stripe.PaymentIntent, error) {
 	canceled, err := s.cancelIntent(ctx, sc, p)
 	if err != nil {
 		return nil, err
@@ -473,12 +474,12 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 	}
 	// Whether this call moved it or another did, carry on from what is
 	// saved.
-	fresh, err := s.NextAttempt(ctx, p, pi.ID, want)
+	fresh, err := s.payments.NextAttempt(ctx, p, pi.ID, want)
 	if err != nil {
 		return nil, err
 	}
 	*p = *fresh
-	if p.Status.final() {
+	if p.Status.Final() {
 		return nil, errCheckoutCanceled
 	}
 	if p.StripePaymentIntentID != "" {
@@ -490,9 +491,9 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 // cancelIntent cancels the payment's PaymentIntent at Stripe and returns
 // it as it is then: canceled, or whatever it moved to first (succeeded,
 // processing) when Stripe refused.
-func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *payment.Payment) (*stripe.PaymentIntent, error) {
 	params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")}
-	stripeapi.OnAccount(params, p.intentAccount())
+	stripeapi.OnAccount(params, p.IntentAccount())
 	params.SetIdempotencyKey(stripeapi.IdempotencyKey("payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "checkout-cancel"))
 	pi, err := sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
 	if err == nil {
@@ -506,35 +507,35 @@ func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	return s.readIntent(ctx, sc, p)
 }
 
-// CheckoutOutcome is where the payer's last confirmation left the link.
-type CheckoutOutcome struct {
-	Status CheckoutStatus
+// Outcome is where the payer's last confirmation left the link.
+type Outcome struct {
+	Status Status
 	// Message says why the payment did not go through, for the payer:
 	// the decline's reason when it helps them act.
 	Message string
 }
 
-// CompleteCheckout is what the page calls after Stripe.js confirmed, or
+// Complete is what the page calls after Stripe.js confirmed, or
 // failed to confirm, the payment. Tender reads the PaymentIntent back from
 // Stripe and records what it says: succeeded (the payment succeeds and
 // the link is paid, and a card the payer chose to save goes in the
 // wallet), declined (recorded on the payment; the link stays open for
 // another card), or still in the payer's hands. Returns errs.NotFound
 // (link_invalid), errs.Unavailable when Stripe could not be asked.
-func (s *Service) CompleteCheckout(ctx context.Context, token string) (*CheckoutOutcome, error) {
+func (s *Service) Complete(ctx context.Context, token string) (*Outcome, error) {
 	l, err := s.checkoutByToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	if l.PaymentID == "" {
-		return &CheckoutOutcome{Status: l.StatusAt(s.now())}, nil
+		return &Outcome{Status: l.StatusAt(s.now())}, nil
 	}
-	p, err := getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
+	p, err := s.payments.Payment(ctx, l.PlatformID, l.PaymentID)
 	if err != nil {
 		return nil, err
 	}
-	out := &CheckoutOutcome{}
-	if p.StripePaymentIntentID != "" && !p.Status.final() {
+	out := &Outcome{}
+	if p.StripePaymentIntentID != "" && !p.Status.Final() {
 		sc, err := s.client(ctx, l.PlatformID)
 		if err != nil {
 			return nil, err
@@ -562,9 +563,9 @@ func checkoutDeclineMessage(e *stripe.Error) string {
 	case e.Code == stripe.ErrorCodePaymentIntentAuthenticationFailure:
 		return "Your bank could not confirm it was you. Try again, or use another card."
 	case e.DeclineCode != "":
-		return declineMessage(string(e.DeclineCode))
+		return payment.DeclineMessage(string(e.DeclineCode))
 	}
-	return declineMessage(string(e.Code))
+	return payment.DeclineMessage(string(e.Code))
 }
 
 // applyCheckoutIntent records where the payment's PaymentIntent stands:
@@ -572,18 +573,18 @@ func checkoutDeclineMessage(e *stripe.Error) string {
 // and the card saved), canceled (the payment canceled), declined (the
 // decline noted on the payment, which stays processing). An intent still
 // in the payer's hands changes nothing.
-func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) applyCheckoutIntent(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusRequiresCapture:
-		if !p.Status.final() {
-			if err := s.Settle(ctx, p, pi); err != nil {
+		if !p.Status.Final() {
+			if err := s.payments.Settle(ctx, p, pi); err != nil {
 				return err
 			}
 		}
 		if err := s.markPaid(ctx, l); err != nil {
 			return err
 		}
-		if p.ChargeType == ChargeDestination {
+		if p.ChargeType == payment.ChargeDestination {
 			fresh, err := getCheckoutLink(ctx, s.db, l.PlatformID, l.ID)
 			if err != nil {
 				return err
@@ -594,10 +595,10 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 		}
 		return nil
 	case stripe.PaymentIntentStatusCanceled:
-		if p.Status.final() {
+		if p.Status.Final() {
 			return nil
 		}
-		_, err := s.RecordCancel(ctx, p)
+		_, err := s.payments.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil // another call recorded it first
 		}
@@ -607,7 +608,7 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 		if e == nil {
 			return nil
 		}
-		return s.RecordDecline(ctx, p, pi.ID, Decline{Code: string(e.Code), DeclineCode: string(e.DeclineCode),
+		return s.payments.RecordDecline(ctx, p, pi.ID, payment.Decline{Code: string(e.Code), DeclineCode: string(e.DeclineCode),
 			Message: checkoutDeclineMessage(e), Detail: e.Msg})
 	}
 	return nil
@@ -618,13 +619,13 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 // evidence. It runs after the payment succeeded, from the page or the
 // job, and again on the receipt page until it is done; a failure is
 // logged, never the payer's problem: they paid.
-func (s *Service) saveCheckoutCard(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) {
+func (s *Service) saveCheckoutCard(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) {
 	if err := s.saveCheckoutCardErr(ctx, l, p, pi); err != nil {
 		s.logger.ErrorContext(ctx, "saving a checkout's card in the wallet", "checkout_link", l.ID, "payment", p.ID, "err", err)
 	}
 }
 
-func (s *Service) saveCheckoutCardErr(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) saveCheckoutCardErr(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	if pi == nil || pi.PaymentMethod == nil || pi.PaymentMethod.Card == nil {
 		sc, err := s.client(ctx, p.PlatformID)
 		if err != nil {
@@ -653,14 +654,14 @@ func (s *Service) saveCheckoutCardErr(ctx context.Context, l *CheckoutLink, p *P
 		WHERE platform_id = $1 AND id = $2 AND payment_method_id IS NULL`, l.PlatformID, l.ID, pm.ID, now); err != nil {
 		return err
 	}
-	return s.SetPaymentMethod(ctx, p, pm.ID)
+	return s.payments.SetPaymentMethod(ctx, p, pm.ID)
 }
 
 // closeCheckout ends an open link unpaid, as expired or canceled: the
 // link first (so the page makes no new PaymentIntent), then its
 // PaymentIntent is canceled at Stripe and its payment with it. A
 // PaymentIntent that succeeded first makes the link paid instead.
-func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to CheckoutStatus) error {
+func (s *Service) closeCheckout(ctx context.Context, l *Link, to Status) error {
 	if _, err := s.markClosed(ctx, l, to); err != nil {
 		return err
 	}
@@ -673,12 +674,12 @@ func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to Checkou
 			return nil
 		}
 	}
-	p, err := getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
-	if err != nil || p.Status.final() {
+	p, err := s.payments.Payment(ctx, l.PlatformID, l.PaymentID)
+	if err != nil || p.Status.Final() {
 		return err
 	}
 	if p.StripePaymentIntentID == "" {
-		_, err := s.RecordCancel(ctx, p)
+		_, err := s.payments.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil
 		}
@@ -703,12 +704,13 @@ func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to Checkou
 	return s.applyCheckoutIntent(ctx, l, p, pi)
 }
 
-// processCheckout is Process for a checkout payment, which the job never
-// charges: the payer's browser confirms it. The job (scheduled at the
-// link's end, and requeued by the janitor) reads the PaymentIntent back
-// and records it; once the link has ended, it cancels an intent the payer
-// left unconfirmed, and the payment is canceled with it.
-func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
+// ProcessCheckout is payments' Process for a checkout payment
+// (payment.Hosted), which their job never charges: the payer's browser
+// confirms it. The job (scheduled at the link's end, and requeued by the
+// janitor) reads the PaymentIntent back and records it; once the link has
+// ended, it cancels an intent the payer left unconfirmed, and the payment
+// is canceled with it.
+func (s *Service) ProcessCheckout(ctx context.Context, p *payment.Payment) error {
 	l, err := scanCheckoutLink(s.db.QueryRowContext(ctx, `SELECT `+checkoutCols+` FROM checkout_links WHERE platform_id = $1 AND payment_id = $2`,
 		p.PlatformID, p.ID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -718,7 +720,7 @@ func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
 		return err
 	}
 	switch st := l.StatusAt(s.now()); st {
-	case CheckoutExpired, CheckoutCanceled:
+	case StatusExpired, StatusCanceled:
 		err = s.closeCheckout(ctx, l, st)
 	default:
 		if p.StripePaymentIntentID == "" {
@@ -739,7 +741,7 @@ func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
 	if err != nil {
 		return err
 	}
-	if fresh, err := getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil || fresh.Status.final() {
+	if fresh, err := s.payments.Payment(ctx, p.PlatformID, p.ID); err != nil || fresh.Status.Final() {
 		return err
 	}
 	// The payer may still pay: look again when the link ends, unless the
