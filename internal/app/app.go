@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"golang.org/x/time/rate"
 
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/httpapi"
@@ -97,6 +98,7 @@ type App struct {
 	Connect       *connect.Service
 	Wallet        *wallet.Service
 	Payments      *payment.Service
+	Checkout      *checkout.Service
 	Events        *event.Store
 	Webhooks      *webhooks.Service
 	Handler       http.Handler
@@ -160,8 +162,17 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	a.Payments = payment.NewService(payment.Config{
 		DB: db, Connect: a.Connect, Wallet: a.Wallet, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
 		JobsFunc:  func() *jobs.Client { return a.Jobs },
+		Platforms: a.Platforms,
+	})
+	a.Checkout = checkout.NewService(checkout.Config{
+		DB: db, Payments: a.Payments, Connect: a.Connect, Wallet: a.Wallet, Stripe: a.StripeClients, NowFunc: cfg.Now,
+		Logger: cfg.Logger, JobsFunc: func() *jobs.Client { return a.Jobs },
 		Platforms: a.Platforms, Keys: cfg.MasterKeys, PublicURL: cfg.PublicURL,
 	})
+	// Checkout is made over payments; payments reach back to its pages (a
+	// payment's authentication link, a checkout payment's job) through
+	// this interface rather than an import.
+	a.Payments.SetHosted(a.Checkout)
 	a.Webhooks = webhooks.NewService(webhooks.Config{
 		DB: db, Keys: cfg.MasterKeys, JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger,
 		AllowPrivate: cfg.WebhookAllowPrivate, DisableAfter: cfg.WebhookDisableAfter, PollInterval: cfg.WebhookPollInterval,
@@ -182,12 +193,13 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Connect:        a.Connect,
 		Wallet:         a.Wallet,
 		Payments:       a.Payments,
+		Checkout:       a.Checkout,
 		Events:         a.Events,
 		Webhooks:       a.Webhooks,
 		EventRetention: a.retention,
 		Pages: func(mux *http.ServeMux) {
 			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect, Wallet: a.Wallet, Platforms: a.Platforms,
-				Payments: a.Payments, PublicURL: cfg.PublicURL})
+				Checkout: a.Checkout, PublicURL: cfg.PublicURL})
 		},
 	})
 	return a, nil
@@ -251,7 +263,7 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	jobs.Add(w, &payment.StripeFeeWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &payment.CaptureWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &payment.CancelWorker{Payments: a.Payments}, jobs.DefaultTimeout)
-	jobs.Add(w, &payment.CheckoutExpireWorker{Payments: a.Payments}, jobs.DefaultTimeout)
+	jobs.Add(w, &checkout.ExpireWorker{Checkout: a.Checkout}, jobs.DefaultTimeout)
 	// Up to a few thousand small transactions; a row requeued is touched
 	// at once, so a run cut short is finished by the next.
 	jobs.Add(w, &payment.JanitorWorker{Payments: a.Payments}, jobs.DefaultTimeout)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/app"
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/payment"
@@ -25,7 +26,7 @@ var validatedRoutes = []struct {
 }{
 	{"/v1/payments", payment.CreateParams{}},
 	{"/v1/payments/pay_missing/refunds", payment.RefundParams{}},
-	{"/v1/checkout_links", payment.CheckoutLinkParams{}},
+	{"/v1/checkout_links", checkout.LinkParams{}},
 	{"/v1/merchants/mer_missing/connect_links", connect.LinkParams{}},
 	{"/v1/wallet_sessions", wallet.SessionParams{}},
 }

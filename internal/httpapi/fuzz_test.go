@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/payment"
@@ -95,7 +96,7 @@ var decodeTargets = []func() any{
 	func() any { return new(payment.CreateParams) },
 	func() any { return new(payment.CaptureParams) },
 	func() any { return new(payment.RefundParams) },
-	func() any { return new(payment.CheckoutLinkParams) },
+	func() any { return new(checkout.LinkParams) },
 	func() any { return new(payment.FeePolicyParams) },
 	func() any { return new(wallet.CustomerParams) },
 	func() any { return new(wallet.ConsentParams) },

@@ -3,16 +3,16 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/checkout"
 )
 
-func handleCheckoutLinkCreate(svc *payment.Service) http.Handler {
+func handleCheckoutLinkCreate(svc *checkout.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		var p payment.CheckoutLinkParams
+		var p checkout.LinkParams
 		if err := decodeJSON(r, &p); err != nil {
 			return err
 		}
-		l, err := svc.CreateCheckoutLink(r.Context(), principalFrom(r.Context()).PlatformID, p)
+		l, err := svc.CreateLink(r.Context(), principalFrom(r.Context()).PlatformID, p)
 		if err != nil {
 			return err
 		}
@@ -21,9 +21,9 @@ func handleCheckoutLinkCreate(svc *payment.Service) http.Handler {
 	})
 }
 
-func handleCheckoutLinkGet(svc *payment.Service) http.Handler {
+func handleCheckoutLinkGet(svc *checkout.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		l, err := svc.CheckoutLink(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
+		l, err := svc.Link(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -32,12 +32,12 @@ func handleCheckoutLinkGet(svc *payment.Service) http.Handler {
 	})
 }
 
-func handleCheckoutLinkCancel(svc *payment.Service) http.Handler {
+func handleCheckoutLinkCancel(svc *checkout.Service) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeJSON(r, &struct{}{}); err != nil {
 			return err
 		}
-		l, err := svc.CancelCheckoutLink(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
+		l, err := svc.CancelLink(r.Context(), principalFrom(r.Context()).PlatformID, r.PathValue("id"))
 		if err != nil {
 			return err
 		}

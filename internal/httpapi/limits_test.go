@@ -7,6 +7,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/tenderpay/tender/internal/apitest"
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/metadata"
@@ -31,7 +32,7 @@ var requestTypes = map[string]any{
 	"FeePolicyUpdate":      payment.FeePolicyParams{},
 	"PaymentCreate":        payment.CreateParams{},
 	"RefundCreate":         payment.RefundParams{},
-	"CheckoutLinkCreate":   payment.CheckoutLinkParams{},
+	"CheckoutLinkCreate":   checkout.LinkParams{},
 }
 
 // TestTextLimitsDocumented: every text field of every request declares its

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
@@ -23,7 +24,7 @@ var (
 	consentID  = pathID("consent", wallet.ConsentPrefix, "consent", "consent")
 	paymentID  = pathID("id", payment.PaymentPrefix, "payment", "id")
 	refundID   = pathID("id", payment.RefundPrefix, "refund", "id")
-	checkoutID = pathID("id", payment.CheckoutLinkPrefix, "checkout link", "id")
+	checkoutID = pathID("id", checkout.LinkPrefix, "checkout link", "id")
 	eventID    = pathID("id", event.Prefix, "event", "id")
 	endpointID = pathID("id", webhooks.EndpointPrefix, "webhook endpoint", "id")
 )
@@ -96,9 +97,13 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/payments/{id}/refunds", idempotent(paymentID(handleRefundCreate(p))))
 		mux.Handle("GET /v1/payments/{id}/refunds", authed(paymentID(handleRefundList(p))))
 		mux.Handle("GET /v1/refunds/{id}", authed(refundID(handleRefundGet(p))))
-		mux.Handle("POST /v1/checkout_links", idempotent(handleCheckoutLinkCreate(p)))
-		mux.Handle("GET /v1/checkout_links/{id}", authed(checkoutID(handleCheckoutLinkGet(p))))
-		mux.Handle("POST /v1/checkout_links/{id}/cancel", idempotent(checkoutID(handleCheckoutLinkCancel(p))))
+	}
+
+	if d.Checkout != nil {
+		c := d.Checkout
+		mux.Handle("POST /v1/checkout_links", idempotent(handleCheckoutLinkCreate(c)))
+		mux.Handle("GET /v1/checkout_links/{id}", authed(checkoutID(handleCheckoutLinkGet(c))))
+		mux.Handle("POST /v1/checkout_links/{id}/cancel", idempotent(checkoutID(handleCheckoutLinkCancel(c))))
 	}
 
 	if d.Events != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
@@ -43,6 +44,8 @@ type Deps struct {
 	Wallet *wallet.Service
 	// Payments serves fee policies and payments.
 	Payments *payment.Service
+	// Checkout serves checkout links.
+	Checkout *checkout.Service
 	// Events is the event feed; Webhooks the platform's endpoints and
 	// their deliveries.
 	Events   *event.Store

@@ -7,14 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stripe/stripe-go/v85"
-
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
-	"github.com/tenderpay/tender/internal/wallet"
 )
 
 // The events a platform acts on, with the data it needs to act: each
@@ -68,37 +66,12 @@ func theEvent(t *testing.T, evs []*event.Event, typ event.Type, v any) *event.Ev
 	return found
 }
 
-// payCheckout pays a checkout link as its page does: Tender's
-// PaymentIntent, confirmed at the emulator with the card as Stripe.js
-// would, then completed.
-func (f *fixture) payCheckout(l payment.CheckoutLinkView, ip payment.CheckoutIntentParams, token string) {
-	f.t.Helper()
-	ctx := context.Background()
-	link := strings.TrimPrefix(*l.URL, f.Server.URL+payment.CheckoutPath)
-	ci, err := f.App.Payments.CheckoutIntent(ctx, link, ip)
-	if err != nil {
-		f.t.Fatalf("checkout intent: %v", err)
-	}
-	params := &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(token)}
-	if ci.Account != "" {
-		params.SetStripeAccount(ci.Account)
-	}
-	piID := ci.ClientSecret[:strings.Index(ci.ClientSecret, "_secret_")]
-	if _, err := f.sc.V1PaymentIntents.Confirm(ctx, piID, params); err != nil {
-		f.t.Fatalf("confirm %s: %v", piID, err)
-	}
-	if out, err := f.App.Payments.CompleteCheckout(ctx, link); err != nil || out.Status != payment.CheckoutPaid {
-		f.t.Fatalf("complete: %+v %v", out, err)
-	}
-}
-
 // TestOutcomeEvents: a succeeded, a declined and an authentication-bound
 // payment each record their outcome with what the platform acts on (the
 // decline; the authentication link to send the customer); a refund
-// records its creation and its success; a paid checkout link records
-// checkout_link.paid with its payment, and one that saved the card
-// records the card and the consent in the wallet; merchants record
-// merchant.connected and merchant.deauthorized.
+// records its creation and its success; merchants record
+// merchant.connected and merchant.deauthorized. (Checkout links' events:
+// checkout.TestCheckoutEvents.)
 func TestOutcomeEvents(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -149,7 +122,7 @@ func TestOutcomeEvents(t *testing.T) {
 		v = payment.View{}
 		theEvent(t, recorded(t, db, f.PlatformID, held.ID), payment.EventPaymentRequiresAction, &v)
 		if v.Status != payment.StatusRequiresAction || v.NextAction == nil || v.NextAction.Type != "authenticate" ||
-			!strings.HasPrefix(v.NextAction.URL, f.Server.URL+payment.AuthenticatePath) || !v.NextAction.ExpiresAt.After(f.clock.Now()) {
+			!strings.HasPrefix(v.NextAction.URL, f.Server.URL+checkout.AuthenticatePath) || !v.NextAction.ExpiresAt.After(f.clock.Now()) {
 			t.Fatalf("payment.requires_action data %+v, next_action %+v", v, v.NextAction)
 		}
 		if got := f.payment(held.ID); got.NextAction == nil || got.NextAction.URL != v.NextAction.URL {
@@ -169,46 +142,6 @@ func TestOutcomeEvents(t *testing.T) {
 		}
 		if len(evs) != 2 {
 			t.Errorf("%d events of the refund, want created and succeeded", len(evs))
-		}
-
-		var l payment.CheckoutLinkView
-		f.Post("/v1/checkout_links", map[string]any{"merchant": m.ID, "amount": 2500, "currency": "usd"}, 200, &l)
-		f.payCheckout(l, payment.CheckoutIntentParams{}, "pm_card_visa")
-		var lv payment.CheckoutLinkView
-		theEvent(t, recorded(t, db, f.PlatformID, l.ID), payment.EventCheckoutLinkPaid, &lv)
-		if lv.Status != payment.CheckoutPaid || lv.Payment == nil || lv.PaidAt == nil || lv.URL != nil {
-			t.Fatalf("checkout_link.paid data %+v", lv)
-		}
-		v = payment.View{}
-		theEvent(t, recorded(t, db, f.PlatformID, *lv.Payment), payment.EventPaymentSucceeded, &v)
-		if v.Source != payment.SourceCheckout || v.Amount != 2500 {
-			t.Errorf("payment.succeeded data of the link's payment %+v", v)
-		}
-
-		// A checkout that saves the card: the wallet records it, with the
-		// consent the payer gave.
-		c := f.customer()
-		var saving payment.CheckoutLinkView
-		f.Post("/v1/checkout_links", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1800, "currency": "usd"}, 200, &saving)
-		f.payCheckout(saving, payment.CheckoutIntentParams{SaveCard: true,
-			Consent: payment.CheckoutConsent{Text: "Save my card for Florist.", Version: "1"}}, "pm_card_mastercard")
-		pms, err := f.App.Wallet.PaymentMethods(ctx, f.PlatformID, c.ID)
-		if err != nil || len(pms) != 1 {
-			t.Fatalf("wallet %+v %v", pms, err)
-		}
-		var pmv wallet.PaymentMethodView
-		theEvent(t, recorded(t, db, f.PlatformID, pms[0].ID), wallet.EventCardSaved, &pmv)
-		if pmv.Customer != c.ID || pmv.Card.Brand != "mastercard" || pmv.Status != "active" {
-			t.Errorf("card.saved data %+v", pmv)
-		}
-		cs, err := f.App.Wallet.Consents(ctx, f.PlatformID, c.ID)
-		if err != nil || len(cs) != 1 {
-			t.Fatalf("consents %+v %v", cs, err)
-		}
-		var cv wallet.ConsentView
-		theEvent(t, recorded(t, db, f.PlatformID, cs[0].ID), wallet.EventConsentGranted, &cv)
-		if cv.Merchant != m.ID || cv.PaymentMethod != pms[0].ID || cv.Evidence.Text != "Save my card for Florist." || !cv.Active {
-			t.Errorf("consent.granted data %+v", cv)
 		}
 
 		if err := f.App.Connect.HandleAccountDeauthorized(ctx, f.PlatformID, acct); err != nil {

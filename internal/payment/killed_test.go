@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/apitest"
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/payment"
@@ -169,7 +170,7 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 		authorized := f.authorize(m.ID, c.ID, "direct", 2000)
 		toCancel := f.authorize(m.ID, c.ID, "direct", 2100)
 		paid := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd"})
-		var link payment.CheckoutLinkView
+		var link checkout.LinkView
 		f.Post("/v1/checkout_links", map[string]any{"merchant": m.ID, "amount": 1200, "currency": "usd"}, 200, &link)
 		key, _, err := f.App.Platforms.CreateKey(context.Background(), f.PlatformID, platform.ModeTest, "spare")
 		if err != nil {

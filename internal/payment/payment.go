@@ -11,6 +11,11 @@
 // outcome unknown, it looks the PaymentIntent up by Tender's metadata before
 // creating one, so even a run after Stripe's 24-hour key window cannot
 // charge twice.
+//
+// The pages where a payer takes part in a payment, checkout links and
+// authentication links, are package checkout's, which is built over this
+// package's exported API (hosted.go); payments reach them only through
+// the Hosted interface.
 package payment
 
 import (
@@ -23,7 +28,6 @@ import (
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/platform"
-	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/stripeop"
@@ -45,12 +49,10 @@ type Service struct {
 	jobs    func() *jobs.Client
 	now     func() time.Time
 	logger  *slog.Logger
-	// platforms, keys and publicURL serve the hosted pages: checkout
-	// links and authentication links are built on publicURL, and
-	// authentication links are signed with keys.
+	// platforms gives a payment its platform's defaults.
 	platforms *platform.Service
-	keys      *secret.Keyring
-	publicURL string
+	// hosted is the pages where payers take part (SetHosted).
+	hosted Hosted
 	// crashFunc runs at each step of Process where a crash would leave
 	// something to resume from (before_create, after_create, after_save);
 	// tests make it fail to simulate one there.
@@ -71,13 +73,9 @@ type Config struct {
 	JobsFunc func() *jobs.Client
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
-	// Platforms gives the hosted pages the platform's publishable key.
+	// Platforms gives a payment the platform's default currency and
+	// charge type.
 	Platforms *platform.Service
-	// Keys sign authentication links; without them a payment that needs
-	// authentication gets no link.
-	Keys *secret.Keyring
-	// PublicURL is where browsers reach Tender (no trailing slash).
-	PublicURL string
 }
 
 // NewService returns a Service.
@@ -89,7 +87,7 @@ func NewService(c Config) *Service {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
-		now: c.NowFunc, logger: c.Logger, platforms: c.Platforms, keys: c.Keys, publicURL: c.PublicURL}
+		now: c.NowFunc, logger: c.Logger, platforms: c.Platforms}
 	s.ops = stripeop.New(c.DB, c.NowFunc, s.crashPoint)
 	return s
 }

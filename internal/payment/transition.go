@@ -159,7 +159,7 @@ func (s *Service) movePayment(ctx context.Context, tx *sql.Tx, p *Payment, c pay
 		if err != nil {
 			return nil, err
 		}
-		data.NextAction = na.view()
+		data.NextAction = na
 	}
 	if _, err := event.Record(ctx, tx, now.Time, p.PlatformID, typ, p.ID, data); err != nil {
 		return nil, fmt.Errorf("payment %s: %w", p.ID, err)

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"context"
 	"time"
 
 	"github.com/tenderpay/tender/internal/nullable"
@@ -40,6 +41,14 @@ type View struct {
 	Transfers                 []TransferView    `json:"transfers"`
 	CreatedAt                 time.Time         `json:"created_at"`
 	UpdatedAt                 time.Time         `json:"updated_at"`
+}
+
+// NextActionView is what a payment waits for, as the API shows it: the
+// customer to authenticate (type authenticate) at URL before ExpiresAt.
+type NextActionView struct {
+	Type      string    `json:"type"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // FeePolicyRef names the fee policy version that priced a payment.
@@ -87,4 +96,15 @@ func (p *Payment) View() View {
 		v.Failure = &FailureView{Code: p.FailureCode, DeclineCode: nullable.String(p.DeclineCode), Message: p.FailureMessage}
 	}
 	return v
+}
+
+// ViewOf returns p as the API shows it, with its next action.
+func (s *Service) ViewOf(ctx context.Context, p *Payment) (View, error) {
+	v := p.View()
+	if s.hosted == nil {
+		return v, nil
+	}
+	na, err := s.hosted.NextAction(ctx, s.db, p)
+	v.NextAction = na
+	return v, err
 }

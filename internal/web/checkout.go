@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/payment"
@@ -41,12 +42,12 @@ func checkoutConsentText(merchant string) string {
 }
 
 func (h *handlers) payRoutes(mux *http.ServeMux) {
-	mux.Handle("GET "+payment.CheckoutPath+"{token}", page(h.checkoutShow))
-	mux.Handle("POST "+payment.CheckoutPath+"{token}/intent", h.payJSON(h.checkoutIntent))
-	mux.Handle("POST "+payment.CheckoutPath+"{token}/complete", h.payJSON(h.checkoutComplete))
-	mux.Handle("GET "+payment.AuthenticatePath+"{token}", page(h.authShow))
-	mux.Handle("POST "+payment.AuthenticatePath+"{token}/intent", h.payJSON(h.authIntent))
-	mux.Handle("POST "+payment.AuthenticatePath+"{token}/complete", h.payJSON(h.authComplete))
+	mux.Handle("GET "+checkout.LinkPath+"{token}", page(h.checkoutShow))
+	mux.Handle("POST "+checkout.LinkPath+"{token}/intent", h.payJSON(h.checkoutIntent))
+	mux.Handle("POST "+checkout.LinkPath+"{token}/complete", h.payJSON(h.checkoutComplete))
+	mux.Handle("GET "+checkout.AuthenticatePath+"{token}", page(h.authShow))
+	mux.Handle("POST "+checkout.AuthenticatePath+"{token}/intent", h.payJSON(h.authIntent))
+	mux.Handle("POST "+checkout.AuthenticatePath+"{token}/complete", h.payJSON(h.authComplete))
 }
 
 // payCSRF is the CSRF token of the page at token for the browser holding
@@ -143,29 +144,29 @@ type checkoutData struct {
 
 func (h *handlers) checkoutShow(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	cp, err := h.Payments.OpenCheckout(r.Context(), token)
+	cp, err := h.Checkout.Open(r.Context(), token)
 	if err != nil {
 		h.payError(w, r, "", err)
 		return
 	}
 	l := cp.Link
 	switch cp.Status {
-	case payment.CheckoutExpired:
+	case checkout.StatusExpired:
 		h.payError(w, r, l.PlatformID, errs.E(errs.Gone, "expired").WithReason("link_expired"))
 		return
-	case payment.CheckoutCanceled:
+	case checkout.StatusCanceled:
 		h.payError(w, r, l.PlatformID, errs.E(errs.Gone, "canceled").WithReason("link_canceled"))
 		return
 	}
 	name := merchantName(cp.Merchant)
 	d := checkoutData{Title: "Pay " + name, PlatformName: h.Connect.PlatformName(r.Context(), l.PlatformID), MerchantName: name,
 		Amount: formatAmount(l.Amount, l.Currency), Description: l.Description, Reference: l.Reference, Status: string(cp.Status),
-		Base: payment.CheckoutPath + token, PublishableKey: cp.PublishableKey, Account: cp.Merchant.Connection.AccountID,
+		Base: checkout.LinkPath + token, PublishableKey: cp.PublishableKey, Account: cp.Merchant.Connection.AccountID,
 		CanSave: cp.CanSaveCard(), ConsentText: checkoutConsentText(name), ConsentVersion: checkoutConsentVersion,
 		Expires: l.Expires.UTC().Format("15:04 UTC on 2 January 2006")}
 	st := &platform.Stripe{PublishableKey: cp.PublishableKey, APIBase: cp.APIBase}
 	d.StripeJS = stripeJSURL(st)
-	if cp.Status == payment.CheckoutPaid {
+	if cp.Status == checkout.StatusPaid {
 		d.Title = "Payment received"
 		if cp.Payment != nil {
 			d.PaymentID = cp.Payment.ID
@@ -199,9 +200,9 @@ func (h *handlers) checkoutIntent(r *http.Request, token string) (any, error) {
 	if err := decodeAction(r, &body); err != nil {
 		return nil, err
 	}
-	ip := payment.CheckoutIntentParams{SaveCard: body.SaveCard}
+	ip := checkout.IntentParams{SaveCard: body.SaveCard}
 	if body.SaveCard {
-		cp, err := h.Payments.OpenCheckout(r.Context(), token)
+		cp, err := h.Checkout.Open(r.Context(), token)
 		if err != nil {
 			return nil, err
 		}
@@ -209,9 +210,9 @@ func (h *handlers) checkoutIntent(r *http.Request, token string) (any, error) {
 		if body.ConsentText != text {
 			return nil, errs.E(errs.Conflict, "This page is out of date. Reload it and try again.").WithReason("page_outdated")
 		}
-		ip.Consent = payment.CheckoutConsent{Text: text, Version: checkoutConsentVersion, IPAddress: clientIP(r), UserAgent: userAgent(r)}
+		ip.Consent = checkout.Consent{Text: text, Version: checkoutConsentVersion, IPAddress: clientIP(r), UserAgent: userAgent(r)}
 	}
-	ci, err := h.Payments.CheckoutIntent(r.Context(), token, ip)
+	ci, err := h.Checkout.Intent(r.Context(), token, ip)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +223,7 @@ func (h *handlers) checkoutComplete(r *http.Request, token string) (any, error) 
 	if err := decodeAction(r, &struct{}{}); err != nil {
 		return nil, err
 	}
-	out, err := h.Payments.CompleteCheckout(r.Context(), token)
+	out, err := h.Checkout.Complete(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +250,7 @@ var authOutcomes = map[payment.Status]string{
 
 func (h *handlers) authShow(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	ap, err := h.Payments.OpenAuthentication(r.Context(), token)
+	ap, err := h.Checkout.OpenAuthentication(r.Context(), token)
 	if err != nil {
 		h.payError(w, r, "", err)
 		return
@@ -258,7 +259,7 @@ func (h *handlers) authShow(w http.ResponseWriter, r *http.Request) {
 	name := merchantName(ap.Merchant)
 	d := authData{Title: "Confirm your payment to " + name, PlatformName: h.Connect.PlatformName(r.Context(), p.PlatformID),
 		MerchantName: name, Amount: formatAmount(p.Amount, p.Currency), Description: p.Description, Status: string(p.Status),
-		Base: payment.AuthenticatePath + token, Expires: ap.Expires.UTC().Format("15:04 UTC on 2 January 2006")}
+		Base: checkout.AuthenticatePath + token, Expires: ap.Expires.UTC().Format("15:04 UTC on 2 January 2006")}
 	if p.Status != payment.StatusRequiresAction {
 		d.Title, d.Outcome = "Your payment to "+name, authOutcomes[p.Status]
 		if p.Status == payment.StatusFailed && p.FailureMessage != "" {
@@ -268,7 +269,7 @@ func (h *handlers) authShow(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "authenticate", d)
 		return
 	}
-	if !h.Payments.Now().Before(ap.Expires) {
+	if !h.Checkout.Now().Before(ap.Expires) {
 		h.payError(w, r, p.PlatformID, errs.E(errs.Gone, "expired").WithReason("link_expired"))
 		return
 	}
@@ -282,7 +283,7 @@ func (h *handlers) authIntent(r *http.Request, token string) (any, error) {
 	if err := decodeAction(r, &struct{}{}); err != nil {
 		return nil, err
 	}
-	ai, err := h.Payments.AuthenticationIntent(r.Context(), token)
+	ai, err := h.Checkout.AuthenticationIntent(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +295,7 @@ func (h *handlers) authComplete(r *http.Request, token string) (any, error) {
 	if err := decodeAction(r, &struct{}{}); err != nil {
 		return nil, err
 	}
-	p, err := h.Payments.CompleteAuthentication(r.Context(), token)
+	p, err := h.Checkout.CompleteAuthentication(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}

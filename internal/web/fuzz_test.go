@@ -11,8 +11,8 @@ import (
 	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/app"
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
-	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/storetest"
 	"github.com/tenderpay/tender/internal/wallet"
 )
@@ -97,12 +97,12 @@ func issueTokens(tb testing.TB, env *apitest.Env) tokens {
 	out.connect = strings.TrimPrefix(l.URL, env.Server.URL+connect.LinkPath)
 
 	shop := env.ConnectedMerchant("Shop")
-	var cl payment.CheckoutLinkView
+	var cl checkout.LinkView
 	env.Post("/v1/checkout_links", map[string]any{"merchant": shop.ID, "amount": 1000, "currency": "usd"}, 200, &cl)
 	if cl.URL == nil {
 		tb.Fatal("a new checkout link without its URL")
 	}
-	out.checkout = strings.TrimPrefix(*cl.URL, env.Server.URL+payment.CheckoutPath)
+	out.checkout = strings.TrimPrefix(*cl.URL, env.Server.URL+checkout.LinkPath)
 
 	var c wallet.CustomerView
 	env.Post("/v1/customers", `{"name":"Ada"}`, 200, &c)
@@ -151,8 +151,8 @@ func checkRefused(tb testing.TB, client *http.Client, env *apitest.Env, issued t
 		skip bool // tok is the one issued for this page
 	}{
 		{base + connect.LinkPath + esc, 404, tok == issued.connect},
-		{base + payment.CheckoutPath + esc, 404, tok == issued.checkout},
-		{base + payment.AuthenticatePath + esc, 404, false},
+		{base + checkout.LinkPath + esc, 404, tok == issued.checkout},
+		{base + checkout.AuthenticatePath + esc, 404, false},
 		// The issued wallet link was used: only it gets link_used.
 		{base + wallet.SessionLinkPath + esc, 404, tok == issued.wallet},
 		{base + connect.CallbackPath + "?code=ac_1&state=" + url.QueryEscape(tok), 400, false},

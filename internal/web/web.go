@@ -20,8 +20,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
-	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/wallet"
 )
@@ -49,9 +49,9 @@ type Deps struct {
 	// not served.
 	Wallet    *wallet.Service
 	Platforms *platform.Service
-	// Payments serves checkout and authentication links; without it they
+	// Checkout serves checkout and authentication links; without it they
 	// are not served.
-	Payments *payment.Service
+	Checkout *checkout.Service
 	// PublicURL is where browsers reach Tender; an https one makes the
 	// wallet's cookie Secure.
 	PublicURL string
@@ -71,7 +71,7 @@ func Routes(mux *http.ServeMux, d Deps) {
 	if d.Wallet != nil {
 		h.walletRoutes(mux)
 	}
-	if d.Payments != nil {
+	if d.Checkout != nil {
 		h.payRoutes(mux)
 	}
 }

@@ -1,4 +1,4 @@
-package payment
+package checkout
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
@@ -22,6 +21,7 @@ import (
 	"github.com/tenderpay/tender/internal/metadata"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/nullable"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/text"
 )
@@ -32,55 +32,55 @@ import (
 // the SHA-256 of its random token, so the URL is shown once, when the link
 // is made. Opening the page changes nothing (a mail scanner that fetches
 // the link does not use it up); the link is used up when it is paid. Its
-// one payment is made when the payer first presses Pay (checkout.go).
+// one payment is made when the payer first presses Pay (pay.go).
 
-// CheckoutLinkPrefix is the id prefix of checkout links.
-const CheckoutLinkPrefix = "chk"
+// LinkPrefix is the id prefix of checkout links.
+const LinkPrefix = "chk"
 
-// CheckoutPath + token is a checkout link's page, under the public URL.
-const CheckoutPath = "/checkout/"
+// LinkPath + token is a checkout link's page, under the public URL.
+const LinkPath = "/checkout/"
 
 // Checkout link lifetimes: the default, and the bounds a platform may ask
 // for. A week covers a phone order paid the next working day; a link that
 // lives longer is a standing invoice, which it is not.
 const (
-	DefaultCheckoutTTL = time.Hour
-	MinCheckoutTTL     = time.Minute
-	MaxCheckoutTTL     = 7 * 24 * time.Hour
+	DefaultTTL = time.Hour
+	MinTTL     = time.Minute
+	MaxTTL     = 7 * 24 * time.Hour
 )
 
-// MaxCheckoutIntents bounds how often one link's page may ask for its
+// MaxIntents bounds how often one link's page may ask for its
 // PaymentIntent: enough for a payer who tries a few cards, too few for a
 // card tester to use the page as an oracle.
-const MaxCheckoutIntents = 20
+const MaxIntents = 20
 
-// CheckoutStatus is where a checkout link stands.
-type CheckoutStatus string
+// Status is where a checkout link stands.
+type Status string
 
 // Checkout link statuses.
 const (
-	// CheckoutOpen: waiting for the payer; a declined card leaves it open.
-	CheckoutOpen CheckoutStatus = "open"
-	// CheckoutPaid: its payment succeeded. Final.
-	CheckoutPaid CheckoutStatus = "paid"
-	// CheckoutExpired: it was not paid in time. Final, unless a payment
+	// StatusOpen: waiting for the payer; a declined card leaves it open.
+	StatusOpen Status = "open"
+	// StatusPaid: its payment succeeded. Final.
+	StatusPaid Status = "paid"
+	// StatusExpired: it was not paid in time. Final, unless a payment
 	// confirmed just before the end succeeds: money taken makes it paid.
-	CheckoutExpired CheckoutStatus = "expired"
-	// CheckoutCanceled: the platform canceled it. Final, with the same
+	StatusExpired Status = "expired"
+	// StatusCanceled: the platform canceled it. Final, with the same
 	// exception as expired.
-	CheckoutCanceled CheckoutStatus = "canceled"
+	StatusCanceled Status = "canceled"
 )
 
 // Event types of checkout links.
 const (
-	EventCheckoutLinkCreated  event.Type = "checkout_link.created"
-	EventCheckoutLinkPaid     event.Type = "checkout_link.paid"
-	EventCheckoutLinkExpired  event.Type = "checkout_link.expired"
-	EventCheckoutLinkCanceled event.Type = "checkout_link.canceled"
+	EventLinkCreated  event.Type = "checkout_link.created"
+	EventLinkPaid     event.Type = "checkout_link.paid"
+	EventLinkExpired  event.Type = "checkout_link.expired"
+	EventLinkCanceled event.Type = "checkout_link.canceled"
 )
 
-// CheckoutLink is a payer's way to one payment on a hosted page.
-type CheckoutLink struct {
+// Link is a payer's way to one payment on a hosted page.
+type Link struct {
 	ID         string
 	PlatformID string
 	MerchantID string
@@ -96,13 +96,13 @@ type CheckoutLink struct {
 	Description      string
 	Reference        string
 	Metadata         map[string]string
-	Status           CheckoutStatus
+	Status           Status
 	PaymentID        string
 	// SaveCard and Consent are what the payer last chose on the page: to
 	// save the card and allow the merchant to charge it off-session, with
 	// the evidence of it.
 	SaveCard        bool
-	Consent         CheckoutConsent
+	Consent         Consent
 	PaymentMethodID string // the wallet card the payment saved, once recorded
 	Expires         time.Time
 	Paid            time.Time
@@ -113,23 +113,23 @@ type CheckoutLink struct {
 	URL string
 }
 
-// CheckoutConsent is the evidence of a payer's consent to save their card
+// Consent is the evidence of a payer's consent to save their card
 // for the merchant's off-session use.
-type CheckoutConsent struct {
+type Consent struct {
 	Text, Version, IPAddress, UserAgent string
 }
 
 // StatusAt is the link's status at now: an open link past its end is
 // expired even before the job that records it has run.
-func (l *CheckoutLink) StatusAt(now time.Time) CheckoutStatus {
-	if l.Status == CheckoutOpen && !now.Before(l.Expires) {
-		return CheckoutExpired
+func (l *Link) StatusAt(now time.Time) Status {
+	if l.Status == StatusOpen && !now.Before(l.Expires) {
+		return StatusExpired
 	}
 	return l.Status
 }
 
-// CheckoutLinkParams ask for a checkout link.
-type CheckoutLinkParams struct {
+// LinkParams ask for a checkout link.
+type LinkParams struct {
 	Merchant    string            `json:"merchant" text:"255"`
 	Customer    string            `json:"customer" text:"255"`
 	Amount      int64             `json:"amount"`
@@ -137,17 +137,17 @@ type CheckoutLinkParams struct {
 	Description string            `json:"description" text:"1000,multiline"`
 	Reference   string            `json:"reference" text:"255"`
 	Metadata    map[string]string `json:"metadata" text:"500,multiline,keys=40"`
-	// ExpiresAt ends the link; nil means DefaultCheckoutTTL from now.
+	// ExpiresAt ends the link; nil means DefaultTTL from now.
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 // checkoutMetadata are the metadata keys Tender puts on a checkout
 // payment's PaymentIntent.
-var checkoutMetadata = append([]string{"tender_checkout"}, tenderMetadata...)
+var checkoutMetadata = append([]string{"tender_checkout"}, payment.MetadataKeys()...)
 
 // validate checks what needs no database, in the order a form is read,
 // and returns the currency and the link's end.
-func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time, error) {
+func (p *LinkParams) validate(now time.Time) (money.Currency, time.Time, error) {
 	var cur money.Currency
 	if err := text.Validate(p); err != nil {
 		return cur, time.Time{}, err
@@ -157,8 +157,8 @@ func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time,
 		return cur, time.Time{}, errs.Missing("merchant")
 	case p.Amount <= 0:
 		return cur, time.Time{}, errs.Invalidf("amount", "amount must be a positive number of minor units, not %d.", p.Amount)
-	case p.Amount > MaxAmount:
-		return cur, time.Time{}, errs.Invalidf("amount", "amount must be at most %d minor units.", MaxAmount)
+	case p.Amount > payment.MaxAmount:
+		return cur, time.Time{}, errs.Invalidf("amount", "amount must be at most %d minor units.", payment.MaxAmount)
 	case p.Currency == "":
 		return cur, time.Time{}, errs.Missing("currency")
 	}
@@ -183,20 +183,20 @@ func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time,
 		return cur, time.Time{}, errs.Invalidf("metadata", "metadata may have at most %d keys.", metadata.MaxKeys-len(checkoutMetadata))
 	}
 	p.Metadata = md
-	expires := now.Add(DefaultCheckoutTTL)
+	expires := now.Add(DefaultTTL)
 	if p.ExpiresAt != nil {
 		expires = *p.ExpiresAt
 		switch {
-		case expires.Before(now.Add(MinCheckoutTTL)):
-			return cur, time.Time{}, errs.Invalidf("expires_at", "expires_at must be at least %d seconds from now.", int64(MinCheckoutTTL/time.Second))
-		case expires.After(now.Add(MaxCheckoutTTL)):
-			return cur, time.Time{}, errs.Invalidf("expires_at", "expires_at must be at most %d days from now.", int64(MaxCheckoutTTL/(24*time.Hour)))
+		case expires.Before(now.Add(MinTTL)):
+			return cur, time.Time{}, errs.Invalidf("expires_at", "expires_at must be at least %d seconds from now.", int64(MinTTL/time.Second))
+		case expires.After(now.Add(MaxTTL)):
+			return cur, time.Time{}, errs.Invalidf("expires_at", "expires_at must be at most %d days from now.", int64(MaxTTL/(24*time.Hour)))
 		}
 	}
 	return cur, store.TimeOf(expires).Time, nil
 }
 
-// CreateCheckoutLink validates and prices a checkout link and writes it,
+// CreateLink validates and prices a checkout link and writes it,
 // with its checkout_link.created event and the job that closes it when it
 // expires, in one transaction, with the request's answer (the link's view,
 // URL included) when it has an Idempotency-Key. The fee is the merchant's fee policy's, as
@@ -204,13 +204,13 @@ func (p *CheckoutLinkParams) validate(now time.Time) (money.Currency, time.Time,
 // Returns errs.Invalid naming the field: merchant unknown, archived, not
 // connected or not enabled; customer unknown or archived; amount,
 // currency, expires_at and the rest as for payments.
-func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p CheckoutLinkParams) (*CheckoutLink, error) {
+func (s *Service) CreateLink(ctx context.Context, platformID string, p LinkParams) (*Link, error) {
 	now := store.TimeOf(s.now())
 	cur, expires, err := p.validate(now.Time)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.checkoutMerchant(ctx, platformID, p.Merchant)
+	m, err := s.payments.UsableMerchant(ctx, platformID, p.Merchant, "merchant")
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 			return nil, errs.Invalidf("customer", "Customer %s is archived.", cu.ID).WithReason("customer_archived")
 		}
 	}
-	policy, err := s.EffectiveFeePolicy(ctx, platformID, m.ID)
+	policy, err := s.payments.EffectiveFeePolicy(ctx, platformID, m.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,14 +234,14 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 	if err != nil {
 		return nil, err
 	}
-	if fee.Amount > MaxAmount {
+	if fee.Amount > payment.MaxAmount {
 		return nil, errs.Invalidf("amount", "With the fees covered the charge would be %d, above Stripe's maximum.", fee.Amount)
 	}
 	token := newToken()
-	l := &CheckoutLink{ID: id.For(ctx, CheckoutLinkPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: p.Customer,
+	l := &Link{ID: id.For(ctx, LinkPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: p.Customer,
 		Amount: fee.Amount, AmountRequested: p.Amount, Currency: cur, ApplicationFee: fee.Fee, FeePolicyID: policy.ID,
 		FeePolicyVersion: policy.Version, Description: p.Description, Reference: p.Reference, Metadata: p.Metadata,
-		Status: CheckoutOpen, Expires: expires, Created: now.Time, Updated: now.Time, URL: s.publicURL + CheckoutPath + token}
+		Status: StatusOpen, Expires: expires, Created: now.Time, Updated: now.Time, URL: s.publicURL + LinkPath + token}
 	md, err := json.Marshal(l.Metadata)
 	if err != nil {
 		return nil, err
@@ -256,11 +256,11 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 		if err != nil {
 			return fmt.Errorf("insert checkout link: %w", err)
 		}
-		if _, err := s.jobs().InsertTx(ctx, tx, CheckoutExpireArgs{PlatformID: platformID, LinkID: l.ID},
+		if _, err := s.jobs().InsertTx(ctx, tx, ExpireArgs{PlatformID: platformID, LinkID: l.ID},
 			&river.InsertOpts{ScheduledAt: l.Expires, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
 			return fmt.Errorf("enqueue checkout link expiry: %w", err)
 		}
-		if _, err := event.Record(ctx, tx, now.Time, platformID, EventCheckoutLinkCreated, l.ID, l.viewAt(now.Time)); err != nil {
+		if _, err := event.Record(ctx, tx, now.Time, platformID, EventLinkCreated, l.ID, l.viewAt(now.Time)); err != nil {
 			return err
 		}
 		return idempotency.Commit(ctx, tx, l.ViewAt(now.Time))
@@ -271,33 +271,12 @@ func (s *Service) CreateCheckoutLink(ctx context.Context, platformID string, p C
 	return l, nil
 }
 
-// checkoutMerchant returns the merchant named by a checkout link's
-// merchant field if it can take payments.
-func (s *Service) checkoutMerchant(ctx context.Context, platformID, merchantID string) (*connect.Merchant, error) {
-	m, err := s.connect.Merchant(ctx, platformID, merchantID)
-	if errs.Is(err, errs.NotFound) {
-		return nil, errs.Invalidf("merchant", "No such merchant: %q.", merchantID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case !m.Archived.IsZero():
-		return nil, errs.Invalidf("merchant", "Merchant %s is archived.", m.ID).WithReason("merchant_archived")
-	case m.Connection.AccountID == "" || m.Connection.Status == connect.StatusDeauthorized:
-		return nil, errs.Invalidf("merchant", "Merchant %s has no connected Stripe account.", m.ID).WithReason("merchant_not_connected")
-	case m.Connection.Status != connect.StatusEnabled:
-		return nil, errs.Invalidf("merchant", "Merchant %s cannot take payments: its account is %s.", m.ID, m.Connection.Status).WithReason("merchant_not_enabled")
-	}
-	return m, nil
-}
-
 const checkoutCols = `platform_id, id, merchant_id, customer_id, amount, amount_requested, currency, application_fee, fee_policy_id,
 	fee_policy_version, description, reference, metadata, status, payment_id, save_card, consent_text, consent_version, consent_ip,
 	consent_user_agent, payment_method_id, expires_at, paid_at, closed_at, created_at, updated_at`
 
-func scanCheckoutLink(row store.Scanner) (*CheckoutLink, error) {
-	var l CheckoutLink
+func scanCheckoutLink(row store.Scanner) (*Link, error) {
+	var l Link
 	var cur, md, status string
 	var customerID, policyID, paymentID, pmID sql.NullString
 	var policyVersion sql.NullInt64
@@ -314,13 +293,13 @@ func scanCheckoutLink(row store.Scanner) (*CheckoutLink, error) {
 	if err := json.Unmarshal([]byte(md), &l.Metadata); err != nil {
 		return nil, fmt.Errorf("checkout link %s metadata: %w", l.ID, err)
 	}
-	l.Currency, l.Status, l.CustomerID, l.FeePolicyID, l.FeePolicyVersion = c, CheckoutStatus(status), customerID.String, policyID.String, policyVersion.Int64
+	l.Currency, l.Status, l.CustomerID, l.FeePolicyID, l.FeePolicyVersion = c, Status(status), customerID.String, policyID.String, policyVersion.Int64
 	l.PaymentID, l.PaymentMethodID = paymentID.String, pmID.String
 	l.Expires, l.Paid, l.Closed, l.Created, l.Updated = expires.Time, paid.Time, closed.Time, created.Time, updated.Time
 	return &l, nil
 }
 
-func getCheckoutLink(ctx context.Context, q store.Querier, platformID, linkID string) (*CheckoutLink, error) {
+func getCheckoutLink(ctx context.Context, q store.Querier, platformID, linkID string) (*Link, error) {
 	l, err := scanCheckoutLink(q.QueryRowContext(ctx, `SELECT `+checkoutCols+` FROM checkout_links WHERE platform_id = $1 AND id = $2`,
 		platformID, linkID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -329,9 +308,9 @@ func getCheckoutLink(ctx context.Context, q store.Querier, platformID, linkID st
 	return l, err
 }
 
-// CheckoutLink returns one of the platform's checkout links. Returns
+// Link returns one of the platform's checkout links. Returns
 // errs.NotFound.
-func (s *Service) CheckoutLink(ctx context.Context, platformID, linkID string) (*CheckoutLink, error) {
+func (s *Service) Link(ctx context.Context, platformID, linkID string) (*Link, error) {
 	return getCheckoutLink(ctx, s.db, platformID, linkID)
 }
 
@@ -339,7 +318,7 @@ func (s *Service) CheckoutLink(ctx context.Context, platformID, linkID string) (
 var errLinkInvalid = errs.NotFoundf("", "This payment link is not valid.").WithReason("link_invalid")
 
 // checkoutByToken finds the link behind a page's token.
-func (s *Service) checkoutByToken(ctx context.Context, token string) (*CheckoutLink, error) {
+func (s *Service) checkoutByToken(ctx context.Context, token string) (*Link, error) {
 	l, err := scanCheckoutLink(s.db.QueryRowContext(ctx, `SELECT `+checkoutCols+` FROM checkout_links WHERE token_hash = $1`, tokenHash(token)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errLinkInvalid
@@ -347,87 +326,87 @@ func (s *Service) checkoutByToken(ctx context.Context, token string) (*CheckoutL
 	return l, err
 }
 
-// CancelCheckoutLink cancels an open link: its PaymentIntent, if the
+// CancelLink cancels an open link: its PaymentIntent, if the
 // payer got that far, is canceled at Stripe and its payment with it. A
 // link already canceled is returned as it is. Returns errs.NotFound;
 // errs.Conflict when the link was paid (refund its payment instead), has
 // expired, or its payment is being processed by the card network;
 // errs.Unavailable when Stripe could not be reached (call again).
-func (s *Service) CancelCheckoutLink(ctx context.Context, platformID, linkID string) (*CheckoutLink, error) {
+func (s *Service) CancelLink(ctx context.Context, platformID, linkID string) (*Link, error) {
 	l, err := getCheckoutLink(ctx, s.db, platformID, linkID)
 	if err != nil {
 		return nil, err
 	}
 	switch l.StatusAt(s.now()) {
-	case CheckoutCanceled:
+	case StatusCanceled:
 		return l, nil
-	case CheckoutPaid:
+	case StatusPaid:
 		return nil, errs.E(errs.Conflict, "Checkout link %s was paid (payment %s); refund the payment instead.", l.ID, l.PaymentID).WithReason("checkout_link_paid")
-	case CheckoutExpired:
+	case StatusExpired:
 		return nil, errs.E(errs.Conflict, "Checkout link %s has expired; it can no longer be paid.", l.ID).WithReason("checkout_link_expired")
 	}
-	if err := s.closeCheckout(ctx, l, CheckoutCanceled); err != nil {
+	if err := s.closeCheckout(ctx, l, StatusCanceled); err != nil {
 		return nil, err
 	}
 	l, err = getCheckoutLink(ctx, s.db, platformID, linkID)
-	if err == nil && l.Status == CheckoutPaid {
+	if err == nil && l.Status == StatusPaid {
 		return nil, errs.E(errs.Conflict, "Checkout link %s was paid (payment %s) as it was being canceled; refund the payment instead.", l.ID, l.PaymentID).WithReason("checkout_link_paid")
 	}
 	return l, err
 }
 
-// CheckoutExpireArgs is the job that closes a checkout link when it
+// ExpireArgs is the job that closes a checkout link when it
 // expires, scheduled at its end when it is made.
-type CheckoutExpireArgs struct {
+type ExpireArgs struct {
 	PlatformID string `json:"platform_id"`
 	LinkID     string `json:"link_id"`
 }
 
 // Kind implements river.JobArgs.
-func (CheckoutExpireArgs) Kind() string { return "checkout_link.expire" }
+func (ExpireArgs) Kind() string { return "checkout_link.expire" }
 
-// CheckoutExpireWorker runs CheckoutExpireArgs jobs. Running one twice is
+// ExpireWorker runs ExpireArgs jobs. Running one twice is
 // harmless.
-type CheckoutExpireWorker struct {
-	river.WorkerDefaults[CheckoutExpireArgs]
-	Payments *Service
+type ExpireWorker struct {
+	river.WorkerDefaults[ExpireArgs]
+	Checkout *Service
 }
 
 // Work implements river.Worker.
-func (w *CheckoutExpireWorker) Work(ctx context.Context, job *river.Job[CheckoutExpireArgs]) error {
-	return w.Payments.ExpireCheckoutLink(ctx, job.Args.PlatformID, job.Args.LinkID)
+func (w *ExpireWorker) Work(ctx context.Context, job *river.Job[ExpireArgs]) error {
+	return w.Checkout.ExpireLink(ctx, job.Args.PlatformID, job.Args.LinkID)
 }
 
-// ExpireCheckoutLink records that an open link has expired, with its
+// ExpireLink records that an open link has expired, with its
 // event, and settles its payment: paid if the payer's last confirmation
 // succeeded after all, else canceled with its PaymentIntent. It snoozes
 // a job that runs before the link's end.
-func (s *Service) ExpireCheckoutLink(ctx context.Context, platformID, linkID string) error {
+func (s *Service) ExpireLink(ctx context.Context, platformID, linkID string) error {
 	l, err := getCheckoutLink(ctx, s.db, platformID, linkID)
 	if err != nil {
 		return err
 	}
-	if l.Status != CheckoutOpen {
+	if l.Status != StatusOpen {
 		return nil
 	}
 	if wait := l.Expires.Sub(s.now()); wait > 0 {
 		return river.JobSnooze(wait)
 	}
-	return s.closeCheckout(ctx, l, CheckoutExpired)
+	return s.closeCheckout(ctx, l, StatusExpired)
 }
 
 // markClosed moves an open link to expired or canceled, with its event,
 // in one transaction; it reports whether this call did it.
-func (s *Service) markClosed(ctx context.Context, l *CheckoutLink, to CheckoutStatus) (bool, error) {
-	typ := EventCheckoutLinkExpired
-	if to == CheckoutCanceled {
-		typ = EventCheckoutLinkCanceled
+func (s *Service) markClosed(ctx context.Context, l *Link, to Status) (bool, error) {
+	typ := EventLinkExpired
+	if to == StatusCanceled {
+		typ = EventLinkCanceled
 	}
 	var did bool
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := store.TimeOf(s.now())
 		res, err := tx.ExecContext(ctx, `UPDATE checkout_links SET status = $3, closed_at = $4, updated_at = $4
-			WHERE platform_id = $1 AND id = $2 AND status = $5`, l.PlatformID, l.ID, string(to), now, string(CheckoutOpen))
+			WHERE platform_id = $1 AND id = $2 AND status = $5`, l.PlatformID, l.ID, string(to), now, string(StatusOpen))
 		if err != nil {
 			return err
 		}
@@ -449,11 +428,11 @@ func (s *Service) markClosed(ctx context.Context, l *CheckoutLink, to CheckoutSt
 // checkout_link.paid event, once: money taken makes a link paid whatever
 // it was (an expiry or a cancel that lost the race with the payer's
 // confirmation is overruled).
-func (s *Service) markPaid(ctx context.Context, l *CheckoutLink) error {
+func (s *Service) markPaid(ctx context.Context, l *Link) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := store.TimeOf(s.now())
 		res, err := tx.ExecContext(ctx, `UPDATE checkout_links SET status = $3, paid_at = $4, updated_at = $4
-			WHERE platform_id = $1 AND id = $2 AND status <> $3`, l.PlatformID, l.ID, string(CheckoutPaid), now)
+			WHERE platform_id = $1 AND id = $2 AND status <> $3`, l.PlatformID, l.ID, string(StatusPaid), now)
 		if err != nil {
 			return err
 		}
@@ -464,10 +443,14 @@ func (s *Service) markPaid(ctx context.Context, l *CheckoutLink) error {
 		if err != nil {
 			return err
 		}
-		_, err = event.Record(ctx, tx, now.Time, l.PlatformID, EventCheckoutLinkPaid, l.ID, done.viewAt(now.Time))
+		_, err = event.Record(ctx, tx, now.Time, l.PlatformID, EventLinkPaid, l.ID, done.viewAt(now.Time))
 		return err
 	})
 }
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: cond != ""} }
 
 func newToken() string {
 	b := make([]byte, 32)
@@ -482,55 +465,52 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CheckoutLinkView is a checkout link as the API shows it. The URL is
+// LinkView is a checkout link as the API shows it. The URL is
 // shown only in the response that creates the link.
-type CheckoutLinkView struct {
-	ID              string            `json:"id"`
-	Object          string            `json:"object"`
-	Merchant        string            `json:"merchant"`
-	Customer        *string           `json:"customer"`
-	Amount          int64             `json:"amount"`
-	AmountRequested int64             `json:"amount_requested"`
-	Currency        string            `json:"currency"`
-	ApplicationFee  int64             `json:"application_fee"`
-	FeePolicy       *FeePolicyRef     `json:"fee_policy"`
-	Description     *string           `json:"description"`
-	Reference       *string           `json:"reference"`
-	Metadata        map[string]string `json:"metadata"`
-	Status          CheckoutStatus    `json:"status"`
-	Payment         *string           `json:"payment"`
-	URL             *string           `json:"url"`
-	ExpiresAt       time.Time         `json:"expires_at"`
-	PaidAt          *time.Time        `json:"paid_at"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+type LinkView struct {
+	ID              string                `json:"id"`
+	Object          string                `json:"object"`
+	Merchant        string                `json:"merchant"`
+	Customer        *string               `json:"customer"`
+	Amount          int64                 `json:"amount"`
+	AmountRequested int64                 `json:"amount_requested"`
+	Currency        string                `json:"currency"`
+	ApplicationFee  int64                 `json:"application_fee"`
+	FeePolicy       *payment.FeePolicyRef `json:"fee_policy"`
+	Description     *string               `json:"description"`
+	Reference       *string               `json:"reference"`
+	Metadata        map[string]string     `json:"metadata"`
+	Status          Status                `json:"status"`
+	Payment         *string               `json:"payment"`
+	URL             *string               `json:"url"`
+	ExpiresAt       time.Time             `json:"expires_at"`
+	PaidAt          *time.Time            `json:"paid_at"`
+	CreatedAt       time.Time             `json:"created_at"`
+	UpdatedAt       time.Time             `json:"updated_at"`
 }
 
 // ViewAt returns l as the API shows it at now.
-func (l *CheckoutLink) ViewAt(now time.Time) CheckoutLinkView {
+func (l *Link) ViewAt(now time.Time) LinkView {
 	v := l.viewAt(now)
 	v.URL = nullable.String(l.URL)
 	return v
 }
 
 // viewAt is l's view without its URL, for events and reads.
-func (l *CheckoutLink) viewAt(now time.Time) CheckoutLinkView {
+func (l *Link) viewAt(now time.Time) LinkView {
 	md := l.Metadata
 	if md == nil {
 		md = map[string]string{}
 	}
-	v := CheckoutLinkView{ID: l.ID, Object: "checkout_link", Merchant: l.MerchantID, Customer: nullable.String(l.CustomerID),
+	v := LinkView{ID: l.ID, Object: "checkout_link", Merchant: l.MerchantID, Customer: nullable.String(l.CustomerID),
 		Amount: l.Amount, AmountRequested: l.AmountRequested, Currency: l.Currency.Lower(), ApplicationFee: l.ApplicationFee,
 		Description: nullable.String(l.Description), Reference: nullable.String(l.Reference), Metadata: md,
 		Status: l.StatusAt(now), Payment: nullable.String(l.PaymentID), ExpiresAt: l.Expires, CreatedAt: l.Created, UpdatedAt: l.Updated}
 	if l.FeePolicyID != "" {
-		v.FeePolicy = &FeePolicyRef{ID: l.FeePolicyID, Version: l.FeePolicyVersion}
+		v.FeePolicy = &payment.FeePolicyRef{ID: l.FeePolicyID, Version: l.FeePolicyVersion}
 	}
 	if !l.Paid.IsZero() {
 		v.PaidAt = &l.Paid
 	}
 	return v
 }
-
-// Now is the Service's clock, for views of checkout links.
-func (s *Service) Now() time.Time { return s.now() }

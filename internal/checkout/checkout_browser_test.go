@@ -1,4 +1,4 @@
-package web_test
+package checkout_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/browsertest"
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/storetest"
 )
@@ -154,7 +155,7 @@ func TestCheckoutInChromium(t *testing.T) {
 		t.Errorf("receipt's card %q", card)
 	}
 	l = f.getLink(l.ID)
-	if p := f.payment(*l.Payment); l.Status != payment.CheckoutPaid || p.Status != payment.StatusSucceeded || p.Amount != 1250 {
+	if p := f.payment(*l.Payment); l.Status != checkout.StatusPaid || p.Status != payment.StatusSucceeded || p.Amount != 1250 {
 		t.Fatalf("link %+v, payment %+v", l, p)
 	}
 	if pis := f.intents(acct(m)); len(pis) != 1 {

@@ -1,4 +1,4 @@
-package payment
+package checkout
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 )
 
@@ -33,7 +34,7 @@ import (
 // requires_payment_method, confirmCardPayment with the intent's own card,
 // on-session this time, so the bank can challenge the customer. Then
 // Tender reads the intent back and settles the payment from
-// requires_action, as Process would have. A link whose payment is settled
+// requires_action, as payments' Process would have. A link whose payment is settled
 // shows its outcome and charges nothing.
 
 // AuthLinkPrefix is the id prefix of authentication links.
@@ -48,32 +49,11 @@ const AuthLinkTTL = 7 * 24 * time.Hour
 
 const authLinkPurpose = "tender/payment-authentication-link"
 
-// NextAction is what a payment waits for: the customer to authenticate at
-// URL before Expires.
-type NextAction struct {
-	Type    string // authenticate
-	URL     string
-	Expires time.Time
-}
-
-// NextActionView is a payment's next action as the API shows it.
-type NextActionView struct {
-	Type      string    `json:"type"`
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-func (na *NextAction) view() *NextActionView {
-	if na == nil {
-		return nil
-	}
-	return &NextActionView{Type: na.Type, URL: na.URL, ExpiresAt: na.Expires}
-}
-
-// issueAuthLink makes an authentication link for p, in tx, the
-// transaction that moves it to requires_action. Without keys to sign it
-// there is none, and the payment waits for the platform.
-func (s *Service) issueAuthLink(ctx context.Context, tx *sql.Tx, p *Payment, now time.Time) (*NextAction, error) {
+// IssueAuthLink makes an authentication link for p, in tx, the
+// transaction that moves it to requires_action, and returns it as p's
+// next action (payment.Hosted). Without keys to sign it there is none, and
+// the payment waits for the platform.
+func (s *Service) IssueAuthLink(ctx context.Context, tx *sql.Tx, p *payment.Payment, now time.Time) (*payment.NextActionView, error) {
 	if s.keys == nil {
 		s.logger.WarnContext(ctx, "no master key to sign an authentication link with", "payment", p.ID)
 		return nil, nil
@@ -84,17 +64,18 @@ func (s *Service) issueAuthLink(ctx context.Context, tx *sql.Tx, p *Payment, now
 		VALUES ($1, $2, $3, $4, $5)`, p.PlatformID, linkID, p.ID, expires, store.TimeOf(now)); err != nil {
 		return nil, err
 	}
-	return &NextAction{Type: "authenticate", URL: s.authURL(linkID), Expires: expires.Time}, nil
+	return &payment.NextActionView{Type: "authenticate", URL: s.authURL(linkID), ExpiresAt: expires.Time}, nil
 }
 
 func (s *Service) authURL(linkID string) string {
 	return s.publicURL + AuthenticatePath + linkID + "." + s.keys.Sign(authLinkPurpose, []byte(linkID))
 }
 
-// nextAction returns p's next action: its newest authentication link,
-// while p waits in requires_action and the link has not expired.
-func (s *Service) nextAction(ctx context.Context, q store.Querier, p *Payment) (*NextAction, error) {
-	if p.Status != StatusRequiresAction || s.keys == nil {
+// NextAction returns p's next action, read with q: its newest
+// authentication link, while p waits in requires_action and the link has
+// not expired (payment.Hosted).
+func (s *Service) NextAction(ctx context.Context, q store.Querier, p *payment.Payment) (*payment.NextActionView, error) {
+	if p.Status != payment.StatusRequiresAction || s.keys == nil {
 		return nil, nil
 	}
 	var linkID string
@@ -107,20 +88,12 @@ func (s *Service) nextAction(ctx context.Context, q store.Querier, p *Payment) (
 	if err != nil {
 		return nil, err
 	}
-	return &NextAction{Type: "authenticate", URL: s.authURL(linkID), Expires: expires.Time}, nil
-}
-
-// ViewOf returns p as the API shows it, with its next action.
-func (s *Service) ViewOf(ctx context.Context, p *Payment) (View, error) {
-	v := p.View()
-	na, err := s.nextAction(ctx, s.db, p)
-	v.NextAction = na.view()
-	return v, err
+	return &payment.NextActionView{Type: "authenticate", URL: s.authURL(linkID), ExpiresAt: expires.Time}, nil
 }
 
 // AuthPage is what an authentication link's page shows.
 type AuthPage struct {
-	Payment  *Payment
+	Payment  *payment.Payment
 	Merchant *connect.Merchant
 	Expires  time.Time
 	// PublishableKey is the platform's, for Stripe.js; APIBase its API's
@@ -135,7 +108,7 @@ var (
 )
 
 // authLink finds the link behind a page's token and its payment.
-func (s *Service) authLink(ctx context.Context, token string) (*Payment, time.Time, error) {
+func (s *Service) authLink(ctx context.Context, token string) (*payment.Payment, time.Time, error) {
 	linkID, sig, ok := strings.Cut(token, ".")
 	if !ok || s.keys == nil || !strings.HasPrefix(linkID, AuthLinkPrefix+"_") || !s.keys.Verify(authLinkPurpose, []byte(linkID), sig) {
 		return nil, time.Time{}, errAuthLinkInvalid
@@ -150,7 +123,7 @@ func (s *Service) authLink(ctx context.Context, token string) (*Payment, time.Ti
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	p, err := getPayment(ctx, s.db, platformID, paymentID)
+	p, err := s.payments.Payment(ctx, platformID, paymentID)
 	return p, expires.Time, err
 }
 
@@ -201,7 +174,7 @@ func (s *Service) AuthenticationIntent(ctx context.Context, token string) (*Auth
 	if err != nil {
 		return nil, err
 	}
-	if p.Status != StatusRequiresAction || p.StripePaymentIntentID == "" {
+	if p.Status != payment.StatusRequiresAction || p.StripePaymentIntentID == "" {
 		return nil, errAuthSettled
 	}
 	if !s.now().Before(expires) {
@@ -219,7 +192,7 @@ func (s *Service) AuthenticationIntent(ctx context.Context, token string) (*Auth
 	if err != nil {
 		return nil, err
 	}
-	ai := &AuthIntent{ClientSecret: pi.ClientSecret, Account: p.intentAccount(), PublishableKey: st.PublishableKey}
+	ai := &AuthIntent{ClientSecret: pi.ClientSecret, Account: p.IntentAccount(), PublishableKey: st.PublishableKey}
 	switch pi.Status {
 	case stripe.PaymentIntentStatusRequiresAction:
 		ai.Action = "handle"
@@ -250,12 +223,12 @@ func (s *Service) AuthenticationIntent(ctx context.Context, token string) (*Auth
 // events. An intent still waiting for the customer changes nothing. It
 // returns the payment as it is then. Returns errs.NotFound
 // (link_invalid), errs.Unavailable when Stripe could not be asked.
-func (s *Service) CompleteAuthentication(ctx context.Context, token string) (*Payment, error) {
+func (s *Service) CompleteAuthentication(ctx context.Context, token string) (*payment.Payment, error) {
 	p, _, err := s.authLink(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	if p.Status != StatusRequiresAction || p.StripePaymentIntentID == "" {
+	if p.Status != payment.StatusRequiresAction || p.StripePaymentIntentID == "" {
 		return p, nil
 	}
 	sc, err := s.client(ctx, p.PlatformID)
@@ -269,14 +242,14 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string) (*Pa
 	if err := s.settleAuthentication(ctx, p, pi); err != nil {
 		return nil, err
 	}
-	return getPayment(ctx, s.db, p.PlatformID, p.ID)
+	return s.payments.Payment(ctx, p.PlatformID, p.ID)
 }
 
 // settleAuthentication settles a payment in requires_action from its
 // PaymentIntent, unless the intent still waits for the customer: in
 // requires_action, or back in requires_payment_method for the same
 // reason it first was (the customer has not confirmed on-session yet).
-func (s *Service) settleAuthentication(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) settleAuthentication(ctx context.Context, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusRequiresAction, stripe.PaymentIntentStatusRequiresConfirmation, stripe.PaymentIntentStatusProcessing:
 		return nil
@@ -285,11 +258,11 @@ func (s *Service) settleAuthentication(ctx context.Context, p *Payment, pi *stri
 			return nil
 		}
 	case stripe.PaymentIntentStatusCanceled:
-		_, err := s.recordOp(ctx, p, pi)
+		_, err := s.payments.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil
 		}
 		return err
 	}
-	return s.settle(ctx, p, pi)
+	return s.payments.Settle(ctx, p, pi)
 }

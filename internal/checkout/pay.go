@@ -1,9 +1,8 @@
-package payment
+package checkout
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
-	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/stripeop"
@@ -49,14 +48,14 @@ import (
 //     after, idempotently; a link that expires or is canceled unpaid
 //     cancels its PaymentIntent and the payment becomes canceled.
 
-// CheckoutPage is what a checkout link's page shows.
-type CheckoutPage struct {
-	Link     *CheckoutLink
+// Page is what a checkout link's page shows.
+type Page struct {
+	Link     *Link
 	Merchant *connect.Merchant
 	Customer *wallet.Customer // nil when the link names none
-	Payment  *Payment         // nil until the payer first pressed Pay
+	Payment  *payment.Payment // nil until the payer first pressed Pay
 	// Status is the link's, now.
-	Status CheckoutStatus
+	Status Status
 	// PublishableKey is the platform's, for Stripe.js; APIBase its API's
 	// base URL when it is not Stripe's (the emulator).
 	PublishableKey, APIBase string
@@ -66,15 +65,15 @@ type CheckoutPage struct {
 
 // CanSaveCard reports whether the page may offer to save the card: the
 // link names a customer who still has a wallet.
-func (cp *CheckoutPage) CanSaveCard() bool {
+func (cp *Page) CanSaveCard() bool {
 	return cp.Customer != nil && cp.Customer.Archived.IsZero() && cp.Customer.StripeCustomerID != ""
 }
 
-// OpenCheckout returns what a checkout link's page shows. It changes
+// Open returns what a checkout link's page shows. It changes
 // nothing but, for a paid link whose saved card is not in the wallet yet,
 // records it. Returns errs.NotFound (reason link_invalid) for a token
 // Tender never gave.
-func (s *Service) OpenCheckout(ctx context.Context, token string) (*CheckoutPage, error) {
+func (s *Service) Open(ctx context.Context, token string) (*Page, error) {
 	l, err := s.checkoutByToken(ctx, token)
 	if err != nil {
 		return nil, err
@@ -82,8 +81,8 @@ func (s *Service) OpenCheckout(ctx context.Context, token string) (*CheckoutPage
 	return s.checkoutPage(ctx, l)
 }
 
-func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutPage, error) {
-	cp := &CheckoutPage{Link: l, Status: l.StatusAt(s.now())}
+func (s *Service) checkoutPage(ctx context.Context, l *Link) (*Page, error) {
+	cp := &Page{Link: l, Status: l.StatusAt(s.now())}
 	var err error
 	if cp.Merchant, err = s.connect.Merchant(ctx, l.PlatformID, l.MerchantID); err != nil {
 		return nil, err
@@ -94,7 +93,7 @@ func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutP
 		}
 	}
 	if l.PaymentID != "" {
-		if cp.Payment, err = getPayment(ctx, s.db, l.PlatformID, l.PaymentID); err != nil {
+		if cp.Payment, err = s.payments.Payment(ctx, l.PlatformID, l.PaymentID); err != nil {
 			return nil, err
 		}
 	}
@@ -105,8 +104,8 @@ func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutP
 		}
 		cp.PublishableKey, cp.APIBase = st.PublishableKey, st.APIBase
 	}
-	if cp.Status == CheckoutPaid && cp.Payment != nil {
-		if l.SaveCard && l.PaymentMethodID == "" && cp.Payment.ChargeType == ChargeDestination {
+	if cp.Status == StatusPaid && cp.Payment != nil {
+		if l.SaveCard && l.PaymentMethodID == "" && cp.Payment.ChargeType == payment.ChargeDestination {
 			s.saveCheckoutCard(ctx, l, cp.Payment, nil)
 		}
 		cp.CardBrand, cp.CardLast4 = s.cardOf(ctx, cp.Payment)
@@ -117,7 +116,7 @@ func (s *Service) checkoutPage(ctx context.Context, l *CheckoutLink) (*CheckoutP
 // cardOf is the brand and last four digits of the card that paid p, as
 // Stripe shows them, or nothing if Stripe cannot be asked now: a receipt
 // does without.
-func (s *Service) cardOf(ctx context.Context, p *Payment) (brand, last4 string) {
+func (s *Service) cardOf(ctx context.Context, p *payment.Payment) (brand, last4 string) {
 	if p.StripePaymentIntentID == "" {
 		return "", ""
 	}
@@ -127,26 +126,26 @@ func (s *Service) cardOf(ctx context.Context, p *Payment) (brand, last4 string) 
 	}
 	params := &stripe.PaymentIntentRetrieveParams{}
 	params.AddExpand("payment_method")
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.intentAccount()))
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.IntentAccount()))
 	if err != nil || pi.PaymentMethod == nil || pi.PaymentMethod.Card == nil {
 		return "", ""
 	}
 	return string(pi.PaymentMethod.Card.Brand), pi.PaymentMethod.Card.Last4
 }
 
-// CheckoutIntentParams are the payer's choice on the page.
-type CheckoutIntentParams struct {
+// IntentParams are the payer's choice on the page.
+type IntentParams struct {
 	// SaveCard saves the card for the link's customer and allows the
 	// merchant to charge it off-session; Consent is the evidence.
 	SaveCard bool
-	Consent  CheckoutConsent
+	Consent  Consent
 }
 
-// CheckoutIntent is what the page's Stripe.js needs to confirm the
+// Intent is what the page's Stripe.js needs to confirm the
 // payment: confirmCardPayment(ClientSecret) with Stripe(PublishableKey,
 // {stripeAccount: Account}) (Account is "" for a charge on the
 // platform's account).
-type CheckoutIntent struct {
+type Intent struct {
 	ClientSecret   string
 	Account        string
 	PublishableKey string
@@ -161,19 +160,19 @@ var (
 )
 
 // usable refuses a link that can no longer be paid.
-func (l *CheckoutLink) usable(now time.Time) error {
+func (l *Link) usable(now time.Time) error {
 	switch l.StatusAt(now) {
-	case CheckoutPaid:
+	case StatusPaid:
 		return errCheckoutPaid
-	case CheckoutExpired:
+	case StatusExpired:
 		return errCheckoutExpired
-	case CheckoutCanceled:
+	case StatusCanceled:
 		return errCheckoutCanceled
 	}
 	return nil
 }
 
-// CheckoutIntent returns the PaymentIntent the payer's browser confirms,
+// Intent returns the PaymentIntent the payer's browser confirms,
 // making the link's payment and its PaymentIntent on the first call, and
 // reusing them after a decline. Saving the card needs the link's
 // customer; a change between saving and not moves the payment to a new
@@ -182,7 +181,7 @@ func (l *CheckoutLink) usable(now time.Time) error {
 // payment_processing, merchant_not_enabled), errs.Invalid (save_card,
 // consent), errs.RateLimited (too many tries), errs.Unavailable (Stripe
 // could not be reached: try again).
-func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutIntentParams) (*CheckoutIntent, error) {
+func (s *Service) Intent(ctx context.Context, token string, ip IntentParams) (*Intent, error) {
 	l, err := s.checkoutByToken(ctx, token)
 	if err != nil {
 		return nil, err
@@ -191,7 +190,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 		return nil, err
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE checkout_links SET intent_count = intent_count + 1
-		WHERE platform_id = $1 AND id = $2 AND intent_count < $3`, l.PlatformID, l.ID, MaxCheckoutIntents)
+		WHERE platform_id = $1 AND id = $2 AND intent_count < $3`, l.PlatformID, l.ID, MaxIntents)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +211,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 	if st.PublishableKey == "" {
 		return nil, errs.E(errs.Conflict, "Card payments are not set up here yet.").WithReason("publishable_key_missing")
 	}
-	want := ChargeDirect
+	want := payment.ChargeDirect
 	var cu *wallet.Customer
 	if ip.SaveCard {
 		if l.CustomerID == "" {
@@ -227,11 +226,11 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 		if ip.Consent.Text == "" || ip.Consent.Version == "" {
 			return nil, errs.Missing("consent")
 		}
-		want = ChargeDestination
+		want = payment.ChargeDestination
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE checkout_links SET save_card = $3, consent_text = $4, consent_version = $5, consent_ip = $6,
 		consent_user_agent = $7, updated_at = $8 WHERE platform_id = $1 AND id = $2 AND status = $9`, l.PlatformID, l.ID, ip.SaveCard,
-		ip.Consent.Text, ip.Consent.Version, ip.Consent.IPAddress, ip.Consent.UserAgent, store.TimeOf(s.now()), string(CheckoutOpen)); err != nil {
+		ip.Consent.Text, ip.Consent.Version, ip.Consent.IPAddress, ip.Consent.UserAgent, store.TimeOf(s.now()), string(StatusOpen)); err != nil {
 		return nil, err
 	}
 	p, err := s.checkoutPayment(ctx, l, m)
@@ -253,12 +252,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 			}
 		}
 	} else if p.ChargeType != want {
-		if _, err := s.db.ExecContext(ctx, `UPDATE payments SET charge_type = $3, updated_at = $4
-			WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL`,
-			p.PlatformID, p.ID, string(want), store.TimeOf(s.now())); err != nil {
-			return nil, err
-		}
-		if p, err = getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil {
+		if p, err = s.payments.SetChargeType(ctx, p, want); err != nil {
 			return nil, err
 		}
 	}
@@ -284,7 +278,7 @@ func (s *Service) CheckoutIntent(ctx context.Context, token string, ip CheckoutI
 		}
 		return nil, err
 	}
-	return &CheckoutIntent{ClientSecret: pi.ClientSecret, Account: p.intentAccount(), PublishableKey: st.PublishableKey}, nil
+	return &Intent{ClientSecret: pi.ClientSecret, Account: p.IntentAccount(), PublishableKey: st.PublishableKey}, nil
 }
 
 // isConfirmable reports whether the payer may still confirm pi.
@@ -299,7 +293,7 @@ func isConfirmable(pi *stripe.PaymentIntent) bool {
 
 // settledIntent answers a request for a PaymentIntent that can no longer
 // be confirmed: it records where it is and says why.
-func (s *Service) settledIntent(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) settledIntent(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	if err := s.applyCheckoutIntent(ctx, l, p, pi); err != nil {
 		return err
 	}
@@ -315,29 +309,25 @@ func (s *Service) settledIntent(ctx context.Context, l *CheckoutLink, p *Payment
 // checkoutPayment returns the link's payment, making it on the first
 // call. The link names its payment in one conditional UPDATE, in the
 // transaction that inserts it, so two tabs pressing Pay at once make one.
-func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *connect.Merchant) (*Payment, error) {
+func (s *Service) checkoutPayment(ctx context.Context, l *Link, m *connect.Merchant) (*payment.Payment, error) {
 	if l.PaymentID != "" {
-		return getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
+		return s.payments.Payment(ctx, l.PlatformID, l.PaymentID)
 	}
 	now := store.TimeOf(s.now())
-	pay := &Payment{ID: id.For(ctx, PaymentPrefix), PlatformID: l.PlatformID, MerchantID: m.ID, CustomerID: l.CustomerID,
+	pay := &payment.Payment{ID: id.For(ctx, payment.PaymentPrefix), PlatformID: l.PlatformID, MerchantID: m.ID, CustomerID: l.CustomerID,
 		Amount: l.Amount, AmountRequested: l.AmountRequested, Currency: l.Currency, ApplicationFee: l.ApplicationFee,
-		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: ChargeDirect, Capture: CaptureAutomatic,
-		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: StatusPending, Attempt: 1,
-		AccountID: m.Connection.AccountID, Source: SourceCheckout, Created: now.Time, Updated: now.Time}
-	payer, err := s.stripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
+		FeePolicyID: l.FeePolicyID, FeePolicyVersion: l.FeePolicyVersion, ChargeType: payment.ChargeDirect, Capture: payment.CaptureAutomatic,
+		Description: l.Description, Reference: l.Reference, Metadata: l.Metadata, Status: payment.StatusPending, Attempt: 1,
+		AccountID: m.Connection.AccountID, Source: payment.SourceCheckout, Created: now.Time, Updated: now.Time}
+	payer, err := s.payments.StripeFeePayerOf(ctx, l.PlatformID, l.FeePolicyID)
 	if err != nil {
 		return nil, err
 	}
 	pay.StripeFeePayer = payer
-	md, err := json.Marshal(pay.Metadata)
-	if err != nil {
-		return nil, err
-	}
 	won := false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE checkout_links SET payment_id = $3, updated_at = $4
-			WHERE platform_id = $1 AND id = $2 AND payment_id IS NULL AND status = $5`, l.PlatformID, l.ID, pay.ID, now, string(CheckoutOpen))
+			WHERE platform_id = $1 AND id = $2 AND payment_id IS NULL AND status = $5`, l.PlatformID, l.ID, pay.ID, now, string(StatusOpen))
 		if err != nil {
 			return err
 		}
@@ -345,26 +335,9 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 			return err // another request made it first
 		}
 		won = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
-			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
-			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, source, stripe_fee_payer)
-			VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, FALSE, $13, '', $14, $15, $16, $17, $18, $19, $19, $20, $21)`,
-			pay.PlatformID, pay.ID, pay.MerchantID, nullString(pay.CustomerID), pay.Amount, pay.AmountRequested, pay.Currency.Lower(),
-			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
-			string(pay.Capture), pay.Description, pay.Reference, string(md), string(pay.Status), pay.Attempt, pay.AccountID, now,
-			string(SourceCheckout), string(pay.StripeFeePayer))
-		if err != nil {
-			return fmt.Errorf("insert checkout payment: %w", err)
-		}
 		// The job never charges a checkout payment: at the link's end it
-		// settles what the payer left (see processCheckout).
-		if _, err := s.jobs().InsertTx(ctx, tx, ProcessArgs{PlatformID: pay.PlatformID, PaymentID: pay.ID},
-			&river.InsertOpts{MaxAttempts: processOpts.MaxAttempts, UniqueOpts: processOpts.UniqueOpts,
-				ScheduledAt: l.Expires.Add(time.Minute)}); err != nil {
-			return fmt.Errorf("enqueue checkout payment: %w", err)
-		}
-		_, err = event.Record(ctx, tx, now.Time, pay.PlatformID, EventPaymentCreated, pay.ID, pay.View())
-		return err
+		// settles what the payer left (see ProcessCheckout).
+		return s.payments.InsertCheckoutPayment(ctx, tx, pay, l.Expires.Add(time.Minute))
 	})
 	if err != nil {
 		return nil, err
@@ -377,17 +350,17 @@ func (s *Service) checkoutPayment(ctx context.Context, l *CheckoutLink, m *conne
 		if fresh.PaymentID == "" {
 			return nil, fresh.usable(s.now())
 		}
-		return getPayment(ctx, s.db, l.PlatformID, fresh.PaymentID)
+		return s.payments.Payment(ctx, l.PlatformID, fresh.PaymentID)
 	}
 	return pay, nil
 }
 
 // readIntent reads the payment's PaymentIntent back from Stripe.
-func (s *Service) readIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
+func (s *Service) readIntent(ctx context.Context, sc *stripe.Client, p *payment.Payment) (*stripe.PaymentIntent, error) {
 	params := &stripe.PaymentIntentRetrieveParams{}
 	params.AddExpand("payment_method")
-	params.AddExpand(chargeFunds)
-	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.intentAccount()))
+	params.AddExpand("latest_charge.balance_transaction") // Stripe's fee and available_on, for the books
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, p.StripePaymentIntentID, stripeapi.OnAccount(params, p.IntentAccount()))
 	if err != nil {
 		return nil, checkoutStripeError(err)
 	}
@@ -405,7 +378,7 @@ func checkoutStripeError(err error) error {
 // and saves its id: on the merchant's account for a direct charge, or on
 // the platform's with the customer's Stripe Customer, setup_future_usage
 // and a transfer to the merchant when the card is to be saved.
-func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l *CheckoutLink, p *Payment, cu *wallet.Customer) (*stripe.PaymentIntent, error) {
+func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l *Link, p *payment.Payment, cu *wallet.Customer) (*stripe.PaymentIntent, error) {
 	md := make(map[string]string, len(p.Metadata)+3)
 	for k, v := range p.Metadata {
 		md[k] = v
@@ -413,7 +386,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	md["tender_payment"], md["tender_attempt"], md["tender_checkout"] = p.ID, strconv.FormatInt(p.Attempt, 10), l.ID
 	params := &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(p.Amount), Currency: stripe.String(p.Currency.Lower()),
-		PaymentMethodTypes: []*string{stripe.String("card")}, CaptureMethod: stripe.String(string(CaptureAutomatic)), Metadata: md,
+		PaymentMethodTypes: []*string{stripe.String("card")}, CaptureMethod: stripe.String(string(payment.CaptureAutomatic)), Metadata: md,
 	}
 	if p.ApplicationFee > 0 {
 		params.ApplicationFeeAmount = stripe.Int64(p.ApplicationFee)
@@ -421,7 +394,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	if p.Description != "" {
 		params.Description = stripe.String(p.Description)
 	}
-	if p.ChargeType == ChargeDestination {
+	if p.ChargeType == payment.ChargeDestination {
 		if cu == nil {
 			var err error
 			if cu, err = s.wallet.Customer(ctx, p.PlatformID, p.CustomerID); err != nil {
@@ -433,29 +406,10 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 		params.TransferData = &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(p.AccountID)}
 		params.OnBehalfOf = stripe.String(p.AccountID)
 	}
-	stripeapi.OnAccount(params, p.intentAccount())
-	var made *stripe.PaymentIntent
-	_, err := s.ops.Run(ctx, stripeop.Op{
-		PlatformID: p.PlatformID, Kind: stripeop.CreatePaymentIntent, Object: p.attemptObject(), Key: p.attemptKeyParts(),
-		// No Find: the PaymentIntent is not confirmed, so one an earlier
-		// request made and lost takes no money; at worst it is left
-		// unused. After a stored 5xx the next request moves to a new key
-		// at once.
-		Call: func(ctx context.Context, key string) (string, error) {
-			params.SetIdempotencyKey(key)
-			pi, err := createCheckoutIntentCall(ctx, sc, params)
-			if err != nil {
-				return "", err
-			}
-			made = pi
-			return pi.ID, nil
-		},
-		OnSave: func(ctx context.Context, tx *sql.Tx, piID string) error {
-			_, err := tx.ExecContext(ctx, `UPDATE payments SET stripe_payment_intent_id = $3, status = $4, updated_at = $5
-				WHERE platform_id = $1 AND id = $2 AND stripe_payment_intent_id IS NULL AND attempt = $6 AND status IN ($7, $4)`,
-				p.PlatformID, p.ID, piID, string(StatusProcessing), store.TimeOf(s.now()), p.Attempt, string(StatusPending))
-			return err
-		},
+	stripeapi.OnAccount(params, p.IntentAccount())
+	made, err := s.payments.CreateHostedIntent(ctx, p, func(ctx context.Context, key string) (*stripe.PaymentIntent, error) {
+		params.SetIdempotencyKey(key)
+		return createIntentCall(ctx, sc, params)
 	})
 	if f := stripeop.AsFailed(err); f != nil {
 		o := f.Outcome
@@ -476,13 +430,13 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 		return nil, err
 	}
 	// Whichever request saved its PaymentIntent first (the same one, made
-	// with the same key, unless the payment moved on), carry on from
-	// what is saved.
-	fresh, err := getPayment(ctx, s.db, p.PlatformID, p.ID)
+	// with the same key, unless the payment moved on), carry on from what
+	// is saved.
+	fresh, err := s.payments.Payment(ctx, p.PlatformID, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	if fresh.StripePaymentIntentID == "" || fresh.Status.final() {
+	if fresh.StripePaymentIntentID == "" || fresh.Status.Final() {
 		return nil, errCheckoutCanceled
 	}
 	*p = *fresh
@@ -492,11 +446,11 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	return s.readIntent(ctx, sc, p)
 }
 
-// createCheckoutIntentCall creates a checkout's PaymentIntent. Another
-// tab's request with the same key may be in flight: its answer, the same
+// createIntentCall creates a checkout's PaymentIntent. Another tab's
+// request with the same key may be in flight: its answer, the same
 // PaymentIntent, is replayed once it is done, so a conflict on the key is
 // tried again a few times.
-func createCheckoutIntentCall(ctx context.Context, sc *stripe.Client, params *stripe.PaymentIntentCreateParams) (*stripe.PaymentIntent, error) {
+func createIntentCall(ctx context.Context, sc *stripe.Client, params *stripe.PaymentIntentCreateParams) (*stripe.PaymentIntent, error) {
 	pi, err := sc.V1PaymentIntents.Create(ctx, params)
 	for try := 1; err != nil && try <= 3 && stripeapi.Classify(err).Kind == stripeapi.KindIdempotency; try++ {
 		select {
@@ -513,8 +467,8 @@ func createCheckoutIntentCall(ctx context.Context, sc *stripe.Client, params *st
 // moves the payment to a new attempt of charge type want, when the payer
 // changed their mind about saving the card. A PaymentIntent that
 // succeeded meanwhile is recorded instead.
-func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent,
-	want ChargeType) (*stripe.PaymentIntent, error) {
+func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l *Link, p *payment.Payment, pi *stripe.PaymentIntent,
+	want payment.ChargeType) (*stripe.PaymentIntent, error) {
 	canceled, err := s.cancelIntent(ctx, sc, p)
 	if err != nil {
 		return nil, err
@@ -522,24 +476,14 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 	if canceled.Status != stripe.PaymentIntentStatusCanceled {
 		return canceled, nil // it moved on: the caller records it
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE payments SET attempt = attempt + 1, charge_type = $3, stripe_payment_intent_id = NULL,
-		failure_code = '', decline_code = '', failure_message = '', failure_detail = '', updated_at = $4
-		WHERE platform_id = $1 AND id = $2 AND attempt = $5 AND stripe_payment_intent_id = $6 AND status IN ($7, $8)`,
-		p.PlatformID, p.ID, string(want), store.TimeOf(s.now()), p.Attempt, pi.ID, string(StatusPending), string(StatusProcessing))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := res.RowsAffected(); err != nil {
-		return nil, err
-	}
 	// Whether this call moved it or another did, carry on from what is
 	// saved.
-	fresh, err := getPayment(ctx, s.db, p.PlatformID, p.ID)
+	fresh, err := s.payments.NextAttempt(ctx, p, pi.ID, want)
 	if err != nil {
 		return nil, err
 	}
 	*p = *fresh
-	if p.Status.final() {
+	if p.Status.Final() {
 		return nil, errCheckoutCanceled
 	}
 	if p.StripePaymentIntentID != "" {
@@ -551,22 +495,12 @@ func (s *Service) nextCheckoutAttempt(ctx context.Context, sc *stripe.Client, l 
 // cancelIntent cancels the payment's PaymentIntent at Stripe and returns
 // it as it is then: canceled, or whatever it moved to first (succeeded,
 // processing) when Stripe refused.
-func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *Payment) (*stripe.PaymentIntent, error) {
-	var canceled *stripe.PaymentIntent
-	_, err := s.ops.Run(ctx, stripeop.Op{
-		PlatformID: p.PlatformID, Kind: stripeop.CancelPaymentIntent, Object: p.attemptObject() + ":checkout",
-		Key: []string{"payment", p.ID, "attempt", strconv.FormatInt(p.Attempt, 10), "checkout-cancel"},
-		Call: func(ctx context.Context, key string) (string, error) {
-			params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")}
-			stripeapi.OnAccount(params, p.intentAccount())
-			params.SetIdempotencyKey(key)
-			pi, err := sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
-			if err != nil {
-				return "", err
-			}
-			canceled = pi
-			return pi.ID, nil
-		},
+func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *payment.Payment) (*stripe.PaymentIntent, error) {
+	canceled, err := s.payments.CancelHostedIntent(ctx, p, func(ctx context.Context, key string) (*stripe.PaymentIntent, error) {
+		params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")}
+		stripeapi.OnAccount(params, p.IntentAccount())
+		params.SetIdempotencyKey(key)
+		return sc.V1PaymentIntents.Cancel(ctx, p.StripePaymentIntentID, params)
 	})
 	if canceled != nil {
 		return canceled, nil
@@ -582,35 +516,35 @@ func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *Paymen
 	return s.readIntent(ctx, sc, p)
 }
 
-// CheckoutOutcome is where the payer's last confirmation left the link.
-type CheckoutOutcome struct {
-	Status CheckoutStatus
+// Outcome is where the payer's last confirmation left the link.
+type Outcome struct {
+	Status Status
 	// Message says why the payment did not go through, for the payer:
 	// the decline's reason when it helps them act.
 	Message string
 }
 
-// CompleteCheckout is what the page calls after Stripe.js confirmed, or
+// Complete is what the page calls after Stripe.js confirmed, or
 // failed to confirm, the payment. Tender reads the PaymentIntent back from
 // Stripe and records what it says: succeeded (the payment succeeds and
 // the link is paid, and a card the payer chose to save goes in the
 // wallet), declined (recorded on the payment; the link stays open for
 // another card), or still in the payer's hands. Returns errs.NotFound
 // (link_invalid), errs.Unavailable when Stripe could not be asked.
-func (s *Service) CompleteCheckout(ctx context.Context, token string) (*CheckoutOutcome, error) {
+func (s *Service) Complete(ctx context.Context, token string) (*Outcome, error) {
 	l, err := s.checkoutByToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	if l.PaymentID == "" {
-		return &CheckoutOutcome{Status: l.StatusAt(s.now())}, nil
+		return &Outcome{Status: l.StatusAt(s.now())}, nil
 	}
-	p, err := getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
+	p, err := s.payments.Payment(ctx, l.PlatformID, l.PaymentID)
 	if err != nil {
 		return nil, err
 	}
-	out := &CheckoutOutcome{}
-	if p.StripePaymentIntentID != "" && !p.Status.final() {
+	out := &Outcome{}
+	if p.StripePaymentIntentID != "" && !p.Status.Final() {
 		sc, err := s.client(ctx, l.PlatformID)
 		if err != nil {
 			return nil, err
@@ -638,9 +572,9 @@ func checkoutDeclineMessage(e *stripe.Error) string {
 	case e.Code == stripe.ErrorCodePaymentIntentAuthenticationFailure:
 		return "Your bank could not confirm it was you. Try again, or use another card."
 	case e.DeclineCode != "":
-		return declineMessage(string(e.DeclineCode))
+		return payment.DeclineMessage(string(e.DeclineCode))
 	}
-	return declineMessage(string(e.Code))
+	return payment.DeclineMessage(string(e.Code))
 }
 
 // applyCheckoutIntent records where the payment's PaymentIntent stands:
@@ -648,18 +582,18 @@ func checkoutDeclineMessage(e *stripe.Error) string {
 // and the card saved), canceled (the payment canceled), declined (the
 // decline noted on the payment, which stays processing). An intent still
 // in the payer's hands changes nothing.
-func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) applyCheckoutIntent(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusRequiresCapture:
-		if !p.Status.final() {
-			if err := s.settle(ctx, p, pi); err != nil {
+		if !p.Status.Final() {
+			if err := s.payments.Settle(ctx, p, pi); err != nil {
 				return err
 			}
 		}
 		if err := s.markPaid(ctx, l); err != nil {
 			return err
 		}
-		if p.ChargeType == ChargeDestination {
+		if p.ChargeType == payment.ChargeDestination {
 			fresh, err := getCheckoutLink(ctx, s.db, l.PlatformID, l.ID)
 			if err != nil {
 				return err
@@ -670,10 +604,10 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 		}
 		return nil
 	case stripe.PaymentIntentStatusCanceled:
-		if p.Status.final() {
+		if p.Status.Final() {
 			return nil
 		}
-		_, err := s.recordOp(ctx, p, pi)
+		_, err := s.payments.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil // another call recorded it first
 		}
@@ -683,11 +617,8 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 		if e == nil {
 			return nil
 		}
-		_, err := s.db.ExecContext(ctx, `UPDATE payments SET failure_code = $3, decline_code = $4, failure_message = $5, failure_detail = $6,
-			updated_at = $7 WHERE platform_id = $1 AND id = $2 AND status = $8 AND stripe_payment_intent_id = $9`,
-			p.PlatformID, p.ID, orDefault(string(e.Code), "card_declined"), string(e.DeclineCode), checkoutDeclineMessage(e), e.Msg,
-			store.TimeOf(s.now()), string(StatusProcessing), pi.ID)
-		return err
+		return s.payments.RecordDecline(ctx, p, pi.ID, payment.Decline{Code: string(e.Code), DeclineCode: string(e.DeclineCode),
+			Message: checkoutDeclineMessage(e), Detail: e.Msg})
 	}
 	return nil
 }
@@ -697,13 +628,13 @@ func (s *Service) applyCheckoutIntent(ctx context.Context, l *CheckoutLink, p *P
 // evidence. It runs after the payment succeeded, from the page or the
 // job, and again on the receipt page until it is done; a failure is
 // logged, never the payer's problem: they paid.
-func (s *Service) saveCheckoutCard(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) {
+func (s *Service) saveCheckoutCard(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) {
 	if err := s.saveCheckoutCardErr(ctx, l, p, pi); err != nil {
 		s.logger.ErrorContext(ctx, "saving a checkout's card in the wallet", "checkout_link", l.ID, "payment", p.ID, "err", err)
 	}
 }
 
-func (s *Service) saveCheckoutCardErr(ctx context.Context, l *CheckoutLink, p *Payment, pi *stripe.PaymentIntent) error {
+func (s *Service) saveCheckoutCardErr(ctx context.Context, l *Link, p *payment.Payment, pi *stripe.PaymentIntent) error {
 	if pi == nil || pi.PaymentMethod == nil || pi.PaymentMethod.Card == nil {
 		sc, err := s.client(ctx, p.PlatformID)
 		if err != nil {
@@ -732,16 +663,14 @@ func (s *Service) saveCheckoutCardErr(ctx context.Context, l *CheckoutLink, p *P
 		WHERE platform_id = $1 AND id = $2 AND payment_method_id IS NULL`, l.PlatformID, l.ID, pm.ID, now); err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE payments SET payment_method_id = $3, updated_at = $4
-		WHERE platform_id = $1 AND id = $2 AND payment_method_id = ''`, p.PlatformID, p.ID, pm.ID, now)
-	return err
+	return s.payments.SetPaymentMethod(ctx, p, pm.ID)
 }
 
 // closeCheckout ends an open link unpaid, as expired or canceled: the
 // link first (so the page makes no new PaymentIntent), then its
 // PaymentIntent is canceled at Stripe and its payment with it. A
 // PaymentIntent that succeeded first makes the link paid instead.
-func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to CheckoutStatus) error {
+func (s *Service) closeCheckout(ctx context.Context, l *Link, to Status) error {
 	if _, err := s.markClosed(ctx, l, to); err != nil {
 		return err
 	}
@@ -754,12 +683,12 @@ func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to Checkou
 			return nil
 		}
 	}
-	p, err := getPayment(ctx, s.db, l.PlatformID, l.PaymentID)
-	if err != nil || p.Status.final() {
+	p, err := s.payments.Payment(ctx, l.PlatformID, l.PaymentID)
+	if err != nil || p.Status.Final() {
 		return err
 	}
 	if p.StripePaymentIntentID == "" {
-		_, err := s.recordOp(ctx, p, &stripe.PaymentIntent{Status: stripe.PaymentIntentStatusCanceled})
+		_, err := s.payments.RecordCancel(ctx, p)
 		if errs.Is(err, errs.Conflict) {
 			return nil
 		}
@@ -784,12 +713,13 @@ func (s *Service) closeCheckout(ctx context.Context, l *CheckoutLink, to Checkou
 	return s.applyCheckoutIntent(ctx, l, p, pi)
 }
 
-// processCheckout is Process for a checkout payment, which the job never
-// charges: the payer's browser confirms it. The job (scheduled at the
-// link's end, and requeued by the janitor) reads the PaymentIntent back
-// and records it; once the link has ended, it cancels an intent the payer
-// left unconfirmed, and the payment is canceled with it.
-func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
+// ProcessCheckout is payments' Process for a checkout payment
+// (payment.Hosted), which their job never charges: the payer's browser
+// confirms it. The job (scheduled at the link's end, and requeued by the
+// janitor) reads the PaymentIntent back and records it; once the link has
+// ended, it cancels an intent the payer left unconfirmed, and the payment
+// is canceled with it.
+func (s *Service) ProcessCheckout(ctx context.Context, p *payment.Payment) error {
 	l, err := scanCheckoutLink(s.db.QueryRowContext(ctx, `SELECT `+checkoutCols+` FROM checkout_links WHERE platform_id = $1 AND payment_id = $2`,
 		p.PlatformID, p.ID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -799,7 +729,7 @@ func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
 		return err
 	}
 	switch st := l.StatusAt(s.now()); st {
-	case CheckoutExpired, CheckoutCanceled:
+	case StatusExpired, StatusCanceled:
 		err = s.closeCheckout(ctx, l, st)
 	default:
 		if p.StripePaymentIntentID == "" {
@@ -820,7 +750,7 @@ func (s *Service) processCheckout(ctx context.Context, p *Payment) error {
 	if err != nil {
 		return err
 	}
-	if fresh, err := getPayment(ctx, s.db, p.PlatformID, p.ID); err != nil || fresh.Status.final() {
+	if fresh, err := s.payments.Payment(ctx, p.PlatformID, p.ID); err != nil || fresh.Status.Final() {
 		return err
 	}
 	// The payer may still pay: look again when the link ends, unless the

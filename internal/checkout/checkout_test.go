@@ -1,4 +1,4 @@
-package web_test
+package checkout_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/app"
+	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/payment"
@@ -83,16 +84,16 @@ func (f *fixture) saveCard(customerID, token string) wallet.PaymentMethodView {
 	return pm
 }
 
-func (f *fixture) link(body map[string]any) payment.CheckoutLinkView {
+func (f *fixture) link(body map[string]any) checkout.LinkView {
 	f.t.Helper()
-	var l payment.CheckoutLinkView
+	var l checkout.LinkView
 	f.Post("/v1/checkout_links", body, 200, &l)
 	return l
 }
 
-func (f *fixture) getLink(id string) payment.CheckoutLinkView {
+func (f *fixture) getLink(id string) checkout.LinkView {
 	f.t.Helper()
-	var l payment.CheckoutLinkView
+	var l checkout.LinkView
 	r := f.Do("GET", "/v1/checkout_links/"+id, nil)
 	if r.Status != 200 {
 		f.t.Fatalf("GET checkout link %s: %d %s", id, r.Status, r.Body)
@@ -291,7 +292,7 @@ func TestCheckoutLinkCreate(t *testing.T) {
 		f.Post("/v1/fee_policy", map[string]any{"rules": map[string]any{"usd": map[string]any{"basis_points": 500, "fixed": 30}}}, 200, nil)
 		l := f.link(map[string]any{"merchant": m.ID, "amount": 2000, "currency": "usd", "description": "Two loaves",
 			"reference": "order-7", "metadata": map[string]string{"till": "3"}})
-		if l.Status != payment.CheckoutOpen || l.URL == nil || !strings.HasPrefix(*l.URL, f.Server.URL+"/checkout/") || l.Amount != 2000 ||
+		if l.Status != checkout.StatusOpen || l.URL == nil || !strings.HasPrefix(*l.URL, f.Server.URL+"/checkout/") || l.Amount != 2000 ||
 			l.ApplicationFee != 130 || l.FeePolicy == nil || l.Payment != nil || !l.ExpiresAt.Equal(now.Add(time.Hour).Truncate(time.Microsecond)) {
 			t.Fatalf("link %+v", l)
 		}
@@ -299,10 +300,10 @@ func TestCheckoutLinkCreate(t *testing.T) {
 		if n := f.count(`SELECT COUNT(*) FROM checkout_links WHERE token_hash = $1 OR token_hash LIKE '%' || $2 || '%'`, token, token); n != 0 {
 			t.Error("the token is stored as it is")
 		}
-		if got := f.getLink(l.ID); got.URL != nil || got.Status != payment.CheckoutOpen {
+		if got := f.getLink(l.ID); got.URL != nil || got.Status != checkout.StatusOpen {
 			t.Errorf("read back %+v; the URL is shown only at creation", got)
 		}
-		if f.events(payment.EventCheckoutLinkCreated, l.ID) != 1 {
+		if f.events(checkout.EventLinkCreated, l.ID) != 1 {
 			t.Error("no checkout_link.created event")
 		}
 		other, err := f.App.Platforms.Create(context.Background(), "Other")
@@ -342,7 +343,7 @@ func TestCheckoutPayDirect(t *testing.T) {
 		if strings.Contains(html, `id="save-card"`) {
 			t.Error("a link with no customer offers to save the card")
 		}
-		if got := f.getLink(l.ID); got.Status != payment.CheckoutOpen || got.Payment != nil {
+		if got := f.getLink(l.ID); got.Status != checkout.StatusOpen || got.Payment != nil {
 			t.Errorf("opening the page changed the link: %+v", got)
 		}
 
@@ -377,7 +378,7 @@ func TestCheckoutPayDirect(t *testing.T) {
 			t.Fatalf("complete: %v", got)
 		}
 		l = f.getLink(l.ID)
-		if l.Status != payment.CheckoutPaid || l.Payment == nil || l.PaidAt == nil {
+		if l.Status != checkout.StatusPaid || l.Payment == nil || l.PaidAt == nil {
 			t.Fatalf("link %+v", l)
 		}
 		pay := f.payment(*l.Payment)
@@ -392,7 +393,7 @@ func TestCheckoutPayDirect(t *testing.T) {
 			t.Fatalf("intents at the emulator: %+v", pis)
 		}
 		for typ, id := range map[event.Type]string{payment.EventPaymentCreated: pay.ID, payment.EventPaymentSucceeded: pay.ID,
-			payment.EventCheckoutLinkPaid: l.ID} {
+			checkout.EventLinkPaid: l.ID} {
 			if n := f.events(typ, id); n != 1 {
 				t.Errorf("%d %s events", n, typ)
 			}
@@ -402,7 +403,7 @@ func TestCheckoutPayDirect(t *testing.T) {
 		if err := f.App.Payments.Process(context.Background(), f.PlatformID, pay.ID); err != nil {
 			t.Fatal(err)
 		}
-		if f.events(payment.EventPaymentSucceeded, pay.ID) != 1 || f.events(payment.EventCheckoutLinkPaid, l.ID) != 1 {
+		if f.events(payment.EventPaymentSucceeded, pay.ID) != 1 || f.events(checkout.EventLinkPaid, l.ID) != 1 {
 			t.Error("events recorded twice")
 		}
 
@@ -454,7 +455,7 @@ func TestCheckoutDeclinesAnd3DS(t *testing.T) {
 		}
 		l = f.getLink(l.ID)
 		pay := f.payment(*l.Payment)
-		if l.Status != payment.CheckoutOpen || pay.Status != payment.StatusProcessing || pay.Failure == nil ||
+		if l.Status != checkout.StatusOpen || pay.Status != payment.StatusProcessing || pay.Failure == nil ||
 			pay.Failure.DeclineCode == nil || *pay.Failure.DeclineCode != "insufficient_funds" {
 			t.Fatalf("link %+v, payment %+v", l, pay)
 		}
@@ -570,7 +571,7 @@ func TestCheckoutExpiredAndCanceled(t *testing.T) {
 		p.confirm(intent, "pm_card_chargeDeclined", "")
 		p.complete()
 		f.clock.Advance(11 * time.Minute)
-		if got := f.getLink(l.ID); got.Status != payment.CheckoutExpired {
+		if got := f.getLink(l.ID); got.Status != checkout.StatusExpired {
 			t.Errorf("past its end the link is %s", got.Status)
 		}
 		if st, html := p.get(); st != 410 || !strings.Contains(html, "link_expired") {
@@ -586,12 +587,12 @@ func TestCheckoutExpiredAndCanceled(t *testing.T) {
 		if err := f.App.Payments.Process(ctx, f.PlatformID, *l.Payment); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.App.Payments.ExpireCheckoutLink(ctx, f.PlatformID, l.ID); err != nil {
+		if err := f.App.Checkout.ExpireLink(ctx, f.PlatformID, l.ID); err != nil {
 			t.Fatal(err)
 		}
 		l = f.getLink(l.ID)
 		pay := f.payment(*l.Payment)
-		if pay.Status != payment.StatusCanceled || f.events(payment.EventCheckoutLinkExpired, l.ID) != 1 || f.events(payment.EventPaymentCanceled, pay.ID) != 1 {
+		if pay.Status != payment.StatusCanceled || f.events(checkout.EventLinkExpired, l.ID) != 1 || f.events(payment.EventPaymentCanceled, pay.ID) != 1 {
 			t.Fatalf("after expiry: link %+v payment %+v", l, pay)
 		}
 		if pis := f.intents(acct(m)); len(pis) != 1 || pis[0].Status != stripe.PaymentIntentStatusCanceled {
@@ -611,13 +612,13 @@ func TestCheckoutExpiredAndCanceled(t *testing.T) {
 			if started {
 				p.intent(false, "")
 			}
-			var got payment.CheckoutLinkView
+			var got checkout.LinkView
 			f.Post("/v1/checkout_links/"+l.ID+"/cancel", nil, 200, &got)
-			if got.Status != payment.CheckoutCanceled || f.events(payment.EventCheckoutLinkCanceled, l.ID) != 1 {
+			if got.Status != checkout.StatusCanceled || f.events(checkout.EventLinkCanceled, l.ID) != 1 {
 				t.Fatalf("canceled link %+v", got)
 			}
 			f.Post("/v1/checkout_links/"+l.ID+"/cancel", nil, 200, &got)
-			if f.events(payment.EventCheckoutLinkCanceled, l.ID) != 1 {
+			if f.events(checkout.EventLinkCanceled, l.ID) != 1 {
 				t.Error("canceling twice recorded twice")
 			}
 			if started {
@@ -771,7 +772,7 @@ func TestCheckoutTwoTabs(t *testing.T) {
 		if len(pis) != 1 || pis[0].AmountReceived != 700 {
 			t.Fatalf("intents %+v", pis)
 		}
-		if f.events(payment.EventCheckoutLinkPaid, l.ID) != 1 {
+		if f.events(checkout.EventLinkPaid, l.ID) != 1 {
 			t.Error("paid twice")
 		}
 	})
@@ -798,7 +799,7 @@ func TestAuthenticationLinkExpired(t *testing.T) {
 		t.Fatalf("payment %+v", pay)
 	}
 	url := pay.NextAction.URL
-	f.clock.Advance(payment.AuthLinkTTL + time.Minute)
+	f.clock.Advance(checkout.AuthLinkTTL + time.Minute)
 	p, st, html := f.open(url)
 	if st != 410 || !strings.Contains(html, "link_expired") {
 		t.Errorf("expired link's page: %d", st)
