@@ -427,7 +427,7 @@ func TestTransactionsReportAPI(t *testing.T) {
 func TestTransactionsReportCSVStreams(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		le := newLedgerEnv(t, db)
-		const n = ledger.ReportChunk + 150
+		const n = ledger.ReportChunk/2 + 150 // two postings each
 		var entries []ledger.Entry
 		for i := range n {
 			entries = append(entries, ledgerEntry(ledger.EntryCharge, "bulk:"+strconv.Itoa(i), "", "", "", ledgerT0.Add(time.Duration(i)*time.Second),

@@ -259,9 +259,9 @@ func validate(e *Entry) error {
 	if e.At.IsZero() {
 		return errs.Invalidf("at", "An entry needs the time the money moved.")
 	}
-	for name, ref := range map[string]string{"merchant_id": e.MerchantID, "payment_id": e.PaymentID,
-		"refund_id": e.RefundID, "transfer_id": e.TransferID, "reverses": e.Reverses} {
-		if err := text.Check(name, ref, causeRule); err != nil {
+	for _, ref := range []struct{ name, value string }{{"merchant_id", e.MerchantID}, {"payment_id", e.PaymentID},
+		{"refund_id", e.RefundID}, {"transfer_id", e.TransferID}, {"reverses", e.Reverses}} {
+		if err := text.Check(ref.name, ref.value, causeRule); err != nil {
 			return err
 		}
 	}

@@ -21,7 +21,7 @@ import (
 type Store struct {
 	db  *store.DB
 	now func() time.Time
-	// chunk is how many entries one statement of Report reads;
+	// chunk is how many postings one statement of Report reads;
 	// ReportChunk unless a test sets it.
 	chunk int
 }

@@ -37,26 +37,33 @@ type ReportLine struct {
 	NetPlatform                                 money.Amount
 }
 
-// ReportChunk is how many entries one statement of Report reads. Each
+// ReportChunk is how many postings one statement of Report reads. Each
 // chunk is a short statement of its own, so a report of any length holds
 // no database snapshot (PostgreSQL) or read transaction (which would stop
 // SQLite's WAL checkpoints) for longer than one chunk, and on SQLite,
 // whose one connection a statement holds, other requests get it between
 // chunks.
-const ReportChunk = 1000
+const ReportChunk = 2000
 
 // Report returns the lines of the platform's entries q selects, oldest
 // first (by At, then id; an entry's lines by currency code), read from the
 // database as they are consumed: nothing is collected, so memory stays
-// flat for any range. Entries are read in chunks of ReportChunk by their
-// place, each chunk its own statement; an entry posted while the report
-// is read appears if its place is still ahead. The sequence ends after
-// the first error, which it yields.
+// flat for any range. Postings are read in chunks of ReportChunk after
+// the last entry given, each chunk its own statement; an entry posted
+// while the report is read appears if its place is still ahead. The
+// sequence ends after the first error, which it yields.
+//
+// A chunk is the entries' join with their postings in the order of the
+// entries' index, cut by LIMIT: both databases then walk that index and
+// look each entry's postings up, whatever the size of the books (a
+// subquery that chose the entries first let PostgreSQL hash-join it
+// with every posting of the platform, once per chunk). The cut may fall
+// inside an entry; that entry is read again, whole, by the next chunk.
 func (s *Store) Report(ctx context.Context, platformID string, q ReportQuery) iter.Seq2[ReportLine, error] {
 	return func(yield func(ReportLine, error) bool) {
-		chunk := s.chunk
-		if chunk <= 0 {
-			chunk = ReportChunk
+		limit := s.chunk
+		if limit <= 0 {
+			limit = ReportChunk
 		}
 		var last *key
 		for {
@@ -64,15 +71,22 @@ func (s *Store) Report(ctx context.Context, platformID string, q ReportQuery) it
 			if last != nil {
 				sel.after(*last, "ASC")
 			}
-			n, end, stopped, err := s.lines(ctx, sel, "ASC", chunk, func(_ int, l ReportLine) bool { return yield(l, nil) })
-			if err != nil {
+			query := `SELECT ` + lineCols + ` FROM ledger_entries e ` + postingsJoin + ` WHERE ` + sel.clause() +
+				fmt.Sprintf(" ORDER BY e.created_at, e.id LIMIT %d", limit)
+			r, err := s.lines(ctx, query, sel.args, limit, func(_ int, l ReportLine) bool { return yield(l, nil) })
+			switch {
+			case err != nil:
 				yield(ReportLine{}, err)
 				return
-			}
-			if stopped || n < chunk {
+			case r.stopped || r.rows < limit:
 				return
+			case r.entries == 0:
+				// One entry has more postings than a chunk: read it
+				// again with room for it.
+				limit *= 2
+			default:
+				last = &r.last
 			}
-			last = &end
 		}
 	}
 }
@@ -88,8 +102,13 @@ func (s *Store) ReportPage(ctx context.Context, platformID string, q ReportQuery
 	if err != nil {
 		return nil, false, err
 	}
+	// The page's entries are chosen (and limited) first, then joined to
+	// their postings: at most 101 entries, whose postings are looked up.
+	query := `SELECT ` + lineCols + ` FROM (SELECT ` + entryCols + ` FROM ledger_entries e WHERE ` + sel.clause() +
+		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s LIMIT %d", order, order, page.Limit+1) + `) e ` + postingsJoin +
+		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s", order, order)
 	var out []ReportLine
-	n, _, _, err := s.lines(ctx, sel, order, page.Limit+1, func(i int, l ReportLine) bool {
+	r, err := s.lines(ctx, query, sel.args, 0, func(i int, l ReportLine) bool {
 		if i < page.Limit {
 			out = append(out, l)
 		}
@@ -103,60 +122,76 @@ func (s *Store) ReportPage(ctx context.Context, platformID string, q ReportQuery
 		// each entry's lines kept in currency order.
 		out = reverseEntries(out)
 	}
-	return out, n > page.Limit, nil
+	return out, r.entries > page.Limit, nil
 }
 
-// lines reads up to limit entries sel selects, in order, with their
-// postings, and gives each entry's lines to yield with the entry's index
-// in this read. It returns how many entries it read, the place of the
-// last, and whether yield stopped it. The rows are aggregated as they
-// come: one entry's postings at a time are held.
-func (s *Store) lines(ctx context.Context, sel *selection, order string, limit int, yield func(int, ReportLine) bool) (n int, last key, stopped bool, err error) {
-	// The entries are chosen (and limited) first, by the index on their
-	// place, then joined to their postings; the outer ORDER BY keeps each
-	// entry's postings together.
-	query := `SELECT e.id, e.created_at, e.kind, e.cause, e.merchant_id, e.payment_id, e.refund_id, e.transfer_id,
-		a.owner, a.kind, a.currency, p.role, p.amount
-		FROM (SELECT ` + entryCols + ` FROM ledger_entries e WHERE ` + sel.clause() +
-		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s LIMIT %d", order, order, limit) + `) e
-		JOIN ledger_postings p ON p.platform_id = e.platform_id AND p.entry_id = e.id
-		JOIN ledger_accounts a ON a.platform_id = p.platform_id AND a.id = p.account_id` +
-		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s", order, order)
-	rows, err := s.db.QueryContext(ctx, query, sel.args...)
+const (
+	lineCols = `e.id, e.created_at, e.kind, e.cause, e.merchant_id, e.payment_id, e.refund_id, e.transfer_id,
+		a.owner, a.kind, a.currency, p.role, p.amount`
+	postingsJoin = `JOIN ledger_postings p ON p.platform_id = e.platform_id AND p.entry_id = e.id
+		JOIN ledger_accounts a ON a.platform_id = p.platform_id AND a.id = p.account_id`
+)
+
+// read is what lines read: how many rows, how many entries it gave to
+// yield and the place of the last, and whether yield stopped it.
+type read struct {
+	rows, entries int
+	last          key
+	stopped       bool
+}
+
+// lines runs query, which selects lineCols with each entry's postings
+// together, and gives each entry's lines to yield with the entry's index
+// in this read, adding the rows up as they come: one entry's postings at
+// a time are held. If limit rows come back the last entry may have been
+// cut short, so it is left out (the caller reads on from the last entry
+// given).
+func (s *Store) lines(ctx context.Context, query string, args []any, limit int, yield func(int, ReportLine) bool) (r read, err error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return 0, last, false, err
+		return r, err
 	}
 	defer rows.Close()
 	var acc *accumulator
+	var accKey key
+	give := func() bool {
+		if !acc.flush(r.entries, yield) {
+			r.stopped = true
+			return false
+		}
+		r.entries++
+		r.last = accKey
+		return true
+	}
 	for rows.Next() {
-		var r postingRow
+		var pr postingRow
 		var at store.Time
 		var merchant, payment, refund, transfer sql.NullString
-		if err := rows.Scan(&r.entry.EntryID, &at, &r.entry.Kind, &r.entry.Cause, &merchant, &payment, &refund, &transfer,
-			&r.owner, &r.kind, &r.currency, &r.role, &r.amount); err != nil {
-			return n, last, false, err
+		if err := rows.Scan(&pr.entry.EntryID, &at, &pr.entry.Kind, &pr.entry.Cause, &merchant, &payment, &refund, &transfer,
+			&pr.owner, &pr.kind, &pr.currency, &pr.role, &pr.amount); err != nil {
+			return r, err
 		}
-		if acc == nil || acc.head.EntryID != r.entry.EntryID {
-			if acc != nil && !acc.flush(n-1, yield) {
-				return n, last, true, nil
+		r.rows++
+		if acc == nil || acc.head.EntryID != pr.entry.EntryID {
+			if acc != nil && !give() {
+				return r, nil
 			}
-			r.entry.At = at.Time
-			r.entry.MerchantID, r.entry.PaymentID, r.entry.RefundID, r.entry.TransferID = merchant.String, payment.String, refund.String, transfer.String
-			acc = &accumulator{head: r.entry, lines: map[money.Currency]*ReportLine{}}
-			n++
-			last = key{created: at, id: r.entry.EntryID}
+			pr.entry.At = at.Time
+			pr.entry.MerchantID, pr.entry.PaymentID, pr.entry.RefundID, pr.entry.TransferID = merchant.String, payment.String, refund.String, transfer.String
+			acc = &accumulator{head: pr.entry, lines: map[money.Currency]*ReportLine{}}
+			accKey = key{created: at, id: pr.entry.EntryID}
 		}
-		if err := acc.add(r); err != nil {
-			return n, last, false, err
+		if err := acc.add(pr); err != nil {
+			return r, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return n, last, false, err
+		return r, err
 	}
-	if acc != nil && !acc.flush(n-1, yield) {
-		return n, last, true, nil
+	if acc != nil && (limit == 0 || r.rows < limit) && !give() {
+		return r, nil
 	}
-	return n, last, false, rows.Close()
+	return r, rows.Close()
 }
 
 // postingRow is one posting as the report reads it, with its entry.
