@@ -21,6 +21,7 @@ import (
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/jobs"
+	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
@@ -101,6 +102,7 @@ type App struct {
 	Checkout      *checkout.Service
 	Events        *event.Store
 	Webhooks      *webhooks.Service
+	Ledger        *ledger.Store
 	Handler       http.Handler
 	logger        *slog.Logger
 	retention     time.Duration
@@ -143,6 +145,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	a := &App{
 		DB:          db,
 		Events:      event.NewStore(db),
+		Ledger:      ledger.NewStore(db, cfg.Now),
 		retention:   cfg.EventRetention,
 		Platforms:   platform.NewService(db, cfg.Now, platform.WithKeys(cfg.MasterKeys), platform.WithDefaultStripe(cfg.Stripe)),
 		Idempotency: idempotency.NewStore(db, cfg.Now).SealWith(cfg.MasterKeys),
@@ -197,6 +200,8 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Events:         a.Events,
 		Webhooks:       a.Webhooks,
 		EventRetention: a.retention,
+		Ledger:         a.Ledger,
+		Now:            cfg.Now,
 		Pages: func(mux *http.ServeMux) {
 			web.Routes(mux, web.Deps{Logger: cfg.Logger, Connect: a.Connect, Wallet: a.Wallet, Platforms: a.Platforms,
 				Checkout: a.Checkout, PublicURL: cfg.PublicURL})

@@ -124,6 +124,13 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /v1/webhook_endpoints/{id}/attempts", authed(endpointID(handleWebhookAttemptList(wh))))
 	}
 
+	if d.Ledger != nil {
+		mux.Handle("GET /v1/balances", authed(handleBalances(d.Ledger, d.Now)))
+		mux.Handle("GET /v1/ledger/entries", authed(handleLedgerEntryList(d.Ledger)))
+		mux.Handle("GET /v1/reports/transactions", authed(handleTransactionsReport(d.Ledger, d.Now, false)))
+		mux.Handle("GET /v1/reports/transactions.csv", authed(handleTransactionsReport(d.Ledger, d.Now, true)))
+	}
+
 	mux.Handle("/v1/", authed(handleNoRoute()))
 	mux.Handle("/", handleNoRoute())
 }

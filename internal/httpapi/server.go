@@ -15,6 +15,7 @@ import (
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
+	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
@@ -52,6 +53,12 @@ type Deps struct {
 	Webhooks *webhooks.Service
 	// EventRetention is how long the feed keeps events, for its answers.
 	EventRetention time.Duration
+	// Ledger serves balances, ledger entries and the transactions report.
+	Ledger *ledger.Store
+	// Now is the clock of answers that depend on the time (balances'
+	// pending and available, the report's default period); time.Now if
+	// nil.
+	Now func() time.Time
 	// Pages adds the hosted pages (package web) to the same mux, so they
 	// share request logging, ids and panic recovery with the API.
 	Pages func(mux *http.ServeMux)
@@ -67,6 +74,9 @@ func (d Deps) forgetStripeClient(platformID string) {
 func NewServer(d Deps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
