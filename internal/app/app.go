@@ -165,7 +165,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	a.Payments = payment.NewService(payment.Config{
 		DB: db, Connect: a.Connect, Wallet: a.Wallet, Stripe: a.StripeClients, NowFunc: cfg.Now, Logger: cfg.Logger,
 		JobsFunc:  func() *jobs.Client { return a.Jobs },
-		Platforms: a.Platforms,
+		Platforms: a.Platforms, Ledger: a.Ledger,
 	})
 	a.Checkout = checkout.NewService(checkout.Config{
 		DB: db, Payments: a.Payments, Connect: a.Connect, Wallet: a.Wallet, Stripe: a.StripeClients, NowFunc: cfg.Now,

@@ -308,7 +308,11 @@ func (s *Service) recordOp(ctx context.Context, p *Payment, pi *stripe.PaymentIn
 				return nil, err
 			}
 		}
-		c = paymentChange{cause: CauseCapture, to: StatusSucceeded, captured: &captured, fee: &fee}
+		f, err := s.chargeFunds(ctx, p, pi)
+		if err != nil {
+			return nil, err
+		}
+		c = paymentChange{cause: CauseCapture, to: StatusSucceeded, captured: &captured, fee: &fee, funds: f}
 	case stripe.PaymentIntentStatusCanceled:
 	default:
 		return nil, fmt.Errorf("payment %s: PaymentIntent %s is %s after a capture or cancel", p.ID, pi.ID, pi.Status)

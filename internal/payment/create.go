@@ -157,6 +157,9 @@ type Payment struct {
 	StripeFeeKnown    bool
 	StripeFeeCovered  int64
 	StripeFeeRefundID string
+	// FundsAvailable is when the charge's funds become available on the
+	// account it was made on (Stripe's available_on), once captured.
+	FundsAvailable time.Time
 	// Transfers are a separate charge's, one per split, in their order;
 	// nil for other charge types.
 	Transfers             []*Transfer
@@ -569,7 +572,7 @@ func nullInt(cond string, v int64) sql.NullInt64 { return sql.NullInt64{Int64: v
 const paymentCols = `platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested, currency, application_fee,
 	fee_policy_id, fee_policy_version, charge_type, capture, off_session, description, statement_descriptor_suffix, reference, metadata,
 	status, attempt, account_id, stripe_payment_intent_id, failure_code, decline_code, failure_message, failure_detail, created_at, updated_at,
-	amount_captured, source, amount_refunded, stripe_fee_payer, stripe_fee, stripe_fee_covered, stripe_fee_refund_id`
+	amount_captured, source, amount_refunded, stripe_fee_payer, stripe_fee, stripe_fee_covered, stripe_fee_refund_id, funds_available_at`
 
 func scanPayment(row store.Scanner) (*Payment, error) {
 	var p Payment
@@ -578,11 +581,11 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	var stripeFeeRefund sql.NullString
 	var policyID, piID, customerID sql.NullString
 	var policyVersion sql.NullInt64
-	var created, updated store.Time
+	var created, updated, available store.Time
 	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &customerID, &p.PaymentMethodID, &p.Amount, &p.AmountRequested, &cur,
 		&p.ApplicationFee, &policyID, &policyVersion, &chargeType, &capture, &p.OffSession, &p.Description, &p.StatementDescriptorSuffix,
 		&p.Reference, &md, &status, &p.Attempt, &p.AccountID, &piID, &p.FailureCode, &p.DeclineCode, &p.FailureMessage, &p.FailureDetail,
-		&created, &updated, &p.AmountCaptured, &source, &p.AmountRefunded, &payer, &stripeFee, &p.StripeFeeCovered, &stripeFeeRefund); err != nil {
+		&created, &updated, &p.AmountCaptured, &source, &p.AmountRefunded, &payer, &stripeFee, &p.StripeFeeCovered, &stripeFeeRefund, &available); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -594,7 +597,7 @@ func scanPayment(row store.Scanner) (*Payment, error) {
 	}
 	p.Currency, p.FeePolicyID, p.FeePolicyVersion = c, policyID.String, policyVersion.Int64
 	p.ChargeType, p.Capture, p.Status, p.StripePaymentIntentID = ChargeType(chargeType), Capture(capture), Status(status), piID.String
-	p.Created, p.Updated = created.Time, updated.Time
+	p.Created, p.Updated, p.FundsAvailable = created.Time, updated.Time, available.Time
 	p.CustomerID, p.Source = customerID.String, Source(source)
 	p.StripeFeePayer, p.StripeFee, p.StripeFeeKnown, p.StripeFeeRefundID = StripeFeePayer(payer), stripeFee.Int64, stripeFee.Valid, stripeFeeRefund.String
 	return &p, nil

@@ -3,6 +3,8 @@ package payment
 import (
 	"context"
 	"database/sql"
+
+	"github.com/stripe/stripe-go/v85"
 )
 
 // SetCrashFunc makes f run at each step of Process where a crash would
@@ -22,7 +24,9 @@ func FinishStale(s *Service, ctx context.Context, platformID, paymentID string) 
 	if _, err := s.db.ExecContext(ctx, `UPDATE payments SET attempt = attempt + 1 WHERE platform_id = $1 AND id = $2`, platformID, paymentID); err != nil {
 		return err
 	}
-	return s.finish(ctx, p, nil, outcome{status: StatusSucceeded})
+	// The run had read a PaymentIntent that succeeded, with its charge.
+	pi := &stripe.PaymentIntent{ID: "pi_stale", LatestCharge: &stripe.Charge{BalanceTransaction: &stripe.BalanceTransaction{AvailableOn: 1}}}
+	return s.finish(ctx, p, pi, outcome{status: StatusSucceeded})
 }
 
 // Moves lists every status, cause and the payment transition table, for
@@ -42,7 +46,7 @@ func MovePayment(s *Service, ctx context.Context, platformID, paymentID string, 
 	}
 	var moved *Payment
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		moved, err = s.movePayment(ctx, tx, p, paymentChange{to: to, cause: cause, failure: &outcome{status: to}})
+		moved, err = s.movePayment(ctx, tx, p, paymentChange{to: to, cause: cause, failure: &outcome{status: to}, funds: &funds{availableOn: s.now()}})
 		return err
 	})
 	return moved != nil, err
@@ -69,9 +73,13 @@ func MoveTransfer(s *Service, ctx context.Context, platformID, transferID string
 	if err != nil {
 		return false, err
 	}
+	p, err := getPayment(ctx, s.db, platformID, t.PaymentID)
+	if err != nil {
+		return false, err
+	}
 	var moved bool
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		moved, err = s.moveTransfer(ctx, tx, t, transferChange{to: to})
+		moved, err = s.moveTransfer(ctx, tx, t, transferChange{to: to, payment: p})
 		return err
 	})
 	return moved, err

@@ -27,7 +27,8 @@ var faults = emulator.Faults{ErrorRate: 0.05, RateLimitedRate: 0.05, LostRespons
 // one in ten refunded in part, with the emulator's faults on (seeded).
 // Every payment settles, none is charged twice, no transfer or refund is
 // made twice, and every amount, fee, transfer and refund adds up at the
-// emulator to what Tender recorded. Jobs are rerun until they finish, as
+// emulator to what Tender recorded; the books balance and equal every
+// account's balance at Stripe. Jobs are rerun until they finish, as
 // River would, sixteen at a time, with the clock moved on when one
 // snoozes.
 func TestFaultyStripe(t *testing.T) {
@@ -36,8 +37,10 @@ func TestFaultyStripe(t *testing.T) {
 		f := newFixtureWith(t, db, emulator.Options{Seed: 7})
 		ctx := context.Background()
 		var merchants []string
+		accounts := map[string]string{}
 		for i := range 4 {
-			merchants = append(merchants, f.merchant(fmt.Sprint("Stall ", i)).ID)
+			m := f.merchant(fmt.Sprint("Stall ", i))
+			merchants, accounts[m.ID] = append(merchants, m.ID), *m.Connection.AccountID
 		}
 		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":250,"fixed":20}}}`, 200, nil)
 		var customers []string
@@ -86,6 +89,7 @@ func TestFaultyStripe(t *testing.T) {
 		f.Emulator.SetFaults(emulator.Faults{})
 
 		f.checkAtStripe(ids, refunds)
+		f.checkBooks(accounts)
 	})
 }
 

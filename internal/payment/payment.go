@@ -27,6 +27,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/jobs"
+	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
@@ -59,6 +60,8 @@ type Service struct {
 	crashFunc func(step, paymentID string) error
 	// ops makes every write to Stripe exactly once.
 	ops *stripeop.Ops
+	// ledger keeps the books, posted in the transactions of the moves.
+	ledger *ledger.Store
 }
 
 // Config is what a Service needs.
@@ -71,8 +74,10 @@ type Config struct {
 	// function because the client is made after the services whose
 	// workers it runs.
 	JobsFunc func() *jobs.Client
-	NowFunc  func() time.Time
-	Logger   *slog.Logger
+	// Ledger keeps the books; one on DB when nil.
+	Ledger  *ledger.Store
+	NowFunc func() time.Time
+	Logger  *slog.Logger
 	// Platforms gives a payment the platform's default currency and
 	// charge type.
 	Platforms *platform.Service
@@ -89,6 +94,9 @@ func NewService(c Config) *Service {
 	s := &Service{db: c.DB, connect: c.Connect, wallet: c.Wallet, stripe: c.Stripe, jobs: c.JobsFunc,
 		now: c.NowFunc, logger: c.Logger, platforms: c.Platforms}
 	s.ops = stripeop.New(c.DB, c.NowFunc, s.crashPoint)
+	if s.ledger = c.Ledger; s.ledger == nil {
+		s.ledger = ledger.NewStore(c.DB, c.NowFunc)
+	}
 	return s
 }
 

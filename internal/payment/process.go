@@ -482,6 +482,11 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 	}
 	if o.status == StatusSucceeded {
 		c.captured = &p.Amount
+		f, err := s.chargeFunds(ctx, p, pi)
+		if err != nil {
+			return err
+		}
+		c.funds = f
 	}
 	if o.detail != "" {
 		s.logger.InfoContext(ctx, "payment settled with Stripe's detail", "payment", p.ID, "status", o.status, "code", o.code, "detail", o.detail)

@@ -637,6 +637,9 @@ func (s *Service) failRefund(ctx context.Context, p *Payment, r *Refund, code, d
 // reversed amounts and the events, in one transaction.
 func (s *Service) completeRefund(ctx context.Context, p *Payment, r *Refund) error {
 	return s.settleRefund(ctx, p, r, RefundSucceeded, func(tx *sql.Tx, now store.Time) error {
+		if err := s.postRefund(ctx, tx, p, r); err != nil {
+			return err
+		}
 		for _, rv := range r.Reversals {
 			if rv.Amount == 0 {
 				continue

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -189,9 +190,20 @@ func (s *Service) recordStripeFee(ctx context.Context, p *Payment, pi *stripe.Pa
 	return fee, nil
 }
 
+// saveStripeFeeCovered records the fee refund that covered p's Stripe fee,
+// and posts it, once.
 func (s *Service) saveStripeFeeCovered(ctx context.Context, p *Payment, amount int64, refundID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE payments SET stripe_fee_refund_id = $3, stripe_fee_covered = $4, updated_at = $5
-		WHERE platform_id = $1 AND id = $2 AND stripe_fee_refund_id IS NULL`, p.PlatformID, p.ID, refundID, amount, store.TimeOf(s.now()))
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET stripe_fee_refund_id = $3, stripe_fee_covered = $4, updated_at = $5
+			WHERE platform_id = $1 AND id = $2 AND stripe_fee_refund_id IS NULL`, p.PlatformID, p.ID, refundID, amount, store.TimeOf(s.now()))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.postStripeFeeCover(ctx, tx, p, amount)
+	})
 	if err == nil {
 		p.StripeFeeRefundID, p.StripeFeeCovered = refundID, amount
 	}

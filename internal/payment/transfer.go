@@ -211,9 +211,16 @@ func (s *Service) Transfer(ctx context.Context, platformID, paymentID string) er
 		return err
 	}
 	needFee := p.StripeFeePayer == StripeFeeMerchant
-	pi, err := s.chargedIntent(ctx, sc, p, needFee && !p.StripeFeeKnown)
+	pi, err := s.chargedIntent(ctx, sc, p, (needFee && !p.StripeFeeKnown) || p.FundsAvailable.IsZero())
 	if err != nil {
 		return err
+	}
+	if p.FundsAvailable.IsZero() { // captured before the books kept it
+		f, ok := fundsOf(pi.LatestCharge)
+		if !ok {
+			return fmt.Errorf("payment %s: its charge has no balance transaction yet; will retry", p.ID)
+		}
+		p.FundsAvailable = f.availableOn
 	}
 	if needFee {
 		if _, err := s.recordStripeFee(ctx, p, pi); err != nil {
@@ -365,7 +372,7 @@ func (s *Service) recordTransfer(ctx context.Context, p *Payment, t *Transfer, s
 		s.logger.WarnContext(ctx, "transfer failed", "transfer", t.ID, "payment", p.ID, "merchant", t.MerchantID, "code", code, "detail", detail)
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.moveTransfer(ctx, tx, t, transferChange{to: status, stripeID: stripeID, code: code, detail: detail})
+		_, err := s.moveTransfer(ctx, tx, t, transferChange{to: status, stripeID: stripeID, code: code, detail: detail, payment: p})
 		return err
 	})
 }

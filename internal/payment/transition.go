@@ -93,6 +93,9 @@ type paymentChange struct {
 	// captured and fee, when not nil, are what was taken and the
 	// platform's fee on it.
 	captured, fee *int64
+	// funds are the charge's, required for a move to succeeded: the
+	// books post it.
+	funds *funds
 }
 
 // eventOf is the outbox event of a move to to by cause; "" for none.
@@ -131,11 +134,21 @@ func (s *Service) movePayment(ctx context.Context, tx *sql.Tx, p *Payment, c pay
 	if c.failure != nil {
 		f = *c.failure
 	}
+	var stripeFee sql.NullInt64
+	var available *store.Time
+	if c.to == StatusSucceeded {
+		if c.funds == nil {
+			return nil, fmt.Errorf("payment %s: succeeded without its charge's balance transaction", p.ID)
+		}
+		t := store.TimeOf(c.funds.availableOn)
+		stripeFee, available = sql.NullInt64{Int64: c.funds.stripeFee, Valid: true}, &t
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE payments SET status = $3, stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, $4),
-		failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, amount_captured = $9, application_fee = $10, updated_at = $11
+		failure_code = $5, decline_code = $6, failure_message = $7, failure_detail = $8, amount_captured = $9, application_fee = $10, updated_at = $11,
+		stripe_fee = COALESCE(stripe_fee, $14), funds_available_at = COALESCE(funds_available_at, $15)
 		WHERE platform_id = $1 AND id = $2 AND status = $12 AND attempt = $13`,
 		p.PlatformID, p.ID, string(c.to), nullString(c.intentID), f.code, f.declineCode, f.message, f.detail, captured, fee, now,
-		string(p.Status), p.Attempt)
+		string(p.Status), p.Attempt, stripeFee, available)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +161,11 @@ func (s *Service) movePayment(ctx context.Context, tx *sql.Tx, p *Payment, c pay
 	done, err := getPayment(ctx, tx, p.PlatformID, p.ID)
 	if err != nil {
 		return nil, err
+	}
+	if c.to == StatusSucceeded {
+		if err := s.postCharge(ctx, tx, done, funds{stripeFee: done.StripeFee, availableOn: done.FundsAvailable}); err != nil {
+			return nil, err
+		}
 	}
 	typ := eventOf(c.to, c.cause)
 	if typ == "" {
@@ -236,6 +254,9 @@ var transferMoves = []struct{ from, to TransferStatus }{
 type transferChange struct {
 	to                     TransferStatus
 	stripeID, code, detail string
+	// payment is the transfer's, required for a move to paid: the books
+	// post it.
+	payment *Payment
 }
 
 // moveTransfer moves t (as read) as c says, if the table allows it and t
@@ -263,6 +284,14 @@ func (s *Service) moveTransfer(ctx context.Context, tx *sql.Tx, t *Transfer, c t
 		return false, err
 	}
 	t.Status = c.to
+	if c.to == TransferPaid {
+		if c.payment == nil {
+			return false, fmt.Errorf("transfer %s: paid without its payment", t.ID)
+		}
+		if err := s.postTransfer(ctx, tx, c.payment, t, c.payment.FundsAvailable); err != nil {
+			return false, err
+		}
+	}
 	typ := map[TransferStatus]event.Type{TransferPaid: EventTransferPaid, TransferFailed: EventTransferFailed}[c.to]
 	if typ == "" {
 		return true, nil
