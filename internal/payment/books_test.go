@@ -375,4 +375,3 @@ func indexOf(s []string, v string) int {
 	}
 	return -1
 }
-
