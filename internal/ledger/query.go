@@ -48,9 +48,8 @@ func (s *selection) after(k key, order string) { s.cursor, s.order = &k, order }
 // and filters by any other: with both "created_at >= from" and the
 // cursor's row value, it seeks from the period's start and steps over
 // every entry before the cursor, once a chunk. And there is always a
-// lower bound, so both databases read the index on (…, created_at, id)
-// in order; without any, SQLite would rather read every posting and sort
-// them.
+// lower bound, so SQLite reads the index on (…, created_at, id) in
+// order; without any, it would rather read every posting and sort them.
 func (s *selection) build() (string, []any) {
 	where := []string{"e.platform_id = $1"}
 	args := []any{s.platformID}
