@@ -503,6 +503,13 @@ func TestEntriesFiltersAndPages(t *testing.T) {
 		if got := causesOf(bk.entries(bk.a, f, store.Page{})); !slices.Equal(got, []string{causes[4], causes[2]}) {
 			t.Errorf("from 1h until 3h: %v", got)
 		}
+		// A cursor outside the period: the period's bound is the tighter.
+		for _, page := range []store.Page{{Limit: 10, StartingAfter: bk.entries(bk.a, ledger.EntryFilter{PaymentID: "pay_3"}, store.Page{})[0].ID},
+			{Limit: 10, EndingBefore: bk.entries(bk.a, ledger.EntryFilter{PaymentID: "pay_0"}, store.Page{})[0].ID}} {
+			if got := causesOf(bk.entries(bk.a, f, page)); !slices.Equal(got, []string{causes[4], causes[2]}) {
+				t.Errorf("from 1h until 3h, %+v: %v", page, got)
+			}
+		}
 		// Pages of two, forwards and back.
 		all := bk.entries(bk.a, ledger.EntryFilter{}, store.Page{})
 		page, more, err := bk.l.Entries(context.Background(), bk.a, ledger.EntryFilter{}, store.Page{Limit: 2, StartingAfter: all[1].ID})

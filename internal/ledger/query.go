@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -22,50 +23,67 @@ type EntryFilter struct {
 	From, Until time.Time
 }
 
-// selection builds the WHERE clause of a query on ledger_entries e, with
-// its arguments from $1 (the platform).
+// selection is the WHERE clause of a query on ledger_entries e: the
+// platform, the filter, and a cursor, with their arguments from $1.
 type selection struct {
-	where []string
-	args  []any
+	platformID, merchantID, paymentID string
+	from, until                       time.Time
+	// cursor, with order ASC, selects the entries after it; with DESC,
+	// those before it.
+	cursor *key
+	order  string
 }
 
 func selectEntries(platformID string, f EntryFilter) *selection {
-	s := &selection{where: []string{"e.platform_id = $1"}, args: []any{platformID}}
-	if f.MerchantID != "" {
-		s.add("e.merchant_id = $?", f.MerchantID)
-	}
-	if f.PaymentID != "" {
-		s.add("e.payment_id = $?", f.PaymentID)
-	}
-	if !f.From.IsZero() {
-		s.add("e.created_at >= $?", store.TimeOf(f.From))
-	}
-	if !f.Until.IsZero() {
-		s.add("e.created_at < $?", store.TimeOf(f.Until))
-	}
-	return s
+	return &selection{platformID: platformID, merchantID: f.MerchantID, paymentID: f.PaymentID, from: f.From, until: f.Until}
 }
 
-// add ANDs cond, whose $? placeholders all stand for v.
-func (s *selection) add(cond string, v any) {
-	s.args = append(s.args, v)
-	s.where = append(s.where, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(s.args))))
-}
+// after selects the entries beyond k in order (ASC: later; DESC:
+// earlier).
+func (s *selection) after(k key, order string) { s.cursor, s.order = &k, order }
 
-// after ANDs "beyond the entry at (created, id)" in the given order.
-func (s *selection) after(k key, order string) {
-	cmp := "<"
-	if order == "ASC" {
-		cmp = ">"
+// build returns the clause and its arguments. Each end of the range of
+// times is one condition, the tighter of the filter's bound and the
+// cursor, because SQLite seeks its index by one lower and one upper bound
+// and filters by any other: with both "created_at >= from" and the
+// cursor's row value, it seeks from the period's start and steps over
+// every entry before the cursor, once a chunk. And there is always a
+// lower bound, so SQLite reads the index on (…, created_at, id) in
+// order; without any, it would rather read every posting and sort them.
+func (s *selection) build() (string, []any) {
+	where := []string{"e.platform_id = $1"}
+	args := []any{s.platformID}
+	add := func(cond string, vs ...any) {
+		for _, v := range vs {
+			args = append(args, v)
+			cond = strings.Replace(cond, "$?", fmt.Sprintf("$%d", len(args)), 1)
+		}
+		where = append(where, cond)
 	}
-	s.args = append(s.args, k.created, k.id)
-	n := len(s.args)
+	if s.merchantID != "" {
+		add("e.merchant_id = $?", s.merchantID)
+	}
+	if s.paymentID != "" {
+		add("e.payment_id = $?", s.paymentID)
+	}
 	// A row value, which both databases compare column by column and
-	// match against the (platform_id, …, created_at, id) indexes.
-	s.where = append(s.where, fmt.Sprintf("(e.created_at, e.id) %s ($%d, $%d)", cmp, n-1, n))
+	// seek the (platform_id, …, created_at, id) indexes by.
+	switch c := s.cursor; {
+	case c != nil && s.order == "ASC" && (s.from.IsZero() || !c.created.Before(store.TimeOf(s.from).Time)):
+		add("(e.created_at, e.id) > ($?, $?)", c.created, c.id)
+	case !s.from.IsZero():
+		add("e.created_at >= $?", store.TimeOf(s.from))
+	default:
+		add("e.created_at >= $?", int64(math.MinInt64))
+	}
+	switch c := s.cursor; {
+	case c != nil && s.order == "DESC" && (s.until.IsZero() || c.created.Before(store.TimeOf(s.until).Time)):
+		add("(e.created_at, e.id) < ($?, $?)", c.created, c.id)
+	case !s.until.IsZero():
+		add("e.created_at < $?", store.TimeOf(s.until))
+	}
+	return strings.Join(where, " AND "), args
 }
-
-func (s *selection) clause() string { return strings.Join(s.where, " AND ") }
 
 // key is an entry's place in the order of lists: its time, then its id.
 type key struct {
@@ -113,9 +131,10 @@ func (s *Store) Entries(ctx context.Context, platformID string, f EntryFilter, p
 	if err != nil {
 		return nil, false, err
 	}
-	query := `SELECT ` + entryCols + ` FROM ledger_entries e WHERE ` + sel.clause() +
+	where, args := sel.build()
+	query := `SELECT ` + entryCols + ` FROM ledger_entries e WHERE ` + where +
 		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s LIMIT %d", order, order, page.Limit+1)
-	rows, err := store.All(ctx, s.db, scanEntry, query, sel.args...)
+	rows, err := store.All(ctx, s.db, scanEntry, query, args...)
 	if err != nil {
 		return nil, false, err
 	}

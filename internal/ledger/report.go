@@ -37,32 +37,44 @@ type ReportLine struct {
 	NetPlatform                                 money.Amount
 }
 
-// ReportChunk is how many postings one statement of Report reads. Each
-// chunk is a short statement of its own, so a report of any length holds
-// no database snapshot (PostgreSQL) or read transaction (which would stop
-// SQLite's WAL checkpoints) for longer than one chunk, and on SQLite,
-// whose one connection a statement holds, other requests get it between
-// chunks.
+// ReportChunk is how many postings one statement of Report reads on
+// SQLite. Each chunk is a short statement of its own, so a report of any
+// length holds SQLite's one connection, and a read transaction (which
+// stops WAL checkpoints), for one chunk at a time: other requests get the
+// connection between chunks.
 const ReportChunk = 2000
 
 // Report returns the lines of the platform's entries q selects, oldest
 // first (by At, then id; an entry's lines by currency code), read from the
 // database as they are consumed: nothing is collected, so memory stays
-// flat for any range. Postings are read in chunks of ReportChunk after
-// the last entry given, each chunk its own statement; an entry posted
-// while the report is read appears if its place is still ahead. The
-// sequence ends after the first error, which it yields.
+// flat for any range. The sequence ends after the first error, which it
+// yields.
 //
-// A chunk is the entries' join with their postings in the order of the
-// entries' index, cut by LIMIT: both databases then walk that index and
-// look each entry's postings up, whatever the size of the books (a
-// subquery that chose the entries first let PostgreSQL hash-join it
-// with every posting of the platform, once per chunk). The cut may fall
-// inside an entry; that entry is read again, whole, by the next chunk.
+// On SQLite the postings are read in chunks of ReportChunk after the last
+// entry given, each chunk its own statement, so an entry posted while the
+// report is read appears if its place is still ahead. A chunk is the join
+// of entries and postings in the order of the entries' index, cut by
+// LIMIT, which SQLite (no statistics, nested loops only) always runs as a
+// walk of that index from the cursor with each entry's postings looked
+// up; the cut may fall inside an entry, which the next chunk reads again,
+// whole.
+//
+// On PostgreSQL the report is one statement, read to its end. Its planner
+// chooses by statistics, and no form of chunk is safe from them: with
+// current statistics it hash-joined a chunk of entries with a scan of
+// every posting of the platform, and with none (a table just filled) it
+// sorted everything after the cursor, each once a chunk, so a report's
+// time grew with the square of its length. One statement is planned and
+// run once: at worst the server sorts the period's postings once, on its
+// own disk. It holds a snapshot, which on PostgreSQL blocks no writer.
 func (s *Store) Report(ctx context.Context, platformID string, q ReportQuery) iter.Seq2[ReportLine, error] {
 	return func(yield func(ReportLine, error) bool) {
 		limit := s.chunk
-		if limit <= 0 {
+		switch {
+		case limit > 0: // a test's
+		case s.db.Dialect == store.Postgres:
+			limit = 0 // one statement
+		default:
 			limit = ReportChunk
 		}
 		var last *key
@@ -71,14 +83,17 @@ func (s *Store) Report(ctx context.Context, platformID string, q ReportQuery) it
 			if last != nil {
 				sel.after(*last, "ASC")
 			}
-			query := `SELECT ` + lineCols + ` FROM ledger_entries e ` + postingsJoin + ` WHERE ` + sel.clause() +
-				fmt.Sprintf(" ORDER BY e.created_at, e.id LIMIT %d", limit)
-			r, err := s.lines(ctx, query, sel.args, limit, func(_ int, l ReportLine) bool { return yield(l, nil) })
+			where, args := sel.build()
+			query := `SELECT ` + lineCols + ` FROM ledger_entries e ` + postingsJoin + ` WHERE ` + where + ` ORDER BY e.created_at, e.id`
+			if limit > 0 {
+				query += fmt.Sprintf(" LIMIT %d", limit)
+			}
+			r, err := s.lines(ctx, query, args, limit, func(_ int, l ReportLine) bool { return yield(l, nil) })
 			switch {
 			case err != nil:
 				yield(ReportLine{}, err)
 				return
-			case r.stopped || r.rows < limit:
+			case r.stopped || limit == 0 || r.rows < limit:
 				return
 			case r.entries == 0:
 				// One entry has more postings than a chunk: read it
@@ -104,11 +119,12 @@ func (s *Store) ReportPage(ctx context.Context, platformID string, q ReportQuery
 	}
 	// The page's entries are chosen (and limited) first, then joined to
 	// their postings: at most 101 entries, whose postings are looked up.
-	query := `SELECT ` + lineCols + ` FROM (SELECT ` + entryCols + ` FROM ledger_entries e WHERE ` + sel.clause() +
+	where, args := sel.build()
+	query := `SELECT ` + lineCols + ` FROM (SELECT ` + entryCols + ` FROM ledger_entries e WHERE ` + where +
 		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s LIMIT %d", order, order, page.Limit+1) + `) e ` + postingsJoin +
 		fmt.Sprintf(" ORDER BY e.created_at %s, e.id %s", order, order)
 	var out []ReportLine
-	r, err := s.lines(ctx, query, sel.args, 0, func(i int, l ReportLine) bool {
+	r, err := s.lines(ctx, query, args, 0, func(i int, l ReportLine) bool {
 		if i < page.Limit {
 			out = append(out, l)
 		}
