@@ -3,6 +3,7 @@ package payment_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v85"
 
@@ -363,6 +364,65 @@ func TestCaptureAgain(t *testing.T) {
 		}
 		if got := f.payment(partial.ID); got.AmountCaptured != 600 || f.intent(got).AmountReceived != 600 {
 			t.Errorf("partial capture now %d (PaymentIntent %d), want 600", got.AmountCaptured, f.intent(got).AmountReceived)
+		}
+	})
+}
+
+// TestCaptureLookedAfter: a capture and a cancel whose caller got a 503
+// and never called again are finished by their jobs, which River runs a
+// minute later; once River has given up on those jobs, the janitor gives
+// them new ones after StuckAfter. Each payment ends captured or canceled
+// at Stripe and in Tender, with one event.
+func TestCaptureLookedAfter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Wheelwright")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		captured, canceled := f.authorize(m.ID, c.ID, "direct", 1400), f.authorize(m.ID, c.ID, "destination", 900)
+		f.Emulator.SetFaults(emulator.Faults{ErrorRate: 1})
+		if r := f.Do("POST", "/v1/payments/"+captured.ID+"/capture", `{"amount_to_capture":1000}`); r.Status != 503 {
+			t.Fatalf("capture while Stripe fails: %d %s", r.Status, r.Body)
+		}
+		if r := f.Do("POST", "/v1/payments/"+canceled.ID+"/cancel", nil); r.Status != 503 {
+			t.Fatalf("cancel while Stripe fails: %d %s", r.Status, r.Body)
+		}
+		f.Emulator.SetFaults(emulator.Faults{})
+		if n := f.count(`SELECT COUNT(*) FROM river_job WHERE kind IN ('payment.capture', 'payment.cancel')`); n != 2 {
+			t.Fatalf("%d capture and cancel jobs, want 2", n)
+		}
+		// River gave up on them.
+		if _, err := db.ExecContext(ctx, `DELETE FROM river_job WHERE kind IN ('payment.capture', 'payment.cancel')`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 0 {
+			t.Fatalf("requeue of fresh work: %d %v", n, err)
+		}
+		f.clock.Advance(payment.StuckAfter + time.Minute)
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 2 {
+			t.Fatalf("requeue of a capture and a cancel left: %d %v, want 2 jobs", n, err)
+		}
+		f.clock.Advance(payment.LookAfter)
+		if err := f.App.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			a, b := f.payment(captured.ID), f.payment(canceled.ID)
+			if a.Status == payment.StatusSucceeded && b.Status == payment.StatusCanceled {
+				if a.AmountCaptured != 1000 || f.intent(a).AmountReceived != 1000 || f.intent(b).Status != stripe.PaymentIntentStatusCanceled {
+					t.Errorf("captured %+v, canceled %+v", a, b)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("capture left %s, cancel left %s", a.Status, b.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if f.events(payment.EventPaymentCaptured, captured.ID) != 1 || f.events(payment.EventPaymentCanceled, canceled.ID) != 1 {
+			t.Error("not one event each")
 		}
 	})
 }

@@ -3,11 +3,14 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // MaxAttempts is how many runs River gives a payment's, transfer's,
@@ -61,7 +64,8 @@ type stuck struct {
 
 // Requeue gives every payment left pending or processing, every captured
 // separate charge with transfers not made, every direct charge whose
-// Stripe fee the platform has not paid back, and every refund not made, for
+// Stripe fee the platform has not paid back, every refund not made, and
+// every capture or cancel begun and not finished, for
 // longer than StuckAfter, across platforms, a new job, unless it still has
 // one (jobs are unique by their arguments while waiting, retrying or
 // running). Each job resumes from what is saved, as any rerun does, so a
@@ -99,6 +103,16 @@ func (s *Service) Requeue(ctx context.Context) (int, error) {
 			return RefundArgs{PlatformID: platformID, RefundID: id}, refundOpts
 		},
 		touch: `UPDATE refunds SET updated_at = $3 WHERE platform_id = $1 AND id = $2`,
+	}, {
+		// Captures and cancels begun and not finished: their job ran out of
+		// tries. A payment that moved on makes the new job a no-op; one
+		// Stripe keeps refusing is logged again for the operator until its
+		// authorization ends.
+		query: `SELECT platform_id, kind || '|' || object_id FROM stripe_operations WHERE kind IN ($1, $2) AND stripe_id IS NULL AND runs > 0
+			AND updated_at < $3 AND object_id NOT LIKE '%:checkout' ORDER BY updated_at LIMIT 1000`,
+		args:  []any{string(stripeop.CapturePaymentIntent), string(stripeop.CancelPaymentIntent), before},
+		job:   intentOpJob,
+		touch: `UPDATE stripe_operations SET updated_at = $3 WHERE platform_id = $1 AND kind || '|' || object_id = $2`,
 	}}
 	total := 0
 	for _, k := range kinds {
@@ -139,4 +153,23 @@ func (s *Service) requeue(ctx context.Context, k stuck) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// intentOpJob is the job that finishes a capture or cancel operation,
+// named kind|object, its object "payment:attempt[:amount]".
+func intentOpJob(platformID, name string) (river.JobArgs, *river.InsertOpts) {
+	kind, object, _ := strings.Cut(name, "|")
+	parts := strings.Split(object, ":")
+	var attempt, amount int64
+	if len(parts) > 1 {
+		attempt, _ = strconv.ParseInt(parts[1], 10, 64)
+	}
+	if len(parts) > 2 {
+		amount, _ = strconv.ParseInt(parts[2], 10, 64)
+	}
+	opts := intentOpOpts
+	if stripeop.Kind(kind) == stripeop.CapturePaymentIntent {
+		return CaptureArgs{PlatformID: platformID, PaymentID: parts[0], Attempt: attempt, Amount: amount}, &opts
+	}
+	return CancelArgs{PlatformID: platformID, PaymentID: parts[0], Attempt: attempt}, &opts
 }
