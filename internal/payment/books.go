@@ -113,29 +113,44 @@ func (s *Service) chargeFunds(ctx context.Context, p *Payment, pi *stripe.Paymen
 	return &f, nil
 }
 
-// postCharge posts a captured charge: the customer's money onto the
-// account the charge is made on, the platform's application fee, the
-// transfer of a destination charge to the merchant, and Stripe's fee
-// from the account it is taken from.
+// postCharge posts a captured charge as the chart has it (see
+// docs/ARCHITECTURE.md): the customer's money onto the account the charge
+// is made on, a destination charge's transfer of it to the merchant, the
+// platform's application fee, and Stripe's fee from the account that
+// pays it, one entry each. A separate charge's entries name no merchant:
+// the charge is the platform's, and each merchant's share is a transfer.
 func (s *Service) postCharge(ctx context.Context, tx *sql.Tx, p *Payment, f funds) error {
-	b := newEntry(p, ledger.EntryCharge, "charge:"+p.ID, s.now())
+	now, at := s.now(), f.availableOn
 	platform, merchant := ledger.PlatformBalance(), ledger.MerchantBalance(p.MerchantID)
-	captured, fee, at := p.AmountCaptured, p.ApplicationFee, f.availableOn
-	switch p.ChargeType {
-	case ChargeDirect:
-		b.move(ledger.CustomerPayments(), merchant, captured, ledger.RoleGross, at).
-			move(merchant, platform, fee, ledger.RoleApplicationFee, at).
-			move(merchant, ledger.StripeFees(), f.stripeFee, ledger.RoleStripeFee, at)
-	case ChargeDestination:
-		b.move(ledger.CustomerPayments(), platform, captured, ledger.RoleGross, at).
-			move(platform, merchant, captured, ledger.RoleTransfer, at).
-			move(merchant, platform, fee, ledger.RoleApplicationFee, at).
-			move(platform, ledger.StripeFees(), f.stripeFee, ledger.RoleStripeFee, at)
-	case ChargeSeparate: // the transfers are entries of their own
-		b.move(ledger.CustomerPayments(), platform, captured, ledger.RoleGross, at).
-			move(platform, ledger.StripeFees(), f.stripeFee, ledger.RoleStripeFee, at)
+	on := merchant // the account the charge is made on
+	if p.ChargeType != ChargeDirect {
+		on = platform
 	}
-	return s.post(ctx, tx, b)
+	entry := func(kind ledger.EntryKind) *entries {
+		b := newEntry(p, kind, "payment:"+p.ID+":"+string(kind), now)
+		if p.ChargeType == ChargeSeparate {
+			b.e.MerchantID = ""
+		}
+		return b
+	}
+	parts := []*entries{entry(ledger.EntryCharge).move(ledger.CustomerPayments(), on, p.AmountCaptured, ledger.RoleGross, at)}
+	if p.ChargeType == ChargeDestination {
+		parts = append(parts, entry(ledger.EntryTransfer).move(platform, merchant, p.AmountCaptured, ledger.RoleTransfer, at))
+	}
+	if p.ChargeType != ChargeSeparate {
+		parts = append(parts, entry(ledger.EntryApplicationFee).move(merchant, platform, p.ApplicationFee, ledger.RoleApplicationFee, at))
+	}
+	parts = append(parts, entry(ledger.EntryStripeFee).move(on, ledger.StripeFees(), f.stripeFee, ledger.RoleStripeFee, at))
+	return s.postAll(ctx, tx, parts)
+}
+
+func (s *Service) postAll(ctx context.Context, tx *sql.Tx, parts []*entries) error {
+	for _, b := range parts {
+		if err := s.post(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // postTransfer posts a separate charge's transfer paid to its merchant,
@@ -151,7 +166,7 @@ func (s *Service) postTransfer(ctx context.Context, tx *sql.Tx, p *Payment, t *T
 // fee back to the merchant out of its application fee.
 func (s *Service) postStripeFeeCover(ctx context.Context, tx *sql.Tx, p *Payment, amount int64) error {
 	now := s.now()
-	b := newEntry(p, ledger.EntryStripeFeeCover, "stripe_fee_cover:"+p.ID, now)
+	b := newEntry(p, ledger.EntryStripeFeeCover, "payment:"+p.ID+":stripe_fee_cover", now)
 	b.move(ledger.PlatformBalance(), ledger.MerchantBalance(p.MerchantID), amount, ledger.RoleStripeFeeCover, now)
 	return s.post(ctx, tx, b)
 }
@@ -162,38 +177,34 @@ func (s *Service) postStripeFeeCover(ctx context.Context, tx *sql.Tx, p *Payment
 func (s *Service) postRefund(ctx context.Context, tx *sql.Tx, p *Payment, r *Refund) error {
 	now := s.now()
 	platform, merchant := ledger.PlatformBalance(), ledger.MerchantBalance(p.MerchantID)
-	refund := newEntry(p, ledger.EntryRefund, "refund:"+r.ID, now)
-	refund.e.RefundID = r.ID
+	entry := func(kind ledger.EntryKind, suffix string) *entries {
+		b := newEntry(p, kind, "refund:"+r.ID+":"+string(kind)+suffix, now)
+		b.e.RefundID = r.ID
+		if p.ChargeType == ChargeSeparate {
+			b.e.MerchantID = ""
+		}
+		return b
+	}
 	from := platform
 	if p.ChargeType == ChargeDirect {
 		from = merchant
 	}
-	refund.move(from, ledger.CustomerPayments(), r.Amount, ledger.RoleRefund, now)
-	parts := []*entries{refund}
+	parts := []*entries{entry(ledger.EntryRefund, "").move(from, ledger.CustomerPayments(), r.Amount, ledger.RoleRefund, now)}
 	if r.FeeRefunded > 0 && r.StripeFeeRefundID != "" {
-		fee := newEntry(p, ledger.EntryApplicationFeeRefund, "application_fee_refund:"+r.ID, now)
-		fee.e.RefundID = r.ID
-		parts = append(parts, fee.move(platform, merchant, r.FeeRefunded, ledger.RoleApplicationFeeRefund, now))
+		parts = append(parts, entry(ledger.EntryApplicationFeeRefund, "").move(platform, merchant, r.FeeRefunded, ledger.RoleApplicationFeeRefund, now))
 	}
 	if p.ChargeType == ChargeDestination { // reverse_transfer: exactly the refund
-		rv := newEntry(p, ledger.EntryTransferReversal, "transfer_reversal:"+r.ID, now)
-		rv.e.RefundID = r.ID
-		parts = append(parts, rv.move(merchant, platform, r.Amount, ledger.RoleTransferReversal, now))
+		parts = append(parts, entry(ledger.EntryTransferReversal, "").move(merchant, platform, r.Amount, ledger.RoleTransferReversal, now))
 	}
 	for _, v := range r.Reversals {
 		if v.Amount == 0 || v.StripeReversalID == "" {
 			continue
 		}
-		rv := newEntry(p, ledger.EntryTransferReversal, "transfer_reversal:"+r.ID+":"+v.TransferID, now)
-		rv.e.RefundID, rv.e.TransferID, rv.e.MerchantID = r.ID, v.TransferID, transferMerchant(p, v.TransferID)
+		rv := entry(ledger.EntryTransferReversal, ":"+v.TransferID)
+		rv.e.TransferID, rv.e.MerchantID = v.TransferID, transferMerchant(p, v.TransferID)
 		parts = append(parts, rv.move(ledger.MerchantBalance(rv.e.MerchantID), platform, v.Amount, ledger.RoleTransferReversal, now))
 	}
-	for _, b := range parts {
-		if err := s.post(ctx, tx, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.postAll(ctx, tx, parts)
 }
 
 func transferMerchant(p *Payment, transferID string) string {
