@@ -12,7 +12,7 @@ import (
 	"github.com/tenderpay/tender/internal/storetest"
 )
 
-// The worked examples of docs/LEDGER.md, posted by hand as the payment
+// The worked examples of docs/ARCHITECTURE.md ("The books"), posted by hand as the payment
 // package will post them: a charge of 10.00 with an application fee of
 // 1.00 and Stripe's fee of 0.59, made at t0 with its funds available a
 // week later, then refunded in part (5.00) two days later, the refund's
@@ -176,7 +176,7 @@ var examples = []struct {
 }
 
 // TestWorkedExamples posts each example on a platform of its own and
-// checks its balances and reports against the figures docs/LEDGER.md
+// checks its balances and reports against the figures docs/ARCHITECTURE.md ("The books")
 // gives.
 func TestWorkedExamples(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -3,7 +3,7 @@
 // platform and each merchant hold, earned and paid. Feature packages post
 // entries in the transactions that record what happened (Post); this
 // package never calls Stripe and knows nothing of payments beyond the ids
-// an entry refers to. docs/LEDGER.md has the chart, the conventions and
+// an entry refers to. docs/ARCHITECTURE.md ("The books") has the chart, the conventions and
 // worked examples.
 //
 // # The chart

@@ -1,5 +1,5 @@
 -- The ledger: Tender's double-entry books of each platform (package
--- ledger; docs/LEDGER.md).
+-- ledger; docs/ARCHITECTURE.md ("The books")).
 --
 -- An account is made on its first use, one per (owner, owner_id, kind,
 -- currency); owner_id is a merchant's id for a merchant's account and ''
