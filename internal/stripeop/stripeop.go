@@ -57,6 +57,10 @@ const (
 	CreateRefund           Kind = "refund.create"
 	CreateFeeRefund        Kind = "application_fee_refund.create"
 	CreateTransferReversal Kind = "transfer_reversal.create"
+	// A card's clone on a connected account, and what holds it there.
+	ClonePaymentMethod  Kind = "payment_method.clone"
+	AttachPaymentMethod Kind = "payment_method.attach"
+	CreateCustomer      Kind = "customer.create"
 )
 
 // Op is one write to Stripe.
@@ -354,6 +358,22 @@ func (o *Ops) Get(ctx context.Context, q store.Querier, platformID string, kind 
 	r.Kind, r.Params, r.StripeID = Kind(k), json.RawMessage(params), stripeID.String
 	r.StoredFailure, r.NextAttempt, r.Created, r.Updated = storedFailure.Time, next.Time, created.Time, updated.Time
 	return &r, nil
+}
+
+// Execer runs a statement: a *store.DB, or the caller's *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Renew makes an operation that was carried out be made afresh when it
+// next runs, under its next key: for an object Tender removed at Stripe
+// (a card's clone detached from an account) and may need again, which
+// the saved id, or Stripe's replay of the old key, would otherwise
+// return. An operation not carried out is left as it is.
+func Renew(ctx context.Context, q Execer, platformID string, kind Kind, object string) error {
+	_, err := q.ExecContext(ctx, `UPDATE stripe_operations SET stripe_id = NULL, runs = 0, try = try + 1, stored_failure_at = NULL
+		WHERE platform_id = $1 AND kind = $2 AND object_id = $3 AND stripe_id IS NOT NULL`, platformID, string(kind), object)
+	return err
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

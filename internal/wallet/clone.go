@@ -2,9 +2,7 @@ package wallet
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // Clone is a copy of a platform card on a merchant's connected account,
@@ -79,25 +78,29 @@ func (s *Service) makeClone(ctx context.Context, pm *PaymentMethod, merchantID, 
 	if err != nil {
 		return nil, err
 	}
-	var cloned *stripe.PaymentMethod
-	err = withKey(stripeapi.IdempotencyKey("clone", pm.StripeID, acct), func(key string) (err error) {
-		p := &stripe.PaymentMethodCreateParams{Customer: stripe.String(cu.StripeCustomerID), PaymentMethod: stripe.String(pm.StripeID)}
-		p.SetStripeAccount(acct)
-		p.SetIdempotencyKey(key)
-		cloned, err = sc.V1PaymentMethods.Create(ctx, p)
-		return err
-	})
+	clonedID, err := s.once(ctx, stripeop.Op{PlatformID: pm.PlatformID, Kind: stripeop.ClonePaymentMethod, Object: cloneObject(pm.StripeID, acct),
+		Key: []string{"clone", pm.StripeID, acct},
+		Call: func(ctx context.Context, key string) (string, error) {
+			p := &stripe.PaymentMethodCreateParams{Customer: stripe.String(cu.StripeCustomerID), PaymentMethod: stripe.String(pm.StripeID)}
+			p.SetStripeAccount(acct)
+			p.SetIdempotencyKey(key)
+			cloned, err := sc.V1PaymentMethods.Create(ctx, p)
+			if err != nil {
+				return "", err
+			}
+			return cloned.ID, nil
+		}})
 	if err != nil {
-		return nil, stripeapi.AsError(err)
+		return nil, err
 	}
-	connectedCustomer, err := s.connectedCustomer(ctx, sc, cu, acct, cloned.ID)
+	connectedCustomer, err := s.connectedCustomer(ctx, sc, cu, acct, clonedID)
 	if err != nil {
 		return nil, err
 	}
 	now := store.TimeOf(s.now())
 	_, err = s.db.ExecContext(ctx, `INSERT INTO clones (platform_id, payment_method_id, account_id, merchant_id, connected_customer_id,
 		connected_payment_method_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		pm.PlatformID, pm.ID, acct, merchantID, connectedCustomer, cloned.ID, now)
+		pm.PlatformID, pm.ID, acct, merchantID, connectedCustomer, clonedID, now)
 	if err != nil {
 		return nil, fmt.Errorf("register clone: %w", err)
 	}
@@ -116,53 +119,54 @@ func (s *Service) connectedCustomer(ctx context.Context, sc *stripe.Client, cu *
 		WHERE c.platform_id = $1 AND c.account_id = $2 AND p.customer_id = $3 LIMIT 1`, cu.PlatformID, acct, cu.ID).Scan(&existing)
 	switch {
 	case err == nil:
-		err := withKey(stripeapi.IdempotencyKey("clone-attach", clonedPM, acct), func(key string) error {
-			attach := &stripe.PaymentMethodAttachParams{Customer: stripe.String(existing)}
-			attach.SetStripeAccount(acct)
-			attach.SetIdempotencyKey(key)
-			_, err := sc.V1PaymentMethods.Attach(ctx, clonedPM, attach)
-			return err
-		})
-		if err != nil {
-			return "", stripeapi.AsError(err)
-		}
-		return existing, nil
+		_, err := s.once(ctx, stripeop.Op{PlatformID: cu.PlatformID, Kind: stripeop.AttachPaymentMethod, Object: clonedPM + ":" + acct,
+			Key: []string{"clone-attach", clonedPM, acct},
+			Call: func(ctx context.Context, key string) (string, error) {
+				attach := &stripe.PaymentMethodAttachParams{Customer: stripe.String(existing)}
+				attach.SetStripeAccount(acct)
+				attach.SetIdempotencyKey(key)
+				if _, err := sc.V1PaymentMethods.Attach(ctx, clonedPM, attach); err != nil {
+					return "", err
+				}
+				return clonedPM, nil
+			}})
+		return existing, err
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", err
 	}
-	var created *stripe.Customer
-	err = withKey(stripeapi.IdempotencyKey("clone-customer", clonedPM, acct), func(key string) (err error) {
-		params := &stripe.CustomerCreateParams{Email: optional(cu.Email), Name: optional(cu.Name), PaymentMethod: stripe.String(clonedPM)}
-		params.AddMetadata("tender_customer", cu.ID)
-		params.SetStripeAccount(acct)
-		params.SetIdempotencyKey(key)
-		created, err = sc.V1Customers.Create(ctx, params)
-		return err
-	})
-	if err != nil {
-		return "", stripeapi.AsError(err)
-	}
-	return created.ID, nil
+	return s.once(ctx, stripeop.Op{PlatformID: cu.PlatformID, Kind: stripeop.CreateCustomer, Object: "clone:" + clonedPM + ":" + acct,
+		Key: []string{"clone-customer", clonedPM, acct},
+		Call: func(ctx context.Context, key string) (string, error) {
+			params := &stripe.CustomerCreateParams{Email: optional(cu.Email), Name: optional(cu.Name), PaymentMethod: stripe.String(clonedPM)}
+			params.AddMetadata("tender_customer", cu.ID)
+			params.SetStripeAccount(acct)
+			params.SetIdempotencyKey(key)
+			created, err := sc.V1Customers.Create(ctx, params)
+			if err != nil {
+				return "", err
+			}
+			return created.ID, nil
+		}})
 }
 
-// withKey calls do with the deterministic key, so a retry after a crash or
-// a lost response reuses what the first attempt made. Stripe keeps the
-// result of a request it answered with a 5xx and replays it to that key for
-// 24 hours, so after one the call is made once more with a fresh key: a
-// clone made twice is only a spare copy on the merchant's account, while a
-// replayed failure would block the card there for a day.
-func withKey(key string, do func(key string) error) error {
-	err := do(key)
-	if o := stripeapi.Classify(err); err != nil && o.Status >= 500 {
-		err = do(key + ":after-5xx:" + randomSuffix())
-	}
-	return err
-}
+// cloneObject names the operation that clones a card (its Stripe copy)
+// onto an account.
+func cloneObject(stripePM, acct string) string { return stripePM + ":" + acct }
 
-func randomSuffix() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// once carries out one of a clone's Stripe writes exactly once
+// (stripeop), without a lookup: a clone or Customer made twice is only a
+// spare on the merchant's account. Stripe replays a 5xx it stored under
+// the key for 24 hours, which would block the card there for a day, so
+// after one the write is made once more under the next key.
+func (s *Service) once(ctx context.Context, op stripeop.Op) (string, error) {
+	res, err := s.ops.Run(ctx, op)
+	if f := stripeop.AsFailed(err); f != nil && f.Outcome.Kind == stripeapi.KindUnavailable && f.Outcome.Status >= 500 {
+		res, err = s.ops.Run(ctx, op)
+	}
+	if f := stripeop.AsFailed(err); f != nil {
+		return "", stripeapi.AsError(f.Unwrap())
+	}
+	return res.StripeID, err
 }
 
 // dropClones removes the platform's clones matching cond ($1 is the
@@ -170,16 +174,17 @@ func randomSuffix() string {
 // its row deleted. An account Tender can no longer reach (deauthorized)
 // keeps nothing Tender could remove, so its rows simply go.
 func (s *Service) dropClones(ctx context.Context, platformID, cond string, args ...any) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT payment_method_id, account_id, connected_payment_method_id FROM clones
-		WHERE platform_id = $1 AND `+cond, append([]any{platformID}, args...)...)
+	rows, err := s.db.QueryContext(ctx, `SELECT c.payment_method_id, c.account_id, c.connected_payment_method_id, p.stripe_payment_method_id FROM clones c
+		JOIN payment_methods p ON p.platform_id = c.platform_id AND p.id = c.payment_method_id
+		WHERE c.platform_id = $1 AND `+cond, append([]any{platformID}, args...)...)
 	if err != nil {
 		return err
 	}
-	type clone struct{ pm, acct, connectedPM string }
+	type clone struct{ pm, acct, connectedPM, stripePM string }
 	var clones []clone
 	for rows.Next() {
 		var c clone
-		if err := rows.Scan(&c.pm, &c.acct, &c.connectedPM); err != nil {
+		if err := rows.Scan(&c.pm, &c.acct, &c.connectedPM, &c.stripePM); err != nil {
 			rows.Close()
 			return err
 		}
@@ -202,8 +207,15 @@ func (s *Service) dropClones(ctx context.Context, platformID, cond string, args 
 			stripeapi.Classify(err).Kind != stripeapi.KindAccountInvalid {
 			return stripeapi.AsError(err)
 		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM clones WHERE platform_id = $1 AND payment_method_id = $2 AND account_id = $3`,
-			platformID, c.pm, c.acct); err != nil {
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM clones WHERE platform_id = $1 AND payment_method_id = $2 AND account_id = $3`,
+				platformID, c.pm, c.acct); err != nil {
+				return err
+			}
+			// Cloned again later, it is a new clone, not this one.
+			return stripeop.Renew(ctx, tx, platformID, stripeop.ClonePaymentMethod, cloneObject(c.stripePM, c.acct))
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -215,7 +227,23 @@ func (s *Service) dropClones(ctx context.Context, platformID, cond string, args 
 // when the merchant loses its account (deauthorized or disconnected), when
 // the clones are out of Tender's reach and must never be used again.
 func ForgetMerchantClones(ctx context.Context, tx *sql.Tx, platformID, merchantID string) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM clones WHERE platform_id = $1 AND merchant_id = $2`, platformID, merchantID)
+	type clone struct{ stripePM, acct string }
+	clones, err := store.All(ctx, tx, func(row store.Scanner) (clone, error) {
+		var c clone
+		return c, row.Scan(&c.stripePM, &c.acct)
+	}, `SELECT p.stripe_payment_method_id, c.account_id FROM clones c JOIN payment_methods p ON p.platform_id = c.platform_id AND p.id = c.payment_method_id
+		WHERE c.platform_id = $1 AND c.merchant_id = $2`, platformID, merchantID)
+	if err != nil {
+		return err
+	}
+	for _, c := range clones {
+		// Should the merchant connect the same account again, its cards
+		// are cloned afresh.
+		if err := stripeop.Renew(ctx, tx, platformID, stripeop.ClonePaymentMethod, cloneObject(c.stripePM, c.acct)); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM clones WHERE platform_id = $1 AND merchant_id = $2`, platformID, merchantID)
 	return err
 }
 

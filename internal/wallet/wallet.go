@@ -24,6 +24,7 @@ import (
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // Id prefixes.
@@ -50,6 +51,8 @@ type Service struct {
 	// publicURL is where browsers reach Tender: wallet links are built
 	// on it.
 	publicURL string
+	// ops makes a clone's Stripe writes exactly once.
+	ops *stripeop.Ops
 }
 
 // Config is what a Service needs.
@@ -79,7 +82,7 @@ func NewService(c Config) *Service {
 		c.Retention = DefaultRetention
 	}
 	return &Service{db: c.DB, platforms: c.Platforms, connect: c.Connect, stripe: c.Stripe, now: c.NowFunc,
-		logger: c.Logger, retention: c.Retention, publicURL: c.PublicURL}
+		logger: c.Logger, retention: c.Retention, publicURL: c.PublicURL, ops: stripeop.New(c.DB, c.NowFunc, nil)}
 }
 
 func (s *Service) client(ctx context.Context, platformID string) (*stripe.Client, error) {

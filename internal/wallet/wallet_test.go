@@ -424,3 +424,48 @@ func TestCloneAfterStripeFailure(t *testing.T) {
 		t.Fatalf("clone %+v", clone)
 	}
 }
+
+// TestCloneAfterConsentRenewed: a consent withdrawn takes the card's
+// clone off the merchant's account; granted again, the card is cloned
+// afresh (a new clone, attached there), never the detached one that the
+// operation saved or that Stripe would replay under the first key.
+func TestCloneAfterConsentRenewed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		c := f.customer(`{}`)
+		card := f.saveCard(c.ID, "pm_card_visa")
+		m := f.merchant("Cartwright")
+		consent := func() *wallet.Consent {
+			t.Helper()
+			k, err := f.App.Wallet.GrantConsent(ctx, f.PlatformID, c.ID, wallet.ConsentParams{Merchant: m.ID, PaymentMethod: card.ID,
+				Evidence: wallet.Evidence{Text: "I allow Cartwright to charge my card.", TextVersion: "v1", IPAddress: "192.0.2.1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		k := consent()
+		first, err := f.App.Wallet.CloneFor(ctx, f.PlatformID, card.ID, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.App.Wallet.RevokeConsent(ctx, f.PlatformID, c.ID, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		consent()
+		second, err := f.App.Wallet.CloneFor(ctx, f.PlatformID, card.ID, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.ConnectedPaymentMethodID == first.ConnectedPaymentMethodID {
+			t.Fatalf("the card was given its detached clone %s again", first.ConnectedPaymentMethodID)
+		}
+		params := &stripe.PaymentMethodRetrieveParams{}
+		params.SetStripeAccount(*m.Connection.AccountID)
+		pm, err := f.sc.V1PaymentMethods.Retrieve(ctx, second.ConnectedPaymentMethodID, params)
+		if err != nil || pm.Customer == nil || pm.Customer.ID != second.ConnectedCustomerID {
+			t.Fatalf("the new clone %+v (%v) is not attached to %s", pm, err, second.ConnectedCustomerID)
+		}
+	})
+}
