@@ -414,7 +414,7 @@ func (s *Service) createCheckoutIntent(ctx context.Context, sc *stripe.Client, l
 	if f := stripeop.AsFailed(err); f != nil {
 		o := f.Outcome
 		switch {
-		case o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited:
+		case o.Pending():
 			return nil, checkoutStripeError(err)
 		case o.Kind == stripeapi.KindAccountInvalid:
 			if _, rerr := s.connect.Refresh(ctx, p.PlatformID, p.MerchantID); rerr != nil {
@@ -505,8 +505,7 @@ func (s *Service) cancelIntent(ctx context.Context, sc *stripe.Client, p *paymen
 	if canceled != nil {
 		return canceled, nil
 	}
-	if f := stripeop.AsFailed(err); f != nil && (f.Outcome.Unknown || f.Outcome.Retryable || f.Outcome.Kind == stripeapi.KindUnavailable ||
-		f.Outcome.Kind == stripeapi.KindRateLimited) {
+	if f := stripeop.AsFailed(err); f != nil && f.Outcome.Pending() {
 		return nil, checkoutStripeError(err)
 	} else if f == nil && err != nil {
 		return nil, err

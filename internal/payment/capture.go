@@ -276,7 +276,7 @@ func (s *Service) intentOp(ctx context.Context, p *Payment, op stripeop.Op, done
 func (s *Service) opRefused(ctx context.Context, p *Payment, name string, f *stripeop.Failed,
 	retrieve func(context.Context) (*stripe.PaymentIntent, error)) (*stripe.PaymentIntent, error) {
 	o := f.Outcome
-	if o.Unknown || o.Retryable || o.Kind == stripeapi.KindUnavailable || o.Kind == stripeapi.KindRateLimited {
+	if o.Pending() {
 		return nil, &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable",
 			Message: fmt.Sprintf("Stripe did not confirm the %s of payment %s; call again (with a new Idempotency-Key, as this answer is stored under the one sent): it is safe.", name, p.ID), Err: errors.Join(o.Cause, o.Err())}
 	}
