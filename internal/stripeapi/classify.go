@@ -65,13 +65,6 @@ const (
 	KindInternal Kind = "internal"
 )
 
-// Pending reports whether the call's outcome is not known yet, or it may
-// succeed if made again: Stripe failed, rate-limited, was unreachable or
-// the answer was lost. Nothing may be decided from it.
-func (o Outcome) Pending() bool {
-	return o.Unknown || o.Retryable || o.Kind == KindUnavailable || o.Kind == KindRateLimited
-}
-
 // Outcome is a classified error from a call to Stripe.
 type Outcome struct {
 	Kind Kind
@@ -107,6 +100,13 @@ type Outcome struct {
 	// Cause is the error classified, with secret keys redacted from its
 	// message; errors.As still finds the *stripe.Error.
 	Cause error
+}
+
+// Pending reports whether the call's outcome is not known yet, or it may
+// succeed if made again: Stripe failed, rate-limited, was unreachable or
+// the answer was lost. Nothing may be decided from it.
+func (o Outcome) Pending() bool {
+	return o.Unknown || o.Retryable || o.Kind == KindUnavailable || o.Kind == KindRateLimited
 }
 
 // Classify turns an error returned by a stripe-go call made through a Client
