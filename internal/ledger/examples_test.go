@@ -12,8 +12,9 @@ import (
 	"github.com/tenderpay/tender/internal/storetest"
 )
 
-// The worked examples of docs/ARCHITECTURE.md ("The books"), posted by hand as the payment
-// package will post them: a charge of 10.00 with an application fee of
+// The worked examples of docs/ARCHITECTURE.md ("The books"), posted by
+// hand as the payment package posts them (one entry per charge, with its
+// fees and a destination charge's transfer in it): a charge of 10.00 with an application fee of
 // 1.00 and Stripe's fee of 0.59, made at t0 with its funds available a
 // week later, then refunded in part (5.00) two days later, the refund's
 // movements available at once.
@@ -44,10 +45,8 @@ var (
 // merchant back half of the application fee (⌈100 × 500/1000⌉).
 var direct = []ledger.Entry{
 	entry(ledger.EntryCharge, "payment:pay_direct:charge", merchantDirect, "pay_direct", "", "", t0,
-		p(customers, -1000, ledger.RoleGross, time.Time{}), p(ledger.MerchantBalance(merchantDirect), 1000, ledger.RoleGross, week)),
-	entry(ledger.EntryApplicationFee, "payment:pay_direct:application_fee", merchantDirect, "pay_direct", "", "", t0,
-		p(ledger.MerchantBalance(merchantDirect), -100, ledger.RoleApplicationFee, week), p(plat, 100, ledger.RoleApplicationFee, week)),
-	entry(ledger.EntryStripeFee, "payment:pay_direct:stripe_fee", merchantDirect, "pay_direct", "", "", t0,
+		p(customers, -1000, ledger.RoleGross, time.Time{}), p(ledger.MerchantBalance(merchantDirect), 1000, ledger.RoleGross, week),
+		p(ledger.MerchantBalance(merchantDirect), -100, ledger.RoleApplicationFee, week), p(plat, 100, ledger.RoleApplicationFee, week),
 		p(ledger.MerchantBalance(merchantDirect), -59, ledger.RoleStripeFee, week), p(stripe, 59, ledger.RoleStripeFee, time.Time{})),
 	entry(ledger.EntryRefund, "refund:ref_direct:refund", merchantDirect, "pay_direct", "ref_direct", "", refunded,
 		p(customers, 500, ledger.RoleRefund, time.Time{}), p(ledger.MerchantBalance(merchantDirect), -500, ledger.RoleRefund, refunded)),
@@ -61,12 +60,9 @@ var direct = []ledger.Entry{
 // by the amount refunded and gives back half of the fee.
 var destination = []ledger.Entry{
 	entry(ledger.EntryCharge, "payment:pay_destination:charge", merchantDestination, "pay_destination", "", "", t0,
-		p(customers, -1000, ledger.RoleGross, time.Time{}), p(plat, 1000, ledger.RoleGross, week)),
-	entry(ledger.EntryTransfer, "payment:pay_destination:transfer", merchantDestination, "pay_destination", "", "tr_destination", t0,
-		p(plat, -1000, ledger.RoleTransfer, week), p(ledger.MerchantBalance(merchantDestination), 1000, ledger.RoleTransfer, week)),
-	entry(ledger.EntryApplicationFee, "payment:pay_destination:application_fee", merchantDestination, "pay_destination", "", "", t0,
-		p(ledger.MerchantBalance(merchantDestination), -100, ledger.RoleApplicationFee, week), p(plat, 100, ledger.RoleApplicationFee, week)),
-	entry(ledger.EntryStripeFee, "payment:pay_destination:stripe_fee", merchantDestination, "pay_destination", "", "", t0,
+		p(customers, -1000, ledger.RoleGross, time.Time{}), p(plat, 1000, ledger.RoleGross, week),
+		p(plat, -1000, ledger.RoleTransfer, week), p(ledger.MerchantBalance(merchantDestination), 1000, ledger.RoleTransfer, week),
+		p(ledger.MerchantBalance(merchantDestination), -100, ledger.RoleApplicationFee, week), p(plat, 100, ledger.RoleApplicationFee, week),
 		p(plat, -59, ledger.RoleStripeFee, week), p(stripe, 59, ledger.RoleStripeFee, time.Time{})),
 	entry(ledger.EntryRefund, "refund:ref_destination:refund", merchantDestination, "pay_destination", "ref_destination", "", refunded,
 		p(customers, 500, ledger.RoleRefund, time.Time{}), p(plat, -500, ledger.RoleRefund, refunded)),
@@ -83,12 +79,11 @@ var destination = []ledger.Entry{
 // platform bears the rest (50). The charge belongs to no merchant.
 var separate = []ledger.Entry{
 	entry(ledger.EntryCharge, "payment:pay_separate:charge", "", "pay_separate", "", "", t0,
-		p(customers, -1000, ledger.RoleGross, time.Time{}), p(plat, 1000, ledger.RoleGross, week)),
-	entry(ledger.EntryStripeFee, "payment:pay_separate:stripe_fee", "", "pay_separate", "", "", t0,
+		p(customers, -1000, ledger.RoleGross, time.Time{}), p(plat, 1000, ledger.RoleGross, week),
 		p(plat, -59, ledger.RoleStripeFee, week), p(stripe, 59, ledger.RoleStripeFee, time.Time{})),
-	entry(ledger.EntryTransfer, "transfer:trf_a:transfer", merchantA, "pay_separate", "", "trf_a", t0,
+	entry(ledger.EntryTransfer, "transfer:trf_a", merchantA, "pay_separate", "", "trf_a", t0,
 		p(plat, -630, ledger.RoleTransfer, week), p(ledger.MerchantBalance(merchantA), 630, ledger.RoleTransfer, week)),
-	entry(ledger.EntryTransfer, "transfer:trf_b:transfer", merchantB, "pay_separate", "", "trf_b", t0,
+	entry(ledger.EntryTransfer, "transfer:trf_b", merchantB, "pay_separate", "", "trf_b", t0,
 		p(plat, -270, ledger.RoleTransfer, week), p(ledger.MerchantBalance(merchantB), 270, ledger.RoleTransfer, week)),
 	entry(ledger.EntryRefund, "refund:ref_separate:refund", "", "pay_separate", "ref_separate", "", refunded,
 		p(customers, 500, ledger.RoleRefund, time.Time{}), p(plat, -500, ledger.RoleRefund, refunded)),
@@ -127,9 +122,7 @@ var examples = []struct {
 			{merchantDirect, 841, -450, 500, 109, 391},
 		},
 		report: []line{
-			{"payment:pay_direct:charge", 1000, 0, 0, 1000, 0},
-			{"payment:pay_direct:application_fee", 0, 0, 100, -100, 100},
-			{"payment:pay_direct:stripe_fee", 0, 59, 0, -59, 0},
+			{"payment:pay_direct:charge", 1000, 59, 100, 841, 100},
 			{"refund:ref_direct:refund", -500, 0, 0, -500, 0},
 			{"refund:ref_direct:application_fee_refund", 0, 0, -50, 50, -50},
 		},
@@ -141,10 +134,7 @@ var examples = []struct {
 			{merchantDestination, 900, -450, 500, 50, 450},
 		},
 		report: []line{
-			{"payment:pay_destination:charge", 1000, 0, 0, 0, 1000},
-			{"payment:pay_destination:transfer", 0, 0, 0, 1000, -1000},
-			{"payment:pay_destination:application_fee", 0, 0, 100, -100, 100},
-			{"payment:pay_destination:stripe_fee", 0, 59, 0, 0, -59},
+			{"payment:pay_destination:charge", 1000, 59, 100, 900, 41},
 			{"refund:ref_destination:refund", -500, 0, 0, 0, -500},
 			{"refund:ref_destination:transfer_reversal", 0, 0, 0, -500, 500},
 			{"refund:ref_destination:application_fee_refund", 0, 0, -50, 50, -50},
@@ -158,17 +148,16 @@ var examples = []struct {
 			{merchantB, 270, -135, 135, 0, 135},
 		},
 		report: []line{
-			{"payment:pay_separate:charge", 1000, 0, 0, 0, 1000},
-			{"payment:pay_separate:stripe_fee", 0, 59, 0, 0, -59},
-			{"transfer:trf_a:transfer", 0, 0, 0, 630, -630},
-			{"transfer:trf_b:transfer", 0, 0, 0, 270, -270},
+			{"payment:pay_separate:charge", 1000, 59, 0, 0, 941},
+			{"transfer:trf_a", 0, 0, 0, 630, -630},
+			{"transfer:trf_b", 0, 0, 0, 270, -270},
 			{"refund:ref_separate:refund", -500, 0, 0, 0, -500},
 			{"refund:ref_separate:transfer_reversal:trf_a", 0, 0, 0, -315, 315},
 			{"refund:ref_separate:transfer_reversal:trf_b", 0, 0, 0, -135, 135},
 		},
 		reports: map[string][]line{
 			merchantA: {
-				{"transfer:trf_a:transfer", 0, 0, 0, 630, -630},
+				{"transfer:trf_a", 0, 0, 0, 630, -630},
 				{"refund:ref_separate:transfer_reversal:trf_a", 0, 0, 0, -315, 315},
 			},
 		},

@@ -138,19 +138,19 @@ func (s *Store) post(ctx context.Context, tx *sql.Tx, e Entry) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("ledger entry %q: %w", e.Cause, err)
 	}
+	ids, err := accounts(ctx, tx, e.PlatformID, e.Postings, now)
+	if err != nil {
+		return false, fmt.Errorf("ledger entry %q: %w", e.Cause, err)
+	}
 	var values strings.Builder
 	args := []any{e.PlatformID, e.ID}
 	for i, p := range e.Postings {
-		accountID, err := account(ctx, tx, e.PlatformID, p.Account, p.Amount.Currency, now)
-		if err != nil {
-			return false, fmt.Errorf("ledger entry %q: account %s: %w", e.Cause, p.Account, err)
-		}
 		if i > 0 {
 			values.WriteString(", ")
 		}
 		n := len(args)
 		fmt.Fprintf(&values, "($1, $2, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
-		args = append(args, i+1, accountID, p.Amount.Value, string(p.Role), store.TimeOf(p.AvailableOn))
+		args = append(args, i+1, ids[accountKey(p)], p.Amount.Value, string(p.Role), store.TimeOf(p.AvailableOn))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_postings (platform_id, entry_id, line, account_id, amount, role, available_on)
 		VALUES `+values.String(), args...); err != nil {
@@ -159,25 +159,78 @@ func (s *Store) post(ctx context.Context, tx *sql.Tx, e Entry) (bool, error) {
 	return true, nil
 }
 
-// account returns the id of the platform's account ref in cur, making it
-// on first use.
-func account(ctx context.Context, tx *sql.Tx, platformID string, ref AccountRef, cur money.Currency, now store.Time) (string, error) {
-	const find = `SELECT id FROM ledger_accounts WHERE platform_id = $1 AND owner = $2 AND owner_id = $3 AND kind = $4 AND currency = $5`
-	args := []any{platformID, string(ref.Owner), ref.OwnerID, string(ref.Kind), cur.Lower()}
-	var accountID string
-	err := tx.QueryRowContext(ctx, find, args...).Scan(&accountID)
-	if !errors.Is(err, sql.ErrNoRows) {
-		return accountID, err
+// accountKey names a posting's account (owner, owner id, kind, currency).
+func accountKey(p Posting) string {
+	return string(p.Account.Owner) + "|" + p.Account.OwnerID + "|" + string(p.Account.Kind) + "|" + p.Amount.Currency.Lower()
+}
+
+// accounts returns the ids of the accounts of postings, by accountKey,
+// making those used for the first time: one statement to find them all,
+// and, only when some are new, one to insert those and one to find them.
+func accounts(ctx context.Context, tx *sql.Tx, platformID string, postings []Posting, now store.Time) (map[string]string, error) {
+	var refs []Posting
+	seen := map[string]bool{}
+	for _, p := range postings {
+		if k := accountKey(p); !seen[k] {
+			seen[k] = true
+			refs = append(refs, p)
+		}
+	}
+	ids, err := findAccounts(ctx, tx, platformID, refs)
+	if err != nil || len(ids) == len(refs) {
+		return ids, err
 	}
 	// Two first uses racing: one inserts, the other's insert waits for its
 	// commit and does nothing, and its second look finds the row.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts (platform_id, id, owner, owner_id, kind, currency, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		platformID, id.New(AccountPrefix), string(ref.Owner), ref.OwnerID, string(ref.Kind), cur.Lower(), now); err != nil {
-		return "", err
+	var values strings.Builder
+	args := []any{platformID, now}
+	for _, p := range refs {
+		if _, ok := ids[accountKey(p)]; ok {
+			continue
+		}
+		if len(args) > 2 {
+			values.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&values, "($1, $%d, $%d, $%d, $%d, $%d, $2)", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, id.New(AccountPrefix), string(p.Account.Owner), p.Account.OwnerID, string(p.Account.Kind), p.Amount.Currency.Lower())
 	}
-	err = tx.QueryRowContext(ctx, find, args...).Scan(&accountID)
-	return accountID, err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts (platform_id, id, owner, owner_id, kind, currency, created_at)
+		VALUES `+values.String()+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	if ids, err = findAccounts(ctx, tx, platformID, refs); err == nil && len(ids) != len(refs) {
+		err = fmt.Errorf("accounts: %d of %d found after making them", len(ids), len(refs))
+	}
+	return ids, err
+}
+
+// findAccounts returns the ids of the accounts of postings that exist.
+func findAccounts(ctx context.Context, tx *sql.Tx, platformID string, refs []Posting) (map[string]string, error) {
+	var cond strings.Builder
+	args := []any{platformID}
+	for i, p := range refs {
+		if i > 0 {
+			cond.WriteString(" OR ")
+		}
+		n := len(args)
+		fmt.Fprintf(&cond, "(owner = $%d AND owner_id = $%d AND kind = $%d AND currency = $%d)", n+1, n+2, n+3, n+4)
+		args = append(args, string(p.Account.Owner), p.Account.OwnerID, string(p.Account.Kind), p.Amount.Currency.Lower())
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, owner, owner_id, kind, currency FROM ledger_accounts WHERE platform_id = $1 AND (`+cond.String()+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	defer rows.Close()
+	ids := make(map[string]string, len(refs))
+	for rows.Next() {
+		var id, owner, ownerID, kind, cur string
+		if err := rows.Scan(&id, &owner, &ownerID, &kind, &cur); err != nil {
+			return nil, err
+		}
+		ids[owner+"|"+ownerID+"|"+kind+"|"+cur] = id
+	}
+	return ids, rows.Err()
 }
 
 // same returns nil if the entry already posted under e's cause is e (its

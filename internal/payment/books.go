@@ -113,35 +113,34 @@ func (s *Service) chargeFunds(ctx context.Context, p *Payment, pi *stripe.Paymen
 	return &f, nil
 }
 
-// postCharge posts a captured charge as the chart has it (see
-// docs/ARCHITECTURE.md): the customer's money onto the account the charge
-// is made on, a destination charge's transfer of it to the merchant, the
-// platform's application fee, and Stripe's fee from the account that
-// pays it, one entry each. A separate charge's entries name no merchant:
-// the charge is the platform's, and each merchant's share is a transfer.
+// postCharge posts a captured charge as one entry (see
+// docs/ARCHITECTURE.md, "The books"): the customer's money onto the
+// account the charge is made on, a destination charge's transfer of it to
+// the merchant, the platform's application fee, and Stripe's fee from the
+// account that pays it, each a movement with its role, so the charge is
+// one line of the report with its fees. A separate charge's entry names
+// no merchant: the charge is the platform's, and each merchant's share is
+// a transfer of its own.
 func (s *Service) postCharge(ctx context.Context, tx *sql.Tx, p *Payment, f funds) error {
-	now, at := s.now(), f.availableOn
+	at := f.availableOn
 	platform, merchant := ledger.PlatformBalance(), ledger.MerchantBalance(p.MerchantID)
 	on := merchant // the account the charge is made on
 	if p.ChargeType != ChargeDirect {
 		on = platform
 	}
-	entry := func(kind ledger.EntryKind) *entries {
-		b := newEntry(p, kind, "payment:"+p.ID+":"+string(kind), now)
-		if p.ChargeType == ChargeSeparate {
-			b.e.MerchantID = ""
-		}
-		return b
+	b := newEntry(p, ledger.EntryCharge, "payment:"+p.ID+":charge", s.now())
+	b.move(ledger.CustomerPayments(), on, p.AmountCaptured, ledger.RoleGross, at)
+	switch p.ChargeType {
+	case ChargeDirect:
+		b.move(merchant, platform, p.ApplicationFee, ledger.RoleApplicationFee, at)
+	case ChargeDestination:
+		b.move(platform, merchant, p.AmountCaptured, ledger.RoleTransfer, at).
+			move(merchant, platform, p.ApplicationFee, ledger.RoleApplicationFee, at)
+	case ChargeSeparate:
+		b.e.MerchantID = ""
 	}
-	parts := []*entries{entry(ledger.EntryCharge).move(ledger.CustomerPayments(), on, p.AmountCaptured, ledger.RoleGross, at)}
-	if p.ChargeType == ChargeDestination {
-		parts = append(parts, entry(ledger.EntryTransfer).move(platform, merchant, p.AmountCaptured, ledger.RoleTransfer, at))
-	}
-	if p.ChargeType != ChargeSeparate {
-		parts = append(parts, entry(ledger.EntryApplicationFee).move(merchant, platform, p.ApplicationFee, ledger.RoleApplicationFee, at))
-	}
-	parts = append(parts, entry(ledger.EntryStripeFee).move(on, ledger.StripeFees(), f.stripeFee, ledger.RoleStripeFee, at))
-	return s.postAll(ctx, tx, parts)
+	b.move(on, ledger.StripeFees(), f.stripeFee, ledger.RoleStripeFee, at)
+	return s.post(ctx, tx, b)
 }
 
 func (s *Service) postAll(ctx context.Context, tx *sql.Tx, parts []*entries) error {

@@ -186,7 +186,10 @@ type Record struct {
 // included: two calls racing send the same key, and Stripe answers both
 // with one object.
 func (o *Ops) Run(ctx context.Context, op Op) (Result, error) {
-	rec, err := o.open(ctx, op)
+	rec, err := o.Get(ctx, o.db, op.PlatformID, op.Kind, op.Object)
+	if errors.Is(err, sql.ErrNoRows) {
+		rec, err = &Record{}, nil // a first run: its row is written when it calls Stripe
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -213,7 +216,7 @@ func (o *Ops) Run(ctx context.Context, op Op) (Result, error) {
 			return Result{}, err
 		}
 	}
-	if err := o.began(ctx, op); err != nil {
+	if err := o.began(ctx, op, rec); err != nil {
 		return Result{}, err
 	}
 	if err := o.crashPoint("before", op); err != nil {
@@ -247,31 +250,31 @@ func (o *Ops) crashPoint(when string, op Op) error {
 	return o.crash(when+"_"+op.Step, op.Object)
 }
 
-// open returns the operation's row, writing it the first time.
-func (o *Ops) open(ctx context.Context, op Op) (*Record, error) {
-	rec, err := o.Get(ctx, o.db, op.PlatformID, op.Kind, op.Object)
-	if err == nil || !errors.Is(err, sql.ErrNoRows) {
-		return rec, err
-	}
-	params := []byte("{}")
-	if op.Params != nil {
-		if params, err = json.Marshal(op.Params); err != nil {
-			return nil, err
+// began counts a run that is about to call Stripe, committed first, so
+// that the next run knows this one may have reached it; a first run
+// writes the operation's row with its count. Two first runs racing both
+// count: the second's insert does nothing and it counts by update.
+func (o *Ops) began(ctx context.Context, op Op, rec *Record) error {
+	now := store.TimeOf(o.now())
+	if rec.Created.IsZero() {
+		params := []byte("{}")
+		if op.Params != nil {
+			var err error
+			if params, err = json.Marshal(op.Params); err != nil {
+				return err
+			}
+		}
+		res, err := o.db.ExecContext(ctx, `INSERT INTO stripe_operations (platform_id, kind, object_id, params, runs, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, 1, $5, $5) ON CONFLICT DO NOTHING`, op.PlatformID, string(op.Kind), op.Object, string(params), now)
+		if err != nil {
+			return fmt.Errorf("%s %s: writing its operation: %w", op.Kind, op.Object, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
 		}
 	}
-	now := store.TimeOf(o.now())
-	if _, err := o.db.ExecContext(ctx, `INSERT INTO stripe_operations (platform_id, kind, object_id, params, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`, op.PlatformID, string(op.Kind), op.Object, string(params), now); err != nil {
-		return nil, fmt.Errorf("%s %s: opening its operation: %w", op.Kind, op.Object, err)
-	}
-	return o.Get(ctx, o.db, op.PlatformID, op.Kind, op.Object)
-}
-
-// began counts a run that is about to call Stripe, committed first, so
-// that the next run knows this one may have reached it.
-func (o *Ops) began(ctx context.Context, op Op) error {
 	_, err := o.db.ExecContext(ctx, `UPDATE stripe_operations SET runs = runs + 1, next_attempt_at = NULL, updated_at = $4
-		WHERE platform_id = $1 AND kind = $2 AND object_id = $3`, op.PlatformID, string(op.Kind), op.Object, store.TimeOf(o.now()))
+		WHERE platform_id = $1 AND kind = $2 AND object_id = $3`, op.PlatformID, string(op.Kind), op.Object, now)
 	return err
 }
 

@@ -2,6 +2,7 @@ package stripeop_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -269,8 +270,11 @@ func TestPrepare(t *testing.T) {
 		if _, err := f.ops.Run(ctx, op); !errors.Is(err, refused) {
 			t.Fatalf("%v, want the check's error", err)
 		}
-		if len(fs.keys) != 0 || f.record(t, "trf_p").Runs != 0 {
+		if len(fs.keys) != 0 {
 			t.Fatalf("a refused check called Stripe: %v", fs.keys)
+		}
+		if _, err := f.ops.Get(ctx, db, f.platformID, stripeop.CreateTransfer, "trf_p"); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("a refused check left an operation that may have reached Stripe (%v)", err)
 		}
 		prepared := 0
 		op.Prepare = func(context.Context) error { prepared++; return nil }
