@@ -74,7 +74,8 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	if err != nil {
 		return err
 	}
-	if p.Status == StatusPending {
+	first := p.Status == StatusPending // this run moves it on: no run before it began
+	if first {
 		// Committed before Stripe is called, so that the API shows the
 		// payment is being charged.
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -93,7 +94,7 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	}
 	var pi *stripe.PaymentIntent
 	if p.StripePaymentIntentID == "" {
-		res, made, err := s.charge(ctx, sc, p)
+		res, made, err := s.charge(ctx, sc, p, first)
 		switch {
 		case errors.Is(err, errSettled):
 			return nil // by a check before the charge (a card or merchant no longer usable)
@@ -128,12 +129,12 @@ var errSettled = errors.New("payment settled before its charge")
 // it, the PaymentIntent. A decline, a refusal or a lost account settles
 // the payment and returns errSettled; an outcome not known yet is an
 // error for River to retry.
-func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment) (stripeop.Result, *stripe.PaymentIntent, error) {
+func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment, first bool) (stripeop.Result, *stripe.PaymentIntent, error) {
 	var card chargeCard
 	var made *stripe.PaymentIntent
 	res, err := s.ops.Run(ctx, stripeop.Op{
 		PlatformID: p.PlatformID, Kind: stripeop.CreatePaymentIntent, Object: p.attemptObject(),
-		Key: p.attemptKeyParts(), Step: "create", FindLag: SearchLag,
+		Key: p.attemptKeyParts(), Step: "create", FindLag: SearchLag, First: first,
 		Find: func(ctx context.Context) (string, error) {
 			pi, err := s.findIntent(ctx, sc, p)
 			if pi == nil {

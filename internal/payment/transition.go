@@ -158,6 +158,19 @@ func (s *Service) movePayment(ctx context.Context, tx *sql.Tx, p *Payment, c pay
 	if err := s.afterSettled(ctx, tx, p, c.to); err != nil {
 		return nil, err
 	}
+	typ := eventOf(c.to, c.cause)
+	if typ == "" && c.to != StatusSucceeded {
+		// Nothing to show or post: the payment as moved, without reading
+		// it back (a move to processing, once per payment).
+		done := *p
+		done.Status, done.AmountCaptured, done.ApplicationFee = c.to, captured, fee
+		if done.StripePaymentIntentID == "" {
+			done.StripePaymentIntentID = c.intentID
+		}
+		done.FailureCode, done.DeclineCode, done.FailureMessage, done.FailureDetail = f.code, f.declineCode, f.message, f.detail
+		done.Updated = now.Time
+		return &done, nil
+	}
 	done, err := getPayment(ctx, tx, p.PlatformID, p.ID)
 	if err != nil {
 		return nil, err
@@ -167,7 +180,6 @@ func (s *Service) movePayment(ctx context.Context, tx *sql.Tx, p *Payment, c pay
 			return nil, err
 		}
 	}
-	typ := eventOf(c.to, c.cause)
 	if typ == "" {
 		return done, nil
 	}

@@ -101,6 +101,10 @@ type Op struct {
 	// OnSave, when not nil, runs in the transaction that saves Stripe's
 	// id: the object's own copy of it, so the two never disagree.
 	OnSave func(ctx context.Context, tx *sql.Tx, stripeID string) error
+	// First says the caller knows no run of the operation has begun (its
+	// object had not started, and is now started by this run alone), so
+	// its row is not looked for.
+	First bool
 }
 
 // Result is where an operation ended.
@@ -186,7 +190,10 @@ type Record struct {
 // included: two calls racing send the same key, and Stripe answers both
 // with one object.
 func (o *Ops) Run(ctx context.Context, op Op) (Result, error) {
-	rec, err := o.Get(ctx, o.db, op.PlatformID, op.Kind, op.Object)
+	rec, err := &Record{}, error(nil)
+	if !op.First {
+		rec, err = o.Get(ctx, o.db, op.PlatformID, op.Kind, op.Object)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		rec, err = &Record{}, nil // a first run: its row is written when it calls Stripe
 	}
