@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -261,8 +262,18 @@ func booksProperty(t *testing.T, db *store.DB, seed uint64) {
 	payer := []string{"merchant", "platform"}[rng.IntN(2)]
 	f.Post("/v1/fee_policy", fmt.Sprintf(`{"rules":{"usd":{"basis_points":%d,"fixed":%d}},"stripe_fee_payer":%q}`, 100+rng.IntN(900), rng.IntN(50), payer), 200, nil)
 
+	// The crash points of a request run in the server's goroutine: the
+	// dice and the count are shared under a lock.
+	var mu sync.Mutex
 	crashes := 0
+	roll := func(n int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return rng.IntN(n)
+	}
 	payment.SetCrashFunc(f.App.Payments, func(string, string) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if rng.IntN(5) == 0 {
 			crashes++
 			return errors.New("simulated crash")
@@ -281,7 +292,7 @@ func booksProperty(t *testing.T, db *store.DB, seed uint64) {
 			if i == 40 {
 				t.Fatalf("not done after 40 runs: %v", err)
 			}
-			if rng.IntN(4) == 0 {
+			if roll(4) == 0 {
 				f.Emulator.Advance(25 * time.Hour)
 			}
 		}
@@ -303,22 +314,22 @@ func booksProperty(t *testing.T, db *store.DB, seed uint64) {
 	var succeeded []payment.View
 	var separate []string
 	for i := range 14 {
-		m := merchants[rng.IntN(len(merchants))]
-		body := map[string]any{"merchant": m, "customer": c.ID, "amount": 500 + rng.IntN(5000), "currency": "usd"}
-		kind := rng.IntN(3)
+		m := merchants[roll(len(merchants))]
+		body := map[string]any{"merchant": m, "customer": c.ID, "amount": 500 + roll(5000), "currency": "usd"}
+		kind := roll(3)
 		switch kind {
 		case 1:
 			body["charge_type"] = "destination"
 		case 2:
 			amount := body["amount"].(int)
-			first := 1 + rng.IntN(amount-1)
-			second := merchants[(rng.IntN(len(merchants)-1)+1+indexOf(merchants, m))%len(merchants)]
+			first := 1 + roll(amount-1)
+			second := merchants[(roll(len(merchants)-1)+1+indexOf(merchants, m))%len(merchants)]
 			if i%4 == 2 {
 				second = doomed.ID
 			}
 			body["splits"] = []map[string]any{{"merchant": m, "amount": first}, {"merchant": second, "amount": amount - first}}
 		}
-		manual := rng.IntN(3) == 0
+		manual := roll(3) == 0
 		if manual {
 			body["capture"] = "manual"
 		}
@@ -326,12 +337,12 @@ func booksProperty(t *testing.T, db *store.DB, seed uint64) {
 		f.Post("/v1/payments", body, 200, &p)
 		run(func() error { return f.process(p.ID) })
 		if manual {
-			switch rng.IntN(3) {
+			switch roll(3) {
 			case 0:
 				request("/v1/payments/"+p.ID+"/cancel", nil)
 				continue
 			case 1:
-				request("/v1/payments/"+p.ID+"/capture", map[string]any{"amount_to_capture": 1 + rng.IntN(int(p.Amount))})
+				request("/v1/payments/"+p.ID+"/capture", map[string]any{"amount_to_capture": 1 + roll(int(p.Amount))})
 			default:
 				request("/v1/payments/"+p.ID+"/capture", nil)
 			}
@@ -351,16 +362,18 @@ func booksProperty(t *testing.T, db *store.DB, seed uint64) {
 	}
 	for _, p := range succeeded {
 		run(func() error { return f.App.Payments.CoverStripeFee(ctx, f.PlatformID, p.ID) })
-		for range rng.IntN(3) {
+		for range roll(3) {
 			left := f.payment(p.ID)
 			if rest := left.AmountCaptured - left.AmountRefunded; rest > 0 {
 				var r payment.RefundView
-				f.Post("/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1 + rng.Int64N(rest)}, 200, &r)
+				f.Post("/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1 + int64(roll(int(rest)))}, 200, &r)
 				run(func() error { return f.App.Payments.ProcessRefund(ctx, f.PlatformID, r.ID) })
 			}
 		}
 	}
 	payment.SetCrashFunc(f.App.Payments, nil)
+	mu.Lock()
+	defer mu.Unlock()
 	if crashes == 0 {
 		t.Fatal("no crash was simulated")
 	}
