@@ -287,6 +287,11 @@ func (s *Service) ProcessRefund(ctx context.Context, platformID, refundID string
 		if err := s.refundOne(ctx, sc, p, o); err != nil {
 			return err
 		}
+		if o.Status != RefundSucceeded && o.Status != RefundFailed {
+			// The next refund's parts follow from this one's: never go on
+			// before it is final.
+			return fmt.Errorf("refund %s: %s still open after its run; will retry", r.ID, o.ID)
+		}
 	}
 	return nil
 }

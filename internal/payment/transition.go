@@ -214,27 +214,42 @@ var refundMoves = []struct{ from, to RefundStatus }{
 // moveRefund moves r (as read) to to, if the table allows it and r is
 // still where it was read; it reports whether it moved. Its events are
 // the caller's (refundEvent), after what goes with the move.
+//
+// A refund read before another run moved it is read again, and the move
+// tried from where it is now, so that r never stays behind in memory: a
+// run that lost the race to processing still completes the refund (every
+// part is an operation, made once), and one that lost the race to the end
+// knows the refund is final.
 func (s *Service) moveRefund(ctx context.Context, tx *sql.Tx, r *Refund, to RefundStatus) (bool, error) {
-	ok := false
-	for _, m := range refundMoves {
-		ok = ok || (m.from == r.Status && m.to == to)
-	}
-	if !ok {
-		if r.Status != to {
-			s.logger.InfoContext(ctx, "refund move refused", "refund", r.ID, "from", r.Status, "to", to)
+	for range 2 {
+		ok := false
+		for _, m := range refundMoves {
+			ok = ok || (m.from == r.Status && m.to == to)
 		}
-		return false, nil
+		if !ok {
+			if r.Status != to {
+				s.logger.InfoContext(ctx, "refund move refused", "refund", r.ID, "from", r.Status, "to", to)
+			}
+			return false, nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
+			r.PlatformID, r.ID, string(to), store.TimeOf(s.now()), string(r.Status))
+		if err != nil {
+			return false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			if err == nil {
+				r.Status = to
+			}
+			return err == nil, err
+		}
+		var now string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM refunds WHERE platform_id = $1 AND id = $2`, r.PlatformID, r.ID).Scan(&now); err != nil {
+			return false, err
+		}
+		r.Status = RefundStatus(now)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $3, updated_at = $4 WHERE platform_id = $1 AND id = $2 AND status = $5`,
-		r.PlatformID, r.ID, string(to), store.TimeOf(s.now()), string(r.Status))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	if err == nil && n == 1 {
-		r.Status = to
-	}
-	return n == 1, err
+	return false, nil
 }
 
 // refundEvent records the event of a refund's move to to, if it has one.
