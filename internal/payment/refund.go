@@ -290,7 +290,7 @@ func (s *Service) ProcessRefund(ctx context.Context, platformID, refundID string
 		if o.Status != RefundSucceeded && o.Status != RefundFailed {
 			// The next refund's parts follow from this one's: never go on
 			// before it is final.
-			return fmt.Errorf("refund %s: %s still open after its run; will retry", r.ID, o.ID)
+			return s.waitFor(fmt.Sprintf("refund %s: %s still open after its run", r.ID, o.ID))
 		}
 	}
 	return nil
@@ -354,6 +354,19 @@ func (s *Service) chargeUnreadable(ctx context.Context, p *Payment, r *Refund, o
 	return river.JobCancel(fmt.Errorf("refund %s: the merchant's account is out of reach; outcome unknown", r.ID))
 }
 
+// WaitFor is how long a refund's job waits for work it follows (its
+// payment's transfers, its Stripe-fee cover, an earlier refund another run
+// is making): those are seconds away, and an error would have River back
+// off by attempt⁴ seconds, leaving a refund minutes behind what it waits
+// for.
+const WaitFor = 5 * time.Second
+
+// waitFor puts the refund's job off by WaitFor, logging why.
+func (s *Service) waitFor(why string) error {
+	s.logger.Debug(why + "; waiting")
+	return river.JobSnooze(WaitFor)
+}
+
 // refundParts is the rule that shares a refund out, written so that no
 // minor unit is lost or invented however a payment is refunded in parts.
 // Each share is computed on the total refunded so far, this refund
@@ -393,11 +406,11 @@ func refundParts(p *Payment, priorRefunded, priorFee int64, amount int64, transf
 func (s *Service) fixRefundParts(ctx context.Context, p *Payment, r *Refund) error {
 	for _, t := range p.Transfers {
 		if t.Status == TransferPending || t.Status == TransferProcessing {
-			return fmt.Errorf("refund %s: payment %s's transfers are not made yet; will retry", r.ID, p.ID)
+			return s.waitFor(fmt.Sprintf("refund %s: payment %s's transfers are not made yet", r.ID, p.ID))
 		}
 	}
 	if !p.stripeFeeCovered() {
-		return fmt.Errorf("refund %s: payment %s's Stripe fee is not covered yet; will retry", r.ID, p.ID)
+		return s.waitFor(fmt.Sprintf("refund %s: payment %s's Stripe fee is not covered yet", r.ID, p.ID))
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var priorRefunded, priorFee int64
