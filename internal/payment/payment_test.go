@@ -3,6 +3,7 @@ package payment_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,10 +342,12 @@ func TestDeclinesAndAuthentication(t *testing.T) {
 
 // TestCrashes: the job dies at each step where a crash leaves something
 // to resume from: before creating (processing, nothing at Stripe), after
-// Stripe created the PaymentIntent but before its id was saved, and after
-// saving the id but before the outcome. Reruns, past Stripe's idempotency
-// window, settle the payment with exactly one PaymentIntent and one
-// event; further runs change nothing.
+// Stripe created the PaymentIntent but before its id was saved, after the
+// id was saved with the outcome (one commit: nothing left to do), and, on
+// a rerun that found the PaymentIntent by its metadata, after saving the
+// id but before the outcome. Reruns, past Stripe's idempotency window,
+// settle the payment with exactly one PaymentIntent and one event;
+// further runs change nothing.
 func TestCrashes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -354,42 +357,50 @@ func TestCrashes(t *testing.T) {
 		f.saveCard(c.ID, "pm_card_visa")
 		f.consent(c.ID, m.ID)
 		crash := errors.New("simulated crash")
-		for i, step := range []string{"before_create", "after_create", "after_save"} {
+		for i, steps := range [][]string{{"before_create"}, {"after_create"}, {"after_save"}, {"after_create", "after_save"}} {
+			name := strings.Join(steps, ", then ")
 			var p payment.View
 			f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 800, "currency": "usd", "off_session": true,
 				"application_fee": 80}, 200, &p)
-			payment.SetCrashFunc(f.App.Payments, func(at, _ string) error {
-				if at == step {
-					return crash
+			for _, step := range steps {
+				payment.SetCrashFunc(f.App.Payments, func(at, _ string) error {
+					if at == step {
+						return crash
+					}
+					return nil
+				})
+				if err := f.process(p.ID); !errors.Is(err, crash) {
+					t.Fatalf("%s: run crashing at %s: %v, want the crash", name, step, err)
 				}
-				return nil
-			})
-			if err := f.process(p.ID); !errors.Is(err, crash) {
-				t.Fatalf("%s: first run: %v, want the crash", step, err)
+				// Past Stripe's idempotency window, the key no longer
+				// protects: only the saved id or the lookup by metadata
+				// stands between a rerun and a second charge.
+				f.Emulator.Advance(25 * time.Hour)
 			}
-			if got := f.payment(p.ID); got.Status != payment.StatusProcessing || (got.StripePaymentIntent != nil) != (step == "after_save") {
-				t.Fatalf("%s: after the crash %+v", step, got)
+			last := steps[len(steps)-1]
+			want := payment.StatusProcessing
+			if name == "after_save" {
+				want = payment.StatusSucceeded // Stripe's answer and its id committed as one
 			}
-			// Past Stripe's idempotency window, the key no longer protects:
-			// only the saved id or the lookup by metadata stands between a
-			// rerun and a second charge.
-			f.Emulator.Advance(25 * time.Hour)
+			if got := f.payment(p.ID); got.Status != want || (got.StripePaymentIntent != nil) != (last == "after_save") {
+				t.Fatalf("%s: after the crash %+v, want %s", name, got, want)
+			}
 			payment.SetCrashFunc(f.App.Payments, nil)
 			for range 3 {
 				if err := f.process(p.ID); err != nil {
-					t.Fatalf("%s: %v", step, err)
+					t.Fatalf("%s: %v", name, err)
 				}
 			}
 			got := f.payment(p.ID)
 			intents := f.intents(acct)
 			if len(intents) != i+1 || got.Status != payment.StatusSucceeded || got.StripePaymentIntent == nil || *got.StripePaymentIntent != intents[0].ID {
-				t.Fatalf("%s: after rerunning: %+v with %d PaymentIntents, want %d", step, got, len(intents), i+1)
+				t.Fatalf("%s: after rerunning: %+v with %d PaymentIntents, want %d", name, got, len(intents), i+1)
 			}
 			if intents[0].ApplicationFeeAmount != 80 {
-				t.Errorf("%s: application fee %d, want the explicit 80", step, intents[0].ApplicationFeeAmount)
+				t.Errorf("%s: application fee %d, want the explicit 80", name, intents[0].ApplicationFeeAmount)
 			}
 			if n := f.events(payment.EventPaymentSucceeded, p.ID); n != 1 {
-				t.Errorf("%s: %d payment.succeeded events, want 1", step, n)
+				t.Errorf("%s: %d payment.succeeded events, want 1", name, n)
 			}
 		}
 	})

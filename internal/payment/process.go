@@ -43,9 +43,9 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 // safe to run any number of times, concurrently included:
 //
 //   - A payment already settled is left alone.
-//   - The status moves to processing, committed, before Stripe is called,
-//     so a run that finds processing knows an earlier one may have
-//     reached Stripe.
+//   - The status moves to processing, committed with the operation's
+//     count of runs (stripeop), before Stripe is called, so a run that
+//     finds processing knows an earlier one may have reached Stripe.
 //   - A saved PaymentIntent id is re-read rather than created again.
 //   - With none saved and an earlier run possibly at Stripe, the
 //     PaymentIntent is looked up by Tender's metadata (tender_payment,
@@ -54,7 +54,8 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 //     after Stripe's 24-hour idempotency window too.
 //   - The creation carries a key derived from the payment and attempt, so
 //     two runs racing within the window get the same PaymentIntent.
-//   - Its id is saved as soon as Stripe returns it, before the outcome.
+//   - Its id is saved as soon as Stripe returns it, in one transaction
+//     with the outcome when Stripe's answer settles the payment.
 //
 // It returns an error, for River to retry with backoff, only when the
 // outcome is not known yet: Stripe rate-limited, failed or was
@@ -74,32 +75,17 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	if err != nil {
 		return err
 	}
-	first := p.Status == StatusPending // this run moves it on: no run before it began
-	if first {
-		// Committed before Stripe is called, so that the API shows the
-		// payment is being charged.
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			moved, err := s.movePayment(ctx, tx, p, paymentChange{to: StatusProcessing, cause: CauseCharge})
-			if moved != nil {
-				p = moved
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if p.Status != StatusProcessing { // another run moved it on
-			return nil
-		}
-	}
 	var pi *stripe.PaymentIntent
 	if p.StripePaymentIntentID == "" {
-		res, made, err := s.charge(ctx, sc, p, first)
+		res, made, err := s.charge(ctx, sc, p)
 		switch {
-		case errors.Is(err, errSettled):
-			return nil // by a check before the charge (a card or merchant no longer usable)
+		case errors.Is(err, errSettled), errors.Is(err, errMovedOn):
+			return nil
 		case err != nil:
 			return err
+		}
+		if res.settled {
+			return s.crashPoint("after_save", p.ID)
 		}
 		if pi = made; res.Resumed {
 			pi = nil
@@ -119,6 +105,10 @@ func (s *Service) Process(ctx context.Context, platformID, paymentID string) err
 	return s.settle(ctx, p, pi)
 }
 
+// errMovedOn is returned by a charge whose payment another run moved on
+// before this one could mark it processing: that run charges it.
+var errMovedOn = errors.New("payment moved on by another run")
+
 // errSettled is returned by the checks before a charge when they settled
 // the payment themselves (failed: the card or the merchant can no longer
 // be used), so there is nothing to send.
@@ -129,12 +119,26 @@ var errSettled = errors.New("payment settled before its charge")
 // it, the PaymentIntent. A decline, a refusal or a lost account settles
 // the payment and returns errSettled; an outcome not known yet is an
 // error for River to retry.
-func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment, first bool) (stripeop.Result, *stripe.PaymentIntent, error) {
+//
+// A payment still pending moves to processing in the transaction that
+// counts the operation's run, before Stripe is called, so that the API
+// shows it is being charged and a later run knows this one may have
+// reached Stripe. When Stripe's answer settles the payment (it is final,
+// or waits for the customer, with its charge's funds in hand) the
+// outcome is recorded in the transaction that saves the PaymentIntent's
+// id (chargeResult.settled): the two commit together or not at all, and
+// a run that dies before they commit leaves the operation to be found by
+// its metadata or replayed under its key.
+func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment) (chargeResult, *stripe.PaymentIntent, error) {
 	var card chargeCard
 	var made *stripe.PaymentIntent
-	res, err := s.ops.Run(ctx, stripeop.Op{
+	var res chargeResult
+	op := stripeop.Op{
 		PlatformID: p.PlatformID, Kind: stripeop.CreatePaymentIntent, Object: p.attemptObject(),
-		Key: p.attemptKeyParts(), Step: "create", FindLag: SearchLag, First: first,
+		Key: p.attemptKeyParts(), Step: "create", FindLag: SearchLag,
+		// A payment still pending has begun no run: its operation's row is
+		// written with its move to processing.
+		First: p.Status == StatusPending,
 		Find: func(ctx context.Context) (string, error) {
 			pi, err := s.findIntent(ctx, sc, p)
 			if pi == nil {
@@ -156,8 +160,32 @@ func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment, fir
 			made = pi
 			return pi.ID, nil
 		},
-		OnSave: func(ctx context.Context, tx *sql.Tx, piID string) error { return saveIntent(ctx, tx, p, piID, s.now()) },
-	})
+		OnSave: func(ctx context.Context, tx *sql.Tx, piID string) error {
+			if c, ok := s.answerChange(ctx, p, made); ok {
+				moved, err := s.movePayment(ctx, tx, p, c)
+				if moved != nil || err != nil {
+					res.settled = moved != nil
+					return err
+				}
+			}
+			return saveIntent(ctx, tx, p, piID, s.now())
+		},
+	}
+	if op.First {
+		op.Begin = func(ctx context.Context, tx *sql.Tx) error {
+			moved, err := s.movePayment(ctx, tx, p, paymentChange{to: StatusProcessing, cause: CauseCharge})
+			if err != nil {
+				return err
+			}
+			if moved == nil {
+				return errMovedOn
+			}
+			*p = *moved
+			return nil
+		}
+	}
+	r, err := s.ops.Run(ctx, op)
+	res.Result = r
 	var lf *stripeop.LookupFailed
 	if errors.As(err, &lf) {
 		return res, nil, s.lookupFailed(ctx, p, lf.Err)
@@ -169,6 +197,37 @@ func (s *Service) charge(ctx context.Context, sc *stripe.Client, p *Payment, fir
 		return res, nil, errSettled
 	}
 	return res, made, err
+}
+
+// chargeResult is where a charge's operation ended, and whether its
+// answer settled the payment in the transaction that saved it.
+type chargeResult struct {
+	stripeop.Result
+	settled bool
+}
+
+// answerChange is the move that Stripe's answer to this run's creation
+// settles the payment with, when it can be recorded with the answer's id:
+// the PaymentIntent is final or waits for the customer, and a success
+// came with its charge's balance transaction. Otherwise the id is saved
+// alone and the outcome recorded after (settle).
+func (s *Service) answerChange(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) (paymentChange, bool) {
+	if pi == nil {
+		return paymentChange{}, false
+	}
+	o, ok := outcomeOf(pi)
+	if !ok {
+		return paymentChange{}, false
+	}
+	var f *funds
+	if o.status == StatusSucceeded {
+		got, ok := fundsOf(pi.LatestCharge)
+		if !ok {
+			return paymentChange{}, false
+		}
+		f = &got
+	}
+	return s.changeOf(ctx, p, pi, o, f), true
 }
 
 // lookupFailed handles a failure to read back a PaymentIntent that may
@@ -394,16 +453,25 @@ type outcome struct {
 
 // settle maps a PaymentIntent's status to the payment's.
 func (s *Service) settle(ctx context.Context, p *Payment, pi *stripe.PaymentIntent) error {
+	o, ok := outcomeOf(pi)
+	if !ok {
+		return river.JobSnooze(time.Minute) // the card network has not answered; look again
+	}
+	return s.finish(ctx, p, pi, o)
+}
+
+// outcomeOf is how a PaymentIntent's status settles its payment; false
+// while the card network has not answered (processing).
+func outcomeOf(pi *stripe.PaymentIntent) (outcome, bool) {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
-		return s.finish(ctx, p, pi, outcome{status: StatusSucceeded})
+		return outcome{status: StatusSucceeded}, true
 	case stripe.PaymentIntentStatusRequiresCapture:
-		return s.finish(ctx, p, pi, outcome{status: StatusRequiresCapture})
+		return outcome{status: StatusRequiresCapture}, true
 	case stripe.PaymentIntentStatusRequiresAction:
-		return s.finish(ctx, p, pi, outcome{status: StatusRequiresAction, code: "authentication_required",
-			message: "Your bank asks you to confirm this payment."})
+		return outcome{status: StatusRequiresAction, code: "authentication_required", message: "Your bank asks you to confirm this payment."}, true
 	case stripe.PaymentIntentStatusProcessing:
-		return river.JobSnooze(time.Minute) // the card network has not answered; look again
+		return outcome{}, false
 	case stripe.PaymentIntentStatusRequiresPaymentMethod:
 		o := outcome{status: StatusFailed, code: "card_declined", message: declineMessage("")}
 		if e := pi.LastPaymentError; e != nil {
@@ -412,10 +480,10 @@ func (s *Service) settle(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 				o.status, o.code, o.declineCode, o.message = StatusRequiresAction, "authentication_required", "", "Your bank asks you to confirm this payment."
 			}
 		}
-		return s.finish(ctx, p, pi, o)
+		return o, true
 	default: // canceled, or a state a confirmed PaymentIntent should not be in
-		return s.finish(ctx, p, pi, outcome{status: StatusFailed, code: "payment_intent_" + string(pi.Status),
-			message: "The payment could not be made.", detail: "PaymentIntent " + pi.ID + " is " + string(pi.Status)})
+		return outcome{status: StatusFailed, code: "payment_intent_" + string(pi.Status),
+			message: "The payment could not be made.", detail: "PaymentIntent " + pi.ID + " is " + string(pi.Status)}, true
 	}
 }
 
@@ -471,7 +539,24 @@ func (s *Service) settleError(ctx context.Context, p *Payment, o stripeapi.Outco
 // requires_action gets an authentication link, in its event as
 // next_action.
 func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentIntent, o outcome) error {
-	c := paymentChange{to: o.status, cause: CauseCharge, intentID: p.StripePaymentIntentID, failure: &o}
+	var f *funds
+	if o.status == StatusSucceeded {
+		var err error
+		if f, err = s.chargeFunds(ctx, p, pi); err != nil {
+			return err
+		}
+	}
+	c := s.changeOf(ctx, p, pi, o, f)
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.movePayment(ctx, tx, p, c)
+		return err
+	})
+}
+
+// changeOf is the move that records o on p, with the PaymentIntent it
+// was settled by (pi, or nil) and, for a success, its charge's funds.
+func (s *Service) changeOf(ctx context.Context, p *Payment, pi *stripe.PaymentIntent, o outcome, f *funds) paymentChange {
+	c := paymentChange{to: o.status, cause: CauseCharge, intentID: p.StripePaymentIntentID, failure: &o, funds: f}
 	switch {
 	case p.Status == StatusRequiresAction:
 		c.cause = CauseAuthenticated
@@ -483,19 +568,11 @@ func (s *Service) finish(ctx context.Context, p *Payment, pi *stripe.PaymentInte
 	}
 	if o.status == StatusSucceeded {
 		c.captured = &p.Amount
-		f, err := s.chargeFunds(ctx, p, pi)
-		if err != nil {
-			return err
-		}
-		c.funds = f
 	}
 	if o.detail != "" {
 		s.logger.InfoContext(ctx, "payment settled with Stripe's detail", "payment", p.ID, "status", o.status, "code", o.code, "detail", o.detail)
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.movePayment(ctx, tx, p, c)
-		return err
-	})
+	return c
 }
 
 var eventFor = map[Status]event.Type{

@@ -94,6 +94,11 @@ type Op struct {
 	// write is made, and what Call needs. An error from it is returned by
 	// Run as it is, and nothing is sent.
 	Prepare func(ctx context.Context) error
+	// Begin, when not nil, runs in the transaction that counts the run
+	// just before Stripe is called: the object's own move to show that
+	// its write is under way, committed with the count or not at all. An
+	// error from it is returned by Run as it is, and nothing is sent.
+	Begin func(ctx context.Context, tx *sql.Tx) error
 	// Call makes the write at Stripe under key and returns the id of what
 	// it made; with an error, the id of anything Stripe made anyway (a
 	// declined PaymentIntent), or "".
@@ -258,10 +263,23 @@ func (o *Ops) crashPoint(when string, op Op) error {
 }
 
 // began counts a run that is about to call Stripe, committed first, so
-// that the next run knows this one may have reached it; a first run
-// writes the operation's row with its count. Two first runs racing both
-// count: the second's insert does nothing and it counts by update.
+// that the next run knows this one may have reached it, in one
+// transaction with op.Begin when there is one; a first run writes the
+// operation's row with its count. Two first runs racing both count: the
+// second's insert does nothing and it counts by update.
 func (o *Ops) began(ctx context.Context, op Op, rec *Record) error {
+	if op.Begin == nil {
+		return o.count(ctx, o.db, op, rec)
+	}
+	return o.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := op.Begin(ctx, tx); err != nil {
+			return err
+		}
+		return o.count(ctx, tx, op, rec)
+	})
+}
+
+func (o *Ops) count(ctx context.Context, q Execer, op Op, rec *Record) error {
 	now := store.TimeOf(o.now())
 	if rec.Created.IsZero() {
 		params := []byte("{}")
@@ -271,7 +289,7 @@ func (o *Ops) began(ctx context.Context, op Op, rec *Record) error {
 				return err
 			}
 		}
-		res, err := o.db.ExecContext(ctx, `INSERT INTO stripe_operations (platform_id, kind, object_id, params, runs, created_at, updated_at)
+		res, err := q.ExecContext(ctx, `INSERT INTO stripe_operations (platform_id, kind, object_id, params, runs, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, 1, $5, $5) ON CONFLICT DO NOTHING`, op.PlatformID, string(op.Kind), op.Object, string(params), now)
 		if err != nil {
 			return fmt.Errorf("%s %s: writing its operation: %w", op.Kind, op.Object, err)
@@ -280,7 +298,7 @@ func (o *Ops) began(ctx context.Context, op Op, rec *Record) error {
 			return err
 		}
 	}
-	_, err := o.db.ExecContext(ctx, `UPDATE stripe_operations SET runs = runs + 1, next_attempt_at = NULL, updated_at = $4
+	_, err := q.ExecContext(ctx, `UPDATE stripe_operations SET runs = runs + 1, next_attempt_at = NULL, updated_at = $4
 		WHERE platform_id = $1 AND kind = $2 AND object_id = $3`, op.PlatformID, string(op.Kind), op.Object, now)
 	return err
 }
