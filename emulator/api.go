@@ -276,13 +276,13 @@ func replayable(res any, paths [][]string) *Event {
 // a replayed response also keeps its body, the two must agree.
 func (s *Server) storedBody(ent *idemEntry) []byte {
 	if ent.replay == nil {
-		return ent.body
+		return ent.rawBody()
 	}
 	s.mu.Lock()
 	body := s.replayBody(ent)
 	s.mu.Unlock()
-	if ent.body != nil && !bytes.Equal(body, ent.body) {
-		panic("emulator: an idempotent response rendered again differs from the first:\n" + string(body) + "\n" + string(ent.body))
+	if kept := ent.rawBody(); kept != nil && !bytes.Equal(body, kept) {
+		panic("emulator: an idempotent response rendered again differs from the first:\n" + string(body) + "\n" + string(kept))
 	}
 	return body
 }

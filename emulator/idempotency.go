@@ -1,6 +1,9 @@
 package emulator
 
 import (
+	"bytes"
+	"compress/flate"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +17,11 @@ type idemEntry struct {
 	sum     [32]byte
 	created time.Time
 	reqID   string
-	body    []byte
+	// body is the response, deflated when that made it smaller (packed):
+	// an intent rendered with its charge and balance transaction expanded
+	// is 5 kB, kept for a day of the clock, and a fifth of that deflated.
+	body   []byte
+	packed bool
 	// replay, set in place of body, is the event whose record of the
 	// response's object is the version the response showed: the body is
 	// rendered again from it (see Server.replayable). A stored response
@@ -87,7 +94,8 @@ func (s *idempotencyStore) finish(scope idemScope, reqID string, status int, bod
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.entries[scope]; ok {
-		e.inFlight, e.reqID, e.status, e.body = false, reqID, int32(status), body
+		e.inFlight, e.reqID, e.status = false, reqID, int32(status)
+		e.setBody(body)
 		e.replay, e.publishable = replay, publishable
 	}
 }
@@ -134,7 +142,7 @@ func (s *idempotencyStore) records(body func(*idemEntry) []byte) map[string]idem
 	out := make(map[string]idemRecord, len(s.entries))
 	for k, e := range s.entries {
 		if !e.inFlight {
-			b := e.body
+			b := e.rawBody()
 			if e.replay != nil {
 				b = body(e)
 			}
@@ -150,6 +158,51 @@ func (s *idempotencyStore) restore(recs map[string]idemRecord) {
 	defer s.mu.Unlock()
 	s.entries = make(map[idemScope]*idemEntry, len(recs))
 	for k, r := range recs {
-		s.entries[parseIdemScope(k)] = &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: int32(r.Status), body: r.Body}
+		e := &idemEntry{sum: r.Sum, created: r.Created, reqID: r.ReqID, status: int32(r.Status)}
+		e.setBody(r.Body)
+		s.entries[parseIdemScope(k)] = e
 	}
+}
+
+// packMin is the smallest body worth deflating.
+const packMin = 512
+
+// setBody keeps b, deflated when it is large enough to gain from it.
+func (e *idemEntry) setBody(b []byte) {
+	e.body, e.packed = b, false
+	if len(b) < packMin {
+		return
+	}
+	var buf bytes.Buffer
+	w := deflaters.Get().(*flate.Writer)
+	defer deflaters.Put(w)
+	w.Reset(&buf)
+	_, err := w.Write(b)
+	if err == nil {
+		err = w.Close()
+	}
+	if err == nil && buf.Len() < len(b) {
+		e.body, e.packed = bytes.Clone(buf.Bytes()), true
+	}
+}
+
+// deflaters are reused: each holds some hundred kB of tables.
+var deflaters = sync.Pool{New: func() any {
+	w, err := flate.NewWriter(nil, flate.BestSpeed)
+	if err != nil {
+		panic(err) // only for a level out of range
+	}
+	return w
+}}
+
+// rawBody is the body as it was stored.
+func (e *idemEntry) rawBody() []byte {
+	if !e.packed {
+		return e.body
+	}
+	b, err := io.ReadAll(flate.NewReader(bytes.NewReader(e.body)))
+	if err != nil {
+		panic("emulator: a stored response does not inflate: " + err.Error()) // it was deflated here
+	}
+	return b
 }

@@ -126,7 +126,8 @@ func TestSnapshotKeepsEventsAndVersions(t *testing.T) {
 // TestIdempotentReplayOfAnIntentThatChanged: a stored response of a
 // PaymentIntent is rendered again from the version its event keeps, and
 // replays byte for byte after the intent has moved on, with a secret or a
-// publishable key, and after a restart.
+// publishable key, and after a restart; so does one kept as sent (an
+// intent with its charge expanded), deflated.
 func TestIdempotentReplayOfAnIntentThatChanged(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "emulator.snapshot")
@@ -164,6 +165,10 @@ func TestIdempotentReplayOfAnIntentThatChanged(t *testing.T) {
 	first["confirmed"] = post("/v1/payment_intents/"+d.ID+"/confirm", confirm, "k-confirm",
 		map[string]string{"Authorization": "Bearer " + emulator.DefaultPublishableKey})
 	first["captured"] = post("/v1/payment_intents/"+pi.ID+"/capture", "amount_to_capture=1000", "k-capture", nil)
+	// An expanded response is kept as it was sent, deflated: its charge
+	// and balance transaction are not versioned with the intent.
+	const expanded = create + "&expand%5B%5D=latest_charge.balance_transaction"
+	first["expanded"] = post("/v1/payment_intents", expanded, "k-expanded", nil)
 	post("/v1/payment_intents/"+pi.ID, "metadata%5Border%5D=42", "k-update", nil)
 
 	replays := func(run string) {
@@ -173,6 +178,7 @@ func TestIdempotentReplayOfAnIntentThatChanged(t *testing.T) {
 			{"draft", "/v1/payment_intents", draft, "k-draft", ""},
 			{"confirmed", "/v1/payment_intents/" + d.ID + "/confirm", confirm, "k-confirm", "Bearer " + emulator.DefaultPublishableKey},
 			{"captured", "/v1/payment_intents/" + pi.ID + "/capture", "amount_to_capture=1000", "k-capture", ""},
+			{"expanded", "/v1/payment_intents", expanded, "k-expanded", ""},
 		} {
 			h := map[string]string{"Idempotency-Key": r.key}
 			if r.auth != "" {
