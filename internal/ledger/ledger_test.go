@@ -628,3 +628,38 @@ func TestRolesPartitioned(t *testing.T) {
 		t.Errorf("%d roles in the sets, %d roles", len(ledger.GrossRoles)+len(ledger.FeeRoles), len(all))
 	}
 }
+
+// TestAccountsMadeInARolledBackTransaction: the ids of accounts are
+// remembered only once the transaction that found or made them commits.
+// Two entries in one transaction that rolls back (the second finds the
+// account the first made) leave nothing remembered, so the next post,
+// with the row gone, makes the account again.
+func TestAccountsMadeInARolledBackTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		bk := newBooks(t, db)
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			for _, cause := range []string{"payment:pay_1:charge", "payment:pay_2:charge"} {
+				if _, err := bk.l.Post(ctx, tx, charge(bk.a, "mer_new", cause)); err != nil {
+					return err
+				}
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v", err)
+		}
+		if n := bk.rows(); n != [3]int{} {
+			t.Fatalf("a rolled-back transaction left rows %v", n)
+		}
+		bk.mustPost(charge(bk.a, "mer_new", "payment:pay_3:charge"), charge(bk.a, "mer_new", "payment:pay_4:charge"))
+		if n := bk.rows(); n != [3]int{2, 2, 4} {
+			t.Fatalf("rows %v, want 2 accounts, 2 entries, 4 postings", n)
+		}
+		bs := bk.balances(bk.a, ledger.BalanceFilter{Owner: ledger.OwnerMerchant, MerchantID: "mer_new"}, week)
+		if len(bs) != 1 || bs[0].Available.Value != 2000 {
+			t.Fatalf("balances %+v, want 2000 available", bs)
+		}
+	})
+}

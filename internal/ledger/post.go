@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenderpay/tender/internal/errs"
@@ -24,6 +25,10 @@ type Store struct {
 	// chunk is how many postings one statement of Report reads;
 	// ReportChunk unless a test sets it.
 	chunk int
+	// known is the ids of accounts known to exist, by platform and
+	// accountKey: an account is never deleted or changed, so once its row
+	// has committed its id can be used without reading it again.
+	known sync.Map
 }
 
 // NewStore returns a Store on db; now is the clock (time.Now if nil),
@@ -138,7 +143,7 @@ func (s *Store) post(ctx context.Context, tx *sql.Tx, e Entry) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("ledger entry %q: %w", e.Cause, err)
 	}
-	ids, err := accounts(ctx, tx, e.PlatformID, e.Postings, now)
+	ids, err := s.accounts(ctx, tx, e.PlatformID, e.Postings, now)
 	if err != nil {
 		return false, fmt.Errorf("ledger entry %q: %w", e.Cause, err)
 	}
@@ -165,17 +170,44 @@ func accountKey(p Posting) string {
 }
 
 // accounts returns the ids of the accounts of postings, by accountKey,
-// making those used for the first time: one statement to find them all,
-// and, only when some are new, one to insert those and one to find them.
-func accounts(ctx context.Context, tx *sql.Tx, platformID string, postings []Posting, now store.Time) (map[string]string, error) {
+// making those used for the first time: those known to exist from the
+// cache, and for the rest one statement to find them all, and, only when
+// some are new, one to insert those and one to find them. What was found
+// is cached once tx commits (found in tx, an account may be one tx made).
+func (s *Store) accounts(ctx context.Context, tx *sql.Tx, platformID string, postings []Posting, now store.Time) (map[string]string, error) {
+	ids := make(map[string]string, len(postings))
 	var refs []Posting
-	seen := map[string]bool{}
 	for _, p := range postings {
-		if k := accountKey(p); !seen[k] {
-			seen[k] = true
-			refs = append(refs, p)
+		k := accountKey(p)
+		if _, ok := ids[k]; ok {
+			continue
 		}
+		if id, ok := s.known.Load(platformID + "|" + k); ok {
+			ids[k] = id.(string)
+			continue
+		}
+		ids[k] = ""
+		refs = append(refs, p)
 	}
+	if len(refs) == 0 {
+		return ids, nil
+	}
+	found, err := s.findOrMakeAccounts(ctx, tx, platformID, refs, now)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(ids, found)
+	store.OnCommit(tx, func() {
+		for k, id := range found {
+			s.known.Store(platformID+"|"+k, id)
+		}
+	})
+	return ids, nil
+}
+
+// findOrMakeAccounts returns the ids of refs' accounts, making those that
+// do not exist yet.
+func (s *Store) findOrMakeAccounts(ctx context.Context, tx *sql.Tx, platformID string, refs []Posting, now store.Time) (map[string]string, error) {
 	ids, err := findAccounts(ctx, tx, platformID, refs)
 	if err != nil || len(ids) == len(refs) {
 		return ids, err

@@ -18,10 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // Dialect names the database behind a DB.
@@ -117,10 +118,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	base, err := sqlite.NewConnector("file:" + path + "?" + q.Encode())
 	if err != nil {
 		return nil, err
 	}
+	db := sql.OpenDB(cachingConnector{base}) // see stmtcache.go
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
@@ -171,12 +173,13 @@ func redact(raw string) string {
 }
 
 // InTx runs fn inside a transaction, committing if fn returns nil and rolling
-// back otherwise.
+// back otherwise. What fn registered with OnCommit runs after the commit.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer commitHooks.Delete(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -184,7 +187,25 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if hooks, ok := commitHooks.Load(tx); ok {
+		for _, f := range *hooks.(*[]func()) {
+			f()
+		}
+	}
 	return nil
+}
+
+// commitHooks holds, by transaction, what OnCommit registered. A
+// transaction runs in one goroutine at a time, so a slice needs no lock.
+var commitHooks sync.Map
+
+// OnCommit makes f run once tx, begun by InTx, has committed; never if it
+// rolls back. It is for what may only be known once the transaction's
+// writes are visible to every other: an in-memory cache of rows it wrote.
+func OnCommit(tx *sql.Tx, f func()) {
+	hooks, _ := commitHooks.LoadOrStore(tx, &[]func(){})
+	h := hooks.(*[]func())
+	*h = append(*h, f)
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation, on

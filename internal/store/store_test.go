@@ -174,3 +174,34 @@ func TestPageClause(t *testing.T) {
 		}
 	})
 }
+
+// TestOnCommit: what a transaction registers runs after it commits, in
+// order, and never when it rolls back.
+func TestOnCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var ran []string
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			store.OnCommit(tx, func() { ran = append(ran, "rolled back") })
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v", err)
+		}
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			store.OnCommit(tx, func() { ran = append(ran, "first") })
+			store.OnCommit(tx, func() { ran = append(ran, "second") })
+			if len(ran) != 0 {
+				t.Error("a hook ran before the commit")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(ran, ", "); got != "first, second" {
+			t.Fatalf("ran %q, want first, second", got)
+		}
+	})
+}
