@@ -289,6 +289,71 @@ func TestPrepare(t *testing.T) {
 	})
 }
 
+// TestBegin: the object's own move commits with the run's count, before
+// Stripe is called: a crash at the call leaves both. A move that refuses
+// (another run moved the object on) sends nothing and writes nothing, not
+// even the operation's row; nor does one whose count cannot be written.
+func TestBegin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, fs, ctx := newFixture(t, db), newFake(), context.Background()
+		if _, err := db.ExecContext(ctx, `CREATE TABLE begin_marks (object TEXT PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		marks := func() int {
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM begin_marks`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		mark := func(object string) func(context.Context, *sql.Tx) error {
+			return func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO begin_marks (object) VALUES ($1)`, object)
+				return err
+			}
+		}
+
+		movedOn := errors.New("moved on")
+		op := f.op(fs, "trf_refused")
+		op.First, op.Begin = true, func(context.Context, *sql.Tx) error { return movedOn }
+		if _, err := f.ops.Run(ctx, op); !errors.Is(err, movedOn) {
+			t.Fatalf("%v, want Begin's error", err)
+		}
+		if len(fs.keys) != 0 || marks() != 0 {
+			t.Fatalf("a refused move called Stripe (%v) or wrote %d marks", fs.keys, marks())
+		}
+		if _, err := f.ops.Get(ctx, db, f.platformID, stripeop.CreateTransfer, "trf_refused"); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("a refused move left an operation (%v)", err)
+		}
+
+		// The move is written, but the count is not (the row's platform
+		// does not exist): the move rolls back with it.
+		op = f.op(fs, "trf_orphan")
+		op.PlatformID, op.First, op.Begin = "plt_missing", true, mark("trf_orphan")
+		if _, err := f.ops.Run(ctx, op); err == nil {
+			t.Fatal("an operation of no platform was counted")
+		}
+		if len(fs.keys) != 0 || marks() != 0 {
+			t.Fatalf("a count that failed called Stripe (%v) or kept %d marks", fs.keys, marks())
+		}
+
+		op = f.op(fs, "trf_b")
+		op.First, op.Begin = true, mark("trf_b")
+		f.crashAt = "before_create"
+		if _, err := f.ops.Run(ctx, op); !errors.Is(err, errCrash) {
+			t.Fatalf("%v, want the crash", err)
+		}
+		if r := f.record(t, "trf_b"); r.Runs != 1 || marks() != 1 {
+			t.Fatalf("after a crash before the call: %d runs, %d marks; want 1 and 1", r.Runs, marks())
+		}
+		f.crashAt = ""
+		op.First, op.Begin = false, nil // the object has moved: a rerun does not begin again
+		if res, err := f.ops.Run(ctx, op); err != nil || len(fs.made) != 1 || res.StripeID != fs.made[0] {
+			t.Fatalf("rerun: %+v, %v, made %v", res, err, fs.made)
+		}
+	})
+}
+
 // TestConcurrentRuns: runs of one operation at once send one key, so
 // Stripe makes one object, and every run returns it.
 func TestConcurrentRuns(t *testing.T) {
