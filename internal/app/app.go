@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -106,8 +107,8 @@ type App struct {
 	Handler       http.Handler
 	logger        *slog.Logger
 	retention     time.Duration
-	// stopWebhooks ends the webhook dispatcher; dispatching is closed when
-	// it has.
+	// stopWebhooks ends the webhook dispatcher and the numbering sweep;
+	// dispatching is closed when both have.
 	stopWebhooks context.CancelFunc
 	dispatching  chan struct{}
 }
@@ -296,8 +297,9 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 	}
 }
 
-// Start starts background jobs and the webhook dispatcher, which runs
-// until ctx ends or Stop.
+// Start starts background jobs, the webhook dispatcher and the sweep that
+// numbers events a dead node left unnumbered, which run until ctx ends or
+// Stop.
 func (a *App) Start(ctx context.Context) error {
 	if err := a.Jobs.Start(ctx); err != nil {
 		return err
@@ -305,9 +307,12 @@ func (a *App) Start(ctx context.Context) error {
 	var runCtx context.Context
 	runCtx, a.stopWebhooks = context.WithCancel(ctx)
 	a.dispatching = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Webhooks.Run(runCtx) })
+	wg.Go(func() { event.RunNumbering(runCtx, a.DB, a.logger) })
 	go func() {
-		defer close(a.dispatching)
-		a.Webhooks.Run(runCtx)
+		wg.Wait()
+		close(a.dispatching)
 	}()
 	return nil
 }

@@ -6,8 +6,9 @@
 // rolled back.
 //
 // Each event carries two numbers. Sequence orders all of a platform's
-// events in commit order, so a consumer that reads the feed after the last
-// sequence it saw misses nothing (see Record). ObjectSequence counts the
+// events; numbers go only to committed events, never to one below a
+// number already visible, so a consumer that reads the feed after the last
+// sequence it saw misses nothing (see Record and numbering.go). ObjectSequence counts the
 // events of one object, so a consumer that receives them out of order (a
 // webhook retried after a later one succeeded) can discard a stale update.
 package event
@@ -37,7 +38,8 @@ type Event struct {
 	PlatformID string
 	Type       Type
 	// Sequence is the event's place among all of its platform's events,
-	// from 1, in the order their transactions committed.
+	// from 1, given after its transaction committed: no event numbered
+	// later has a smaller one. 0 for an event not numbered yet.
 	Sequence int64
 	// ObjectID is the id of the object that changed.
 	ObjectID string
@@ -52,18 +54,31 @@ type Event struct {
 // Prefix is the id prefix of events.
 const Prefix = "evt"
 
-// Record writes an event in q, which must be the transaction that makes the
-// change. data is marshalled to JSON as the API shows the object.
+// Record writes an event in tx, which must be the transaction that makes
+// the change. data is marshalled to JSON as the API shows the object.
 //
-// The event takes the next number of its platform's sequence by updating
-// the platform's counter row, which stays locked until q commits or rolls
-// back: so events are numbered in the order their transactions commit, and
-// a transaction that records events serialises with the platform's other
-// such transactions from that statement to its end. Record an event as the
-// last change of a transaction, after the rows it describes are written, so
-// that the lock is held briefly and always taken after the object's own
-// (two transactions that took them in opposite orders could deadlock).
-func Record(ctx context.Context, q store.Querier, now time.Time, platformID string, typ Type, objectID string, data any) (*Event, error) {
+// The event takes the next number of its object's sequence in tx (the
+// object's counter row stays locked until tx ends, which serialises only
+// changes of that one object). Its number in the platform's sequence, which
+// orders all of a platform's events in commit order, is given one of two
+// ways (see numbering.go):
+//
+//   - On PostgreSQL, after tx commits and before InTx returns, by a pass
+//     that numbers every committed event still unnumbered. Until then the
+//     event is invisible to readers, and Sequence is 0 in what Record
+//     returns. Taking the number inside tx would lock the platform's
+//     counter row until commit and so serialise every transaction that
+//     records an event, commit included.
+//   - On SQLite, and for a transaction not run by store.DB.InTx, in tx
+//     itself: SQLite's transactions are serialised anyway, so holding the
+//     counter until commit costs nothing.
+//
+// Record an event as the last change of a transaction, after the rows it
+// describes are written, so the object's counter is held briefly and
+// always taken after the object's own row: then two transactions that
+// record events of the same objects have already met on those rows, in
+// their order, and cannot deadlock on the counters.
+func Record(ctx context.Context, tx *sql.Tx, now time.Time, platformID string, typ Type, objectID string, data any) (*Event, error) {
 	if _, ok := Lookup(typ); !ok {
 		return nil, fmt.Errorf("event %s: not in the catalogue", typ)
 	}
@@ -78,16 +93,35 @@ func Record(ctx context.Context, q store.Querier, now time.Time, platformID stri
 		ID: id.New(Prefix), PlatformID: platformID, Type: typ, ObjectID: objectID,
 		Data: raw, Created: store.TimeOf(now).Time,
 	}
-	if e.Sequence, e.ObjectSequence, err = nextNumbers(ctx, q, platformID, objectID); err != nil {
+	db := store.DBOf(tx)
+	afterCommit := db != nil && db.Dialect == store.Postgres
+	if afterCommit {
+		e.ObjectSequence, err = nextObjectNumber(ctx, tx, platformID, objectID)
+	} else {
+		e.Sequence, e.ObjectSequence, err = nextNumbers(ctx, tx, platformID, objectID)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", typ, err)
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO events (platform_id, id, type, seq, object_id, object_seq, data, created_at)
+	_, err = tx.ExecContext(ctx, `INSERT INTO events (platform_id, id, type, seq, object_id, object_seq, data, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.PlatformID, e.ID, string(e.Type), e.Sequence, e.ObjectID, e.ObjectSequence, string(e.Data), store.TimeOf(now))
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", typ, err)
 	}
+	if afterCommit {
+		numberAfterCommit(tx, db)
+	}
 	return e, nil
+}
+
+// nextObjectNumber advances the object's counter alone.
+func nextObjectNumber(ctx context.Context, tx *sql.Tx, platformID, objectID string) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO event_sequences (platform_id, object_id, last) VALUES ($1, $2, 1)
+		ON CONFLICT (platform_id, object_id) DO UPDATE SET last = event_sequences.last + 1
+		RETURNING last`, platformID, objectID).Scan(&n)
+	return n, err
 }
 
 // nextNumbers advances the platform's counter and the object's in one
@@ -131,6 +165,11 @@ func NewStore(db *store.DB) *Store { return &Store{db: db} }
 
 const cols = `platform_id, id, type, seq, object_id, object_seq, data, created_at`
 
+// numbered is the condition on events that readers may see: numbered in
+// their platform's sequence. Written out in every query, so that both
+// databases use the partial index on (platform_id, seq).
+const numbered = `seq > 0`
+
 // Get returns one of the platform's events. Returns errs.NotFound if the
 // platform has no such event (or no longer keeps it).
 func (s *Store) Get(ctx context.Context, platformID, eventID string) (*Event, error) {
@@ -139,7 +178,7 @@ func (s *Store) Get(ctx context.Context, platformID, eventID string) (*Event, er
 
 // Get is Store.Get in q, for callers inside a transaction.
 func Get(ctx context.Context, q store.Querier, platformID, eventID string) (*Event, error) {
-	e, err := scan(q.QueryRowContext(ctx, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND id = $2`, platformID, eventID))
+	e, err := scan(q.QueryRowContext(ctx, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND id = $2 AND `+numbered, platformID, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("id", "No such event: '%s'.", eventID)
 	}

@@ -35,7 +35,7 @@ type Query struct {
 // direction of travel. Returns errs.Invalid naming the cursor if a cursor is
 // not one of the platform's events (perhaps no longer kept).
 func (s *Store) List(ctx context.Context, platformID string, q Query) ([]*Event, bool, error) {
-	where := []string{"platform_id = $1"}
+	where := []string{"platform_id = $1", numbered}
 	args := []any{platformID}
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -89,7 +89,7 @@ func (s *Store) List(ctx context.Context, platformID string, q Query) ([]*Event,
 
 func (s *Store) sequenceOf(ctx context.Context, platformID, eventID string) (int64, error) {
 	var seq int64
-	err := s.db.QueryRowContext(ctx, `SELECT seq FROM events WHERE platform_id = $1 AND id = $2`, platformID, eventID).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM events WHERE platform_id = $1 AND id = $2 AND `+numbered, platformID, eventID).Scan(&seq)
 	return seq, err
 }
 
@@ -98,7 +98,7 @@ func (s *Store) sequenceOf(ctx context.Context, platformID, eventID string) (int
 // has missed events that were pruned.
 func (s *Store) Oldest(ctx context.Context, platformID string) (int64, error) {
 	var seq sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(seq) FROM events WHERE platform_id = $1`, platformID).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(seq) FROM events WHERE platform_id = $1 AND `+numbered, platformID).Scan(&seq)
 	return seq.Int64, err
 }
 

@@ -179,7 +179,9 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer commitHooks.Delete(tx)
+	st := &txState{db: db}
+	txStates.Store(tx, st)
+	defer txStates.Delete(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -187,25 +189,60 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	if hooks, ok := commitHooks.Load(tx); ok {
-		for _, f := range *hooks.(*[]func()) {
-			f()
-		}
+	for _, f := range st.hooks {
+		f()
 	}
 	return nil
 }
 
-// commitHooks holds, by transaction, what OnCommit registered. A
-// transaction runs in one goroutine at a time, so a slice needs no lock.
-var commitHooks sync.Map
+// txState is what InTx knows of a transaction it runs: its database and
+// what OnCommit registered. A transaction runs in one goroutine at a time,
+// so the slice needs no lock.
+type txState struct {
+	db    *DB
+	hooks []func()
+	once  map[any]bool
+}
+
+// txStates holds, by transaction, the state of those InTx is running.
+var txStates sync.Map
 
 // OnCommit makes f run once tx, begun by InTx, has committed; never if it
-// rolls back. It is for what may only be known once the transaction's
-// writes are visible to every other: an in-memory cache of rows it wrote.
+// rolls back, nor if tx was not begun by InTx. It is for what may only be
+// known once the transaction's writes are visible to every other: an
+// in-memory cache of rows it wrote, or numbering its events.
 func OnCommit(tx *sql.Tx, f func()) {
-	hooks, _ := commitHooks.LoadOrStore(tx, &[]func(){})
-	h := hooks.(*[]func())
-	*h = append(*h, f)
+	if st, ok := txStates.Load(tx); ok {
+		st := st.(*txState)
+		st.hooks = append(st.hooks, f)
+	}
+}
+
+// OnCommitOnce is OnCommit, except that f is not registered if a hook was
+// already registered under key in tx: for what must run once per
+// transaction however many of its changes ask for it.
+func OnCommitOnce(tx *sql.Tx, key any, f func()) {
+	v, ok := txStates.Load(tx)
+	if !ok {
+		return
+	}
+	st := v.(*txState)
+	if st.once[key] {
+		return
+	}
+	if st.once == nil {
+		st.once = map[any]bool{}
+	}
+	st.once[key] = true
+	st.hooks = append(st.hooks, f)
+}
+
+// DBOf returns the database of tx when InTx runs it, else nil.
+func DBOf(tx *sql.Tx) *DB {
+	if st, ok := txStates.Load(tx); ok {
+		return st.(*txState).db
+	}
+	return nil
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation, on

@@ -175,6 +175,45 @@ func TestPageClause(t *testing.T) {
 	})
 }
 
+// TestOnCommitOnceAndDBOf: a hook under a key is registered once per
+// transaction, and a transaction InTx runs knows its database; one begun
+// otherwise knows none and runs no hooks.
+func TestOnCommitOnceAndDBOf(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		type key struct{}
+		runs := 0
+		for range 2 {
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				if store.DBOf(tx) != db {
+					t.Error("DBOf does not know InTx's transaction")
+				}
+				for range 3 {
+					store.OnCommitOnce(tx, key{}, func() { runs++ })
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if runs != 2 {
+			t.Fatalf("a hook registered thrice in each of two transactions ran %d times, want 2", runs)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.OnCommit(tx, func() { runs++ })
+		if store.DBOf(tx) != nil {
+			t.Error("DBOf knows a transaction InTx does not run")
+		}
+		if err := tx.Commit(); err != nil || runs != 2 {
+			t.Fatalf("commit %v; hooks ran %d times", err, runs)
+		}
+	})
+}
+
 // TestOnCommit: what a transaction registers runs after it commits, in
 // order, and never when it rolls back.
 func TestOnCommit(t *testing.T) {

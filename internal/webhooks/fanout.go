@@ -91,13 +91,15 @@ func (s *Service) fanOutEndpoint(ctx context.Context, platformID, endpointID str
 		if err != nil || e.Status != StatusEnabled {
 			return err
 		}
+		// seq > 0: numbered events only, written out so that the partial
+		// index on the sequence serves (see event.Record).
 		events, err := store.All(ctx, tx, func(row store.Scanner) (newEvent, error) {
 			var ev newEvent
 			var typ string
 			err := row.Scan(&ev.id, &typ, &ev.seq, &ev.objectID)
 			ev.typ = event.Type(typ)
 			return ev, err
-		}, fmt.Sprintf(`SELECT id, type, seq, object_id FROM events WHERE platform_id = $1 AND seq > $2 ORDER BY seq LIMIT %d`, fanOutBatch),
+		}, fmt.Sprintf(`SELECT id, type, seq, object_id FROM events WHERE platform_id = $1 AND seq > $2 AND seq > 0 ORDER BY seq LIMIT %d`, fanOutBatch),
 			platformID, e.Cursor)
 		if err != nil || len(events) == 0 {
 			return err
