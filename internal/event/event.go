@@ -63,12 +63,12 @@ const Prefix = "evt"
 // orders all of a platform's events in commit order, is given one of two
 // ways (see numbering.go):
 //
-//   - On PostgreSQL, after tx commits and before InTx returns, by a pass
-//     that numbers every committed event still unnumbered. Until then the
-//     event is invisible to readers, and Sequence is 0 in what Record
-//     returns. Taking the number inside tx would lock the platform's
-//     counter row until commit and so serialise every transaction that
-//     records an event, commit included.
+//   - On PostgreSQL, after tx commits, by a pass that numbers every
+//     committed event still unnumbered: milliseconds later, or at once
+//     when the feed is read. Until then the event is invisible to readers,
+//     and Sequence is 0 in what Record returns. Taking the number inside
+//     tx would lock the platform's counter row until commit and so
+//     serialise every transaction that records an event, commit included.
 //   - On SQLite, and for a transaction not run by store.DB.InTx, in tx
 //     itself: SQLite's transactions are serialised anyway, so holding the
 //     counter until commit costs nothing.
@@ -170,13 +170,22 @@ const cols = `platform_id, id, type, seq, object_id, object_seq, data, created_a
 // databases use the partial index on (platform_id, seq).
 const numbered = `seq > 0`
 
-// Get returns one of the platform's events. Returns errs.NotFound if the
-// platform has no such event (or no longer keeps it).
+// Get returns one of the platform's events, numbered: one committed but not
+// numbered yet is numbered first. Returns errs.NotFound if the platform
+// has no such event (or no longer keeps it).
 func (s *Store) Get(ctx context.Context, platformID, eventID string) (*Event, error) {
-	return Get(ctx, s.db, platformID, eventID)
+	e, err := Get(ctx, s.db, platformID, eventID)
+	if errs.Is(err, errs.NotFound) {
+		if err := awaitNumbered(ctx, s.db, platformID); err != nil {
+			return nil, err
+		}
+		e, err = Get(ctx, s.db, platformID, eventID)
+	}
+	return e, err
 }
 
-// Get is Store.Get in q, for callers inside a transaction.
+// Get is Store.Get in q, for callers inside a transaction: an event not
+// numbered yet is not found.
 func Get(ctx context.Context, q store.Querier, platformID, eventID string) (*Event, error) {
 	e, err := scan(q.QueryRowContext(ctx, `SELECT `+cols+` FROM events WHERE platform_id = $1 AND id = $2 AND `+numbered, platformID, eventID))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -36,7 +36,7 @@ func record(t *testing.T, db *store.DB, at time.Time, platformID string, typ eve
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := event.Get(context.Background(), db, platformID, e.ID)
+	got, err := event.NewStore(db).Get(context.Background(), platformID, e.ID)
 	if err != nil {
 		t.Fatalf("event %s once its transaction returned: %v", e.ID, err)
 	}

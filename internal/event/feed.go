@@ -35,6 +35,9 @@ type Query struct {
 // direction of travel. Returns errs.Invalid naming the cursor if a cursor is
 // not one of the platform's events (perhaps no longer kept).
 func (s *Store) List(ctx context.Context, platformID string, q Query) ([]*Event, bool, error) {
+	if err := awaitNumbered(ctx, s.db, platformID); err != nil {
+		return nil, false, err
+	}
 	where := []string{"platform_id = $1", numbered}
 	args := []any{platformID}
 	add := func(cond string, v any) {

@@ -32,10 +32,11 @@ import (
 // (pruning aside) and what it sees next is above N. Passes are few:
 // transactions that commit while one runs wait together for the next.
 //
-// The pass runs in the committing goroutine, before InTx returns (so a
-// client that made a change finds its event in the feed), and every
-// SweepEvery on every node, for events whose node died between commit and
-// pass.
+// A pass runs soon after a commit, in the background, gathering the
+// commits of a few milliseconds; before a read of the feed that would
+// miss events committed but not numbered (so a client that made a change
+// finds its event); and every SweepEvery on every node, for events whose
+// node died between commit and pass.
 
 // SweepEvery is how often RunNumbering numbers what no pass did.
 const SweepEvery = time.Second
@@ -47,21 +48,29 @@ const passTimeout = 10 * time.Second
 // numberRows bounds the rows one UPDATE numbers (2 arguments each).
 const numberRows = 200
 
-// numberAfterCommit arranges for tx's events to be numbered once it has
-// committed, before InTx returns.
+// numberAfterCommit arranges for tx's events to be numbered soon after it
+// commits. The committing goroutine does not wait: a change's caller never
+// pays for numbering, and a reader of the feed asks for a pass itself
+// (see awaitNumbered).
 func numberAfterCommit(tx *sql.Tx, db *store.DB) {
-	store.OnCommitOnce(tx, numberKey{}, func() { numbererOf(db).await(db) })
+	store.OnCommitOnce(tx, numberKey{}, func() { numbererOf(db).poke(db) })
 }
 
 type numberKey struct{}
 
-// numberer coalesces the passes of the transactions that commit on one
-// database: one pass runs at a time, and those that commit meanwhile wait
-// for the next, which the first of them runs.
+// gatherFor is how long a pass that a commit asked for waits for more
+// commits to number with it: far below what a consumer of the feed could
+// notice, and enough that under load one pass numbers many events.
+const gatherFor = 5 * time.Millisecond
+
+// numberer runs the passes of one database, one at a time, in a goroutine
+// that lives while there is work: commits mark it dirty, and readers wait
+// for the end of a pass that started after they asked.
 type numberer struct {
-	mu    sync.Mutex
-	busy  bool
-	queue []chan bool // true: run the next pass; false: done
+	mu      sync.Mutex
+	running bool
+	dirty   bool
+	waiting []chan struct{}
 }
 
 // numberers holds a numberer per database, dropped when the database is
@@ -80,43 +89,82 @@ func numbererOf(db *store.DB) *numberer {
 	return n.(*numberer)
 }
 
-// await returns once a pass that started after the caller's commit has
-// ended: the caller's events are numbered, unless that pass failed (then
-// the next pass or the sweep numbers them).
-func (n *numberer) await(db *store.DB) {
-	n.mu.Lock()
-	if n.busy {
-		turn := make(chan bool, 1)
-		n.queue = append(n.queue, turn)
-		n.mu.Unlock()
-		if !<-turn {
-			return
-		}
-		n.mu.Lock()
-	}
-	n.busy = true
-	batch := n.queue
-	n.queue = nil
-	n.mu.Unlock()
-
-	ctx, cancel := context.WithTimeout(context.Background(), passTimeout)
-	_, _ = Number(ctx, db)
-	cancel()
-
-	for _, w := range batch {
-		w <- false
-	}
+// poke asks for a pass after a commit.
+func (n *numberer) poke(db *store.DB) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if len(n.queue) == 0 {
-		n.busy = false
-		return
+	n.dirty = true
+	n.start(db)
+}
+
+// await returns once a pass that started after the call has ended.
+func (n *numberer) await(ctx context.Context, db *store.DB) error {
+	done := make(chan struct{})
+	n.mu.Lock()
+	n.dirty = true
+	n.waiting = append(n.waiting, done)
+	n.start(db)
+	n.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	// Those who committed during the pass: the first runs the next one
-	// for all of them.
-	next := n.queue[0]
-	n.queue = n.queue[1:]
-	next <- true
+}
+
+// start starts the goroutine unless it runs; n.mu is held.
+func (n *numberer) start(db *store.DB) {
+	if !n.running {
+		n.running = true
+		go n.run(db)
+	}
+}
+
+// run passes while there is cause: a commit since the last pass began, or
+// a reader waiting. A pass that fails leaves its events to the next one or
+// to the sweep, which logs.
+func (n *numberer) run(db *store.DB) {
+	for {
+		n.mu.Lock()
+		if !n.dirty {
+			n.running = false
+			n.mu.Unlock()
+			return
+		}
+		gather := len(n.waiting) == 0
+		n.mu.Unlock()
+		if gather {
+			time.Sleep(gatherFor)
+		}
+		n.mu.Lock()
+		n.dirty = false
+		waiting := n.waiting
+		n.waiting = nil
+		n.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), passTimeout)
+		_, _ = Number(ctx, db)
+		cancel()
+		for _, w := range waiting {
+			close(w)
+		}
+	}
+}
+
+// awaitNumbered makes sure that what the platform committed before the
+// call is numbered, when some of its events are not: a client that made a
+// change and then reads the feed finds its event.
+func awaitNumbered(ctx context.Context, db *store.DB, platformID string) error {
+	if db.Dialect != store.Postgres {
+		return nil
+	}
+	var pending bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE platform_id = $1 AND seq = 0)`, platformID).Scan(&pending)
+	if err != nil || !pending {
+		return err
+	}
+	return numbererOf(db).await(ctx, db)
 }
 
 // Number numbers every committed event of db not numbered yet, platform by

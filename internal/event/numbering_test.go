@@ -56,7 +56,7 @@ func TestNumbersNeverGoBack(t *testing.T) {
 				return err
 			})
 			if e != nil {
-				e, _ = event.Get(ctx, db, p.ID, e.ID)
+				e, _ = event.NewStore(db).Get(ctx, p.ID, e.ID)
 			}
 			second <- e
 		}()
@@ -237,8 +237,7 @@ func TestSweepNumbersWhatADeadNodeLeft(t *testing.T) {
 		if _, err := db.ExecContext(ctx, `UPDATE event_sequences SET last = 2 WHERE platform_id = $1 AND object_id = 'pay_1'`, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		events := event.NewStore(db)
-		if _, err := events.Get(ctx, p.ID, left); err == nil {
+		if _, err := event.Get(ctx, db, p.ID, left); err == nil {
 			t.Fatal("an unnumbered event is visible")
 		}
 		runCtx, cancel := context.WithCancel(ctx)
@@ -247,7 +246,7 @@ func TestSweepNumbersWhatADeadNodeLeft(t *testing.T) {
 		defer func() { cancel(); <-stopped }()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			e, err := events.Get(ctx, p.ID, left)
+			e, err := event.Get(ctx, db, p.ID, left) // reads, without asking for a pass
 			if err == nil {
 				if e.Sequence != before.Sequence+1 {
 					t.Fatalf("the left event is number %d, after %d", e.Sequence, before.Sequence)
@@ -261,6 +260,35 @@ func TestSweepNumbersWhatADeadNodeLeft(t *testing.T) {
 		}
 		if next := record(t, db, time.Now(), p.ID, "payment.failed", "pay_1", nil); next.Sequence != before.Sequence+2 || next.ObjectSequence != 3 {
 			t.Fatalf("the next event is numbered %d/%d", next.Sequence, next.ObjectSequence)
+		}
+	})
+}
+
+// TestNumberedSoonAfterCommit: with no reader asking and no sweep running,
+// a committed event is numbered by the pass its commit asked for.
+func TestNumberedSoonAfterCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p, _ := platform.NewService(db, time.Now).Create(ctx, "A")
+		var e *event.Event
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			e, err = event.Record(ctx, tx, time.Now(), p.ID, "payment.created", "pay_1", nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, err := event.Get(ctx, db, p.ID, e.ID) // reads, without asking for a pass
+			if err == nil && got.Sequence == 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not numbered 5 s after its commit: %+v, %v", got, err)
+			}
+			time.Sleep(time.Millisecond)
 		}
 	})
 }
