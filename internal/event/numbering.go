@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -178,14 +179,16 @@ func Number(ctx context.Context, db *store.DB) (int, error) {
 		return 0, fmt.Errorf("events to number: %w", err)
 	}
 	total := 0
+	var failed []error
 	for _, p := range platforms {
 		n, err := numberPlatform(ctx, db, p)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("number events of %s: %w", p, err)
+			// One platform's failure does not hold back the others'.
+			failed = append(failed, fmt.Errorf("number events of %s: %w", p, err))
 		}
 	}
-	return total, nil
+	return total, errors.Join(failed...)
 }
 
 type unnumbered struct {
