@@ -59,9 +59,9 @@ const Prefix = "evt"
 //
 // The event takes the next number of its object's sequence in tx (the
 // object's counter row stays locked until tx ends, which serialises only
-// changes of that one object). Its number in the platform's sequence, which
-// orders all of a platform's events in commit order, is given one of two
-// ways (see numbering.go):
+// changes of that one object). Its number in the platform's sequence,
+// which orders all of a platform's events and never goes back, is given
+// one of two ways (see numbering.go):
 //
 //   - On PostgreSQL, after tx commits, by a pass that numbers every
 //     committed event still unnumbered: milliseconds later, or at once
