@@ -95,11 +95,38 @@ func RefundAllowed(from, to RefundStatus) bool {
 	return false
 }
 
-func TransferAllowed(from, to TransferStatus) bool {
-	for _, m := range transferMoves {
-		if m.from == from && m.to == to {
-			return true
-		}
+func TransferAllowed(from, to TransferStatus) bool { return transferAllowed(from, to) }
+
+// MoveTransferReadAs and MoveRefundReadAs move a refund or transfer as if
+// it had been read in status readAs, before another run moved it on.
+func MoveTransferReadAs(s *Service, ctx context.Context, platformID, transferID string, readAs, to TransferStatus) (bool, error) {
+	t, err := scanTransfer(s.db.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND id = $2`, platformID, transferID))
+	if err != nil {
+		return false, err
 	}
-	return false
+	p, err := getPayment(ctx, s.db, platformID, t.PaymentID)
+	if err != nil {
+		return false, err
+	}
+	t.Status = readAs
+	var moved bool
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		moved, err = s.moveTransfer(ctx, tx, t, transferChange{to: to, payment: p})
+		return err
+	})
+	return moved, err
+}
+
+func MoveRefundReadAs(s *Service, ctx context.Context, platformID, refundID string, readAs, to RefundStatus) (bool, error) {
+	r, err := getRefund(ctx, s.db, platformID, refundID)
+	if err != nil {
+		return false, err
+	}
+	r.Status = readAs
+	var moved bool
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		moved, err = s.moveRefund(ctx, tx, r, to)
+		return err
+	})
+	return moved, err
 }

@@ -277,6 +277,15 @@ var transferMoves = []struct{ from, to TransferStatus }{
 	{TransferProcessing, TransferFailed},
 }
 
+func transferAllowed(from, to TransferStatus) bool {
+	for _, m := range transferMoves {
+		if m.from == from && m.to == to {
+			return true
+		}
+	}
+	return false
+}
+
 // transferChange is one move of a transfer and what is recorded with it.
 type transferChange struct {
 	to                     TransferStatus
@@ -288,27 +297,37 @@ type transferChange struct {
 
 // moveTransfer moves t (as read) as c says, if the table allows it and t
 // is still where it was read, with its event; it reports whether it
-// moved.
+// moved. A transfer read before another run moved it is read again and
+// the move tried from where it is now, as moveRefund does: a run that
+// lost the race to processing, to a run that then died after Stripe made
+// the transfer, still records it paid.
 func (s *Service) moveTransfer(ctx context.Context, tx *sql.Tx, t *Transfer, c transferChange) (bool, error) {
-	ok := false
-	for _, m := range transferMoves {
-		ok = ok || (m.from == t.Status && m.to == c.to)
-	}
-	if !ok {
-		if t.Status != c.to {
-			s.logger.InfoContext(ctx, "transfer move refused", "transfer", t.ID, "from", t.Status, "to", c.to)
-		}
-		return false, nil
-	}
 	now := store.TimeOf(s.now())
-	res, err := tx.ExecContext(ctx, `UPDATE transfers SET status = $3, stripe_transfer_id = COALESCE(stripe_transfer_id, $4), failure_code = $5,
-		failure_detail = $6, updated_at = $7 WHERE platform_id = $1 AND id = $2 AND status = $8`,
-		t.PlatformID, t.ID, string(c.to), nullString(c.stripeID), c.code, c.detail, now, string(t.Status))
-	if err != nil {
-		return false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
+	for try := 0; ; try++ {
+		if !transferAllowed(t.Status, c.to) || try == 2 {
+			if t.Status != c.to {
+				s.logger.InfoContext(ctx, "transfer move refused", "transfer", t.ID, "from", t.Status, "to", c.to)
+			}
+			return false, nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE transfers SET status = $3, stripe_transfer_id = COALESCE(stripe_transfer_id, $4), failure_code = $5,
+			failure_detail = $6, updated_at = $7 WHERE platform_id = $1 AND id = $2 AND status = $8`,
+			t.PlatformID, t.ID, string(c.to), nullString(c.stripeID), c.code, c.detail, now, string(t.Status))
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, err
+		}
+		if n == 1 {
+			break
+		}
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM transfers WHERE platform_id = $1 AND id = $2`, t.PlatformID, t.ID).Scan(&status); err != nil {
+			return false, err
+		}
+		t.Status = TransferStatus(status)
 	}
 	t.Status = c.to
 	if c.to == TransferPaid {

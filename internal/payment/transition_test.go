@@ -96,3 +96,61 @@ func TestTransitionTables(t *testing.T) {
 		}
 	})
 }
+
+// TestMovesReadBeforeAnotherRun: a run that read a refund or transfer
+// before another run moved it on tries its move again from where the row
+// is now, so it never stays behind: a transfer another run took to
+// processing (and died there after Stripe made it) is recorded paid,
+// once; one another run finished is left as it is.
+func TestMovesReadBeforeAnotherRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Turner")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		p := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "charge_type": "separate"})
+		var r payment.RefundView
+		f.Post("/v1/payments/"+p.ID+"/refunds", `{"amount":100}`, 200, &r)
+		trID := p.Transfers[0].ID
+		set := func(table, id, status string) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, `UPDATE `+table+` SET status = $3 WHERE platform_id = $1 AND id = $2`, f.PlatformID, id, status); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status := func(table, id string) (s string, events int) {
+			t.Helper()
+			if err := db.QueryRowContext(ctx, `SELECT status FROM `+table+` WHERE platform_id = $1 AND id = $2`, f.PlatformID, id).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s, f.count(`SELECT COUNT(*) FROM events WHERE platform_id = $1 AND object_id = $2`, f.PlatformID, id)
+		}
+
+		set("transfers", trID, string(payment.TransferProcessing))
+		_, before := status("transfers", trID)
+		moved, err := payment.MoveTransferReadAs(f.App.Payments, ctx, f.PlatformID, trID, payment.TransferPending, payment.TransferPaid)
+		if s, n := status("transfers", trID); err != nil || !moved || s != string(payment.TransferPaid) || n != before+1 {
+			t.Fatalf("transfer read pending, processing now, moved to paid: moved %v, %v; now %s with %d new events", moved, err, s, n-before)
+		}
+		moved, err = payment.MoveTransferReadAs(f.App.Payments, ctx, f.PlatformID, trID, payment.TransferPending, payment.TransferPaid)
+		if s, n := status("transfers", trID); err != nil || moved || s != string(payment.TransferPaid) || n != before+1 {
+			t.Fatalf("transfer read pending, paid now, moved to paid again: moved %v, %v; now %s with %d new events", moved, err, s, n-before)
+		}
+		set("transfers", trID, string(payment.TransferFailed))
+		moved, err = payment.MoveTransferReadAs(f.App.Payments, ctx, f.PlatformID, trID, payment.TransferPending, payment.TransferProcessing)
+		if s, _ := status("transfers", trID); err != nil || moved || s != string(payment.TransferFailed) {
+			t.Fatalf("transfer read pending, failed now, moved to processing: moved %v, %v; now %s", moved, err, s)
+		}
+
+		set("refunds", r.ID, string(payment.RefundProcessing))
+		moved, err = payment.MoveRefundReadAs(f.App.Payments, ctx, f.PlatformID, r.ID, payment.RefundPending, payment.RefundFailed)
+		if s, _ := status("refunds", r.ID); err != nil || !moved || s != string(payment.RefundFailed) {
+			t.Fatalf("refund read pending, processing now, moved to failed: moved %v, %v; now %s", moved, err, s)
+		}
+		moved, err = payment.MoveRefundReadAs(f.App.Payments, ctx, f.PlatformID, r.ID, payment.RefundPending, payment.RefundProcessing)
+		if s, _ := status("refunds", r.ID); err != nil || moved || s != string(payment.RefundFailed) {
+			t.Fatalf("refund read pending, failed now, moved to processing: moved %v, %v; now %s", moved, err, s)
+		}
+	})
+}
