@@ -2,6 +2,8 @@ package payment_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // authorize accepts a payment with capture manual and processes it to
@@ -423,6 +426,55 @@ func TestCaptureLookedAfter(t *testing.T) {
 		}
 		if f.events(payment.EventPaymentCaptured, captured.ID) != 1 || f.events(payment.EventPaymentCanceled, canceled.ID) != 1 {
 			t.Error("not one event each")
+		}
+	})
+}
+
+// TestJanitorLeavesOperationsOfPaymentsMovedOn: a capture Stripe refused
+// stays unfinished in its operation's row. While its payment still waits
+// for capture the janitor gives it a job every StuckAfter (which logs the
+// refusal again); once the payment has moved on (canceled, or a new
+// attempt), it gives none.
+func TestJanitorLeavesOperationsOfPaymentsMovedOn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		m := f.merchant("Cooper")
+		c := f.customer()
+		f.saveCard(c.ID, "pm_card_visa")
+		waiting, movedOn := f.authorize(m.ID, c.ID, "direct", 1400), f.authorize(m.ID, c.ID, "direct", 900)
+		now := store.TimeOf(f.clock.Now())
+		at := func(p payment.View) string {
+			var attempt int64
+			if err := db.QueryRowContext(ctx, `SELECT attempt FROM payments WHERE platform_id = $1 AND id = $2`, f.PlatformID, p.ID).Scan(&attempt); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%s:%d", p.ID, attempt)
+		}
+		for _, o := range []struct{ kind, object string }{
+			{string(stripeop.CapturePaymentIntent), at(waiting) + ":1500"},
+			{string(stripeop.CapturePaymentIntent), at(movedOn)},
+			{string(stripeop.CancelPaymentIntent), waiting.ID + ":7"}, // an attempt it is not at
+		} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO stripe_operations (platform_id, kind, object_id, runs, last_error, created_at, updated_at)
+				VALUES ($1, $2, $3, 1, 'refused', $4, $4)`, f.PlatformID, o.kind, o.object, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE payments SET status = 'canceled' WHERE platform_id = $1 AND id = $2`, f.PlatformID, movedOn.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `DELETE FROM river_job`); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(payment.StuckAfter + time.Minute)
+		if n, err := f.App.Payments.Requeue(ctx); err != nil || n != 1 {
+			t.Fatalf("requeue: %d jobs, %v; want 1, the capture its payment still waits for", n, err)
+		}
+		var args string
+		if err := db.QueryRowContext(ctx, `SELECT CAST(args AS TEXT) FROM river_job WHERE kind = 'payment.capture'`).Scan(&args); err != nil ||
+			!strings.Contains(args, waiting.ID) || !strings.Contains(args, "1500") {
+			t.Fatalf("the capture job: %s, %v", args, err)
 		}
 	})
 }

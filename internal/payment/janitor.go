@@ -104,13 +104,21 @@ func (s *Service) Requeue(ctx context.Context) (int, error) {
 		},
 		touch: `UPDATE refunds SET updated_at = $3 WHERE platform_id = $1 AND id = $2`,
 	}, {
-		// Captures and cancels begun and not finished: their job ran out of
-		// tries. A payment that moved on makes the new job a no-op; one
-		// Stripe keeps refusing is logged again for the operator until its
-		// authorization ends.
-		query: `SELECT platform_id, kind || '|' || object_id FROM stripe_operations WHERE kind IN ($1, $2) AND stripe_id IS NULL AND runs > 0
-			AND updated_at < $3 AND object_id NOT LIKE '%:checkout' ORDER BY updated_at LIMIT 1000`,
-		args:  []any{string(stripeop.CapturePaymentIntent), string(stripeop.CancelPaymentIntent), before},
+		// Captures and cancels begun and not finished (their job ran out of
+		// tries) of a payment still waiting for them, at the attempt they
+		// were for: one Stripe keeps refusing is logged again for the
+		// operator until its authorization ends, and one whose payment
+		// moved on is left alone, rather than given a job that does
+		// nothing every StuckAfter for ever. Object ids are
+		// "payment:attempt" or "payment:attempt:amount".
+		query: `SELECT o.platform_id, o.kind || '|' || o.object_id FROM stripe_operations o
+			JOIN payments p ON p.platform_id = o.platform_id AND p.status IN ($4, $5)
+				AND (o.object_id = p.id || ':' || CAST(p.attempt AS TEXT)
+					OR substr(o.object_id, 1, length(p.id) + length(CAST(p.attempt AS TEXT)) + 2) = p.id || ':' || CAST(p.attempt AS TEXT) || ':')
+			WHERE o.kind IN ($1, $2) AND o.stripe_id IS NULL AND o.runs > 0 AND o.updated_at < $3 AND o.object_id NOT LIKE '%:checkout'
+			ORDER BY o.updated_at LIMIT 1000`,
+		args: []any{string(stripeop.CapturePaymentIntent), string(stripeop.CancelPaymentIntent), before,
+			string(StatusRequiresCapture), string(StatusRequiresAction)},
 		job:   intentOpJob,
 		touch: `UPDATE stripe_operations SET updated_at = $3 WHERE platform_id = $1 AND kind || '|' || object_id = $2`,
 	}}
