@@ -153,6 +153,15 @@ func (n *numberer) run(db *store.DB) {
 	}
 }
 
+// AwaitNumbered returns once every event of the platform committed before
+// the call is numbered: for a reader that must not take a later event for
+// an earlier one, such as a new webhook endpoint's starting cursor. It
+// does nothing on SQLite, where events are numbered as they commit, and
+// must not be called inside a transaction that records events.
+func AwaitNumbered(ctx context.Context, db *store.DB, platformID string) error {
+	return awaitNumbered(ctx, db, platformID)
+}
+
 // awaitNumbered makes sure that what the platform committed before the
 // call is numbered, when some of its events are not: a client that made a
 // change and then reads the feed finds its event.

@@ -194,6 +194,11 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 		e.Description = *p.Description
 	}
 	e.secret = s.keys.Seal(plain, where(platformID, e.ID, "secret"))
+	// Events committed before now are numbered first, so that the cursor
+	// below is above them all.
+	if err := event.AwaitNumbered(ctx, s.db, platformID); err != nil {
+		return nil, err
+	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_endpoints WHERE platform_id = $1`, platformID).Scan(&n); err != nil {
@@ -202,8 +207,8 @@ func (s *Service) CreateEndpoint(ctx context.Context, platformID string, p Endpo
 		if n >= MaxEndpoints {
 			return errs.E(errs.Conflict, "A platform has at most %d webhook endpoints; delete one first.", MaxEndpoints).WithReason("too_many_endpoints")
 		}
-		// From now on: events already recorded are not sent (recover sends
-		// a range of them on request).
+		// From now on: events already committed are not sent (recover
+		// sends a range of them on request).
 		if e.Cursor, err = event.Latest(ctx, tx, platformID); err != nil {
 			return err
 		}
