@@ -70,20 +70,7 @@ func MoveRefund(s *Service, ctx context.Context, platformID, refundID string, to
 }
 
 func MoveTransfer(s *Service, ctx context.Context, platformID, transferID string, to TransferStatus) (bool, error) {
-	t, err := scanTransfer(s.db.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND id = $2`, platformID, transferID))
-	if err != nil {
-		return false, err
-	}
-	p, err := getPayment(ctx, s.db, platformID, t.PaymentID)
-	if err != nil {
-		return false, err
-	}
-	var moved bool
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		moved, err = s.moveTransfer(ctx, tx, t, transferChange{to: to, payment: p})
-		return err
-	})
-	return moved, err
+	return MoveTransferReadAs(s, ctx, platformID, transferID, "", to)
 }
 
 func RefundAllowed(from, to RefundStatus) bool {
@@ -98,7 +85,8 @@ func RefundAllowed(from, to RefundStatus) bool {
 func TransferAllowed(from, to TransferStatus) bool { return transferAllowed(from, to) }
 
 // MoveTransferReadAs and MoveRefundReadAs move a refund or transfer as if
-// it had been read in status readAs, before another run moved it on.
+// it had been read in status readAs (unless empty), before another run
+// moved it on.
 func MoveTransferReadAs(s *Service, ctx context.Context, platformID, transferID string, readAs, to TransferStatus) (bool, error) {
 	t, err := scanTransfer(s.db.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE platform_id = $1 AND id = $2`, platformID, transferID))
 	if err != nil {
@@ -108,7 +96,9 @@ func MoveTransferReadAs(s *Service, ctx context.Context, platformID, transferID 
 	if err != nil {
 		return false, err
 	}
-	t.Status = readAs
+	if readAs != "" {
+		t.Status = readAs
+	}
 	var moved bool
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		moved, err = s.moveTransfer(ctx, tx, t, transferChange{to: to, payment: p})
