@@ -69,3 +69,38 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerify: whatever the body, header and secret, Verify never panics;
+// it accepts a header only if it carries the body's signature under the
+// secret it names; and a body signed now always verifies.
+func FuzzVerify(f *testing.F) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	body := []byte(`{"id":"evt_1","object":"event"}`)
+	f.Add(body, emulator.Sign(body, "whsec_a", now), "whsec_a")
+	f.Add(body, "t=1,v1=00", "whsec_a")
+	f.Add([]byte{}, "t=,v1=,=,", "")
+	f.Fuzz(func(t *testing.T, body []byte, header, secret string) {
+		if i, err := stripeevents.Verify(body, header, []string{secret}, now); err == nil && (i != 0 || !signedWithin(header, body, secret)) {
+			t.Fatalf("accepted %q (secret %d) without the body's signature under the secret", header, i)
+		}
+		if _, err := stripeevents.Verify(body, emulator.Sign(body, secret, now), []string{secret}, now); err != nil {
+			t.Fatalf("a body signed now was refused: %v", err)
+		}
+	})
+}
+
+// signedWithin reports whether header carries body's signature under
+// secret at its own t= (which may be up to Tolerance from now).
+func signedWithin(header string, body []byte, secret string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		if ts, ok := strings.CutPrefix(part, "t="); ok {
+			unix, err := strconv.ParseInt(ts, 10, 64)
+			if err != nil {
+				return false
+			}
+			want := strings.SplitN(emulator.Sign(body, secret, time.Unix(unix, 0)), ",v1=", 2)[1]
+			return strings.Contains(","+header+",", ",v1="+want+",")
+		}
+	}
+	return false
+}
