@@ -18,12 +18,7 @@ func TestTransitionTables(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
-		m := f.merchant("Turner")
-		c := f.customer()
-		f.saveCard(c.ID, "pm_card_visa")
-		p := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "charge_type": "separate"})
-		var r payment.RefundView
-		f.Post("/v1/payments/"+p.ID+"/refunds", `{"amount":100}`, 200, &r)
+		p, r := f.separateWithRefund()
 
 		state := func(table, id string) (status string, updated int64, events int) {
 			t.Helper()
@@ -106,12 +101,7 @@ func TestMovesReadBeforeAnotherRun(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
-		m := f.merchant("Turner")
-		c := f.customer()
-		f.saveCard(c.ID, "pm_card_visa")
-		p := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "charge_type": "separate"})
-		var r payment.RefundView
-		f.Post("/v1/payments/"+p.ID+"/refunds", `{"amount":100}`, 200, &r)
+		p, r := f.separateWithRefund()
 		trID := p.Transfers[0].ID
 		set := func(table, id, status string) {
 			t.Helper()
@@ -153,4 +143,16 @@ func TestMovesReadBeforeAnotherRun(t *testing.T) {
 			t.Fatalf("refund read pending, failed now, moved to processing: moved %v, %v; now %s", moved, err, s)
 		}
 	})
+}
+
+// separateWithRefund makes a paid separate charge of 1000 with one
+// transfer, and a refund of 100 of it.
+func (f *fixture) separateWithRefund() (payment.View, payment.RefundView) {
+	m := f.merchant("Turner")
+	c := f.customer()
+	f.saveCard(c.ID, "pm_card_visa")
+	p := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "charge_type": "separate"})
+	var r payment.RefundView
+	f.Post("/v1/payments/"+p.ID+"/refunds", `{"amount":100}`, 200, &r)
+	return p, r
 }
