@@ -60,8 +60,8 @@ func (s *Server) handleFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleFaultsSet replaces the fault configuration from a JSON body
-// ({"error_rate":0.1,"latency":"50ms"...}; durations in nanoseconds or as
-// strings).
+// ({"error_rate":0.1,"latency":"50ms","webhooks":{"drop_rate":0.2}...};
+// durations in nanoseconds or as strings).
 func (s *Server) handleFaultsSet(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Latency          jsonDuration `json:"latency"`
@@ -71,20 +71,35 @@ func (s *Server) handleFaultsSet(w http.ResponseWriter, r *http.Request) {
 		EndpointRate     int          `json:"endpoint_rate_limit"`
 		LostResponseRate float64      `json:"lost_response_rate"`
 		RateLimitedRate  float64      `json:"rate_limited_rate"`
+		Webhooks         struct {
+			DropRate      float64      `json:"drop_rate"`
+			DuplicateRate float64      `json:"duplicate_rate"`
+			ReorderRate   float64      `json:"reorder_rate"`
+			MaxDelay      jsonDuration `json:"max_delay"`
+		} `json:"webhooks"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		controlError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
 		return
 	}
+	hooks := in.Webhooks
 	f := Faults{Latency: time.Duration(in.Latency), LatencyJitter: time.Duration(in.LatencyJitter),
 		ErrorRate: in.ErrorRate, RateLimit: in.RateLimit, EndpointRateLimit: in.EndpointRate,
-		LostResponseRate: in.LostResponseRate, RateLimitedRate: in.RateLimitedRate}
+		LostResponseRate: in.LostResponseRate, RateLimitedRate: in.RateLimitedRate,
+		Webhooks: WebhookFaults{DropRate: hooks.DropRate, DuplicateRate: hooks.DuplicateRate,
+			ReorderRate: hooks.ReorderRate, MaxDelay: time.Duration(hooks.MaxDelay)}}
 	if err := f.Validate(); err != nil {
 		controlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	s.SetFaults(f)
 	writeJSON(w, http.StatusOK, f)
+}
+
+// handleWebhookFaultCounts answers what the webhook faults did so far, as
+// WebhookFaultCounts.
+func (s *Server) handleWebhookFaultCounts(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.WebhookFaultCounts())
 }
 
 type jsonDuration time.Duration

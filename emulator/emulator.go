@@ -196,7 +196,8 @@
 //     on time), to the endpoint's URL as it is then; none once the endpoint
 //     was deleted or disabled. An event's pending_webhooks counts the
 //     endpoints it has not reached yet. Retries still to come are not kept
-//     in snapshots.
+//     in snapshots. Faults.Webhooks makes delivery as unreliable as Stripe
+//     warns it can be (see Control API and faults).
 //
 // expand[] works on every request, nested with dots and with "data." inside
 // lists, at most four levels. Lists take limit (1–100, default 10),
@@ -321,7 +322,26 @@
 // per-endpoint bucket, Faults.EndpointRateLimit), and drop the connection of a
 // share of POSTs after their effect is committed, so a client retrying with
 // the same key gets the stored response and makes one object, not two.
-// Every random choice comes from Options.Seed, so a run is replayable.
+//
+// Faults.Webhooks ("webhooks": drop_rate, duplicate_rate, reorder_rate,
+// max_delay) tests a webhook receiver against Stripe at its worst: events
+// lost, sent twice, out of order. Each delivery (one event to one
+// endpoint) is decided once, as its event is committed. A dropped delivery
+// never reaches its endpoint, neither the attempt nor any retry, and the
+// event's pending_webhooks keeps counting it. A duplicated one is sent as
+// usual and, once its first attempt is over, again: the same body, signed
+// when sent, up to max_delay after the first attempt was due; the copy is
+// tried once and leaves pending_webhooks alone. A reordered one is held
+// back before its first attempt by more than zero and up to max_delay
+// (which must then be positive), so later events to the endpoint overtake
+// it; its retries, if any, count from then. The waits are on the emulator
+// clock, as retries are: a fixed clock holds them until Server.Advance
+// moves it past them, and deliveries that fell due together go in due
+// order. Server.WebhookFaultCounts and GET /_emulator/faults/webhooks
+// count what was dropped, duplicated and reordered since the server
+// started. Every random choice comes from Options.Seed, the webhook faults
+// from a source of their own, so a run with the same seed and the same
+// requests is replayable.
 //
 // Options.SnapshotFile keeps the data, the clock, stored idempotent
 // responses and the id generator's position across restarts: Open loads it

@@ -185,7 +185,7 @@ func (c *call) commitEvents() []*delivery {
 	for _, e := range c.events {
 		c.st.put(e)
 		c.st.Events = append(c.st.Events, e)
-		out = append(out, c.st.deliveriesFor(e)...)
+		out = append(out, c.s.faults.planDeliveries(c.st.deliveriesFor(e))...)
 	}
 	c.st.trimEvents(c.s.opts.EventRetention)
 	c.st.compact()

@@ -54,6 +54,9 @@ type Faults struct {
 	// connection is then dropped without a response. Replays are never lost,
 	// so a client retrying with the same key gets the original result.
 	LostResponseRate float64 `json:"lost_response_rate"`
+	// Webhooks makes webhook deliveries go missing, arrive twice or arrive
+	// out of order.
+	Webhooks WebhookFaults `json:"webhooks"`
 }
 
 type faultInjector struct {
@@ -62,6 +65,11 @@ type faultInjector struct {
 	rng       *rand.Rand
 	global    bucket
 	endpoints map[string]*bucket // by route pattern
+	// hookRng draws the webhook faults. It is apart from rng so that
+	// webhooks, which come and go with the events a request makes, do not
+	// shift the faults of the requests that follow.
+	hookRng    *rand.Rand
+	hookCounts WebhookFaultCounts
 }
 
 // bucket is a token bucket that fills at rate tokens a second of emulator
@@ -72,7 +80,8 @@ type bucket struct {
 }
 
 func newFaultInjector(seed uint64, f Faults) *faultInjector {
-	fi := &faultInjector{rng: rand.New(rand.NewPCG(seed^0xfa017, seed))}
+	fi := &faultInjector{rng: rand.New(rand.NewPCG(seed^0xfa017, seed)),
+		hookRng: rand.New(rand.NewPCG(seed^0x3eb400c, seed))}
 	fi.set(f)
 	return fi
 }
@@ -219,5 +228,5 @@ func (f Faults) Validate() error {
 	case f.EndpointRateLimit < 0:
 		return fmt.Errorf("endpoint_rate_limit must be 0 (off) or a positive number of requests per second")
 	}
-	return nil
+	return f.Webhooks.validate()
 }

@@ -110,6 +110,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /_emulator/clock/advance", s.handleClockAdvance)
 	mux.HandleFunc("GET /_emulator/faults", s.handleFaults)
 	mux.HandleFunc("POST /_emulator/faults", s.handleFaultsSet)
+	mux.HandleFunc("GET /_emulator/faults/webhooks", s.handleWebhookFaultCounts)
 	mux.HandleFunc("POST /_emulator/platforms", s.handlePlatformAdd)
 
 	// Connect OAuth, served on the emulator's origin in place of

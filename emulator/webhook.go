@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -177,6 +178,15 @@ type delivery struct {
 	body     []byte
 	attempts int
 	next     time.Time
+	// hold puts off the first attempt: a reorder fault, or a duplicate's
+	// wait after its original.
+	hold time.Duration
+	// original is set on a duplicate (WebhookFaults.DuplicateRate): it is
+	// tried once, after the original's first attempt is over, and leaves
+	// pending_webhooks to the original. firstDone is closed when that
+	// first attempt is over.
+	original  *delivery
+	firstDone chan struct{}
 }
 
 // deliveriesFor finds the enabled endpoints that want e: the account's own
@@ -277,7 +287,7 @@ func (d *dispatcher) enqueue(ds []*delivery) {
 	now := d.s.clock.now()
 	d.mu.Lock()
 	for _, x := range ds {
-		x.next = now
+		x.next = now.Add(x.hold)
 	}
 	d.queue = append(d.queue, ds...)
 	d.mu.Unlock()
@@ -352,6 +362,9 @@ func (d *dispatcher) sendDue() time.Duration {
 	d.queue = kept
 	d.sending.Add(int64(len(due)))
 	d.mu.Unlock()
+	// A clock moved past several due times sends in due order, so a
+	// held-back delivery still comes after those that overtook it.
+	slices.SortStableFunc(due, func(a, b *delivery) int { return a.next.Compare(b.next) })
 	for _, x := range due {
 		select {
 		case d.sem <- struct{}{}:
@@ -374,12 +387,21 @@ func (d *dispatcher) sendDue() time.Duration {
 // was deleted or disabled meanwhile is dropped: Stripe neither retries
 // it nor sends what happened while the endpoint was disabled.
 func (d *dispatcher) attempt(x *delivery) {
+	if x.firstDone != nil && x.attempts == 0 {
+		defer close(x.firstDone)
+	}
+	if x.original != nil && !d.awaitFirst(x.original) {
+		return
+	}
 	url, secret, live := d.s.endpointTarget(x.endpoint)
 	if !live {
 		return
 	}
 	now := d.s.clock.now()
 	ok := d.post(x, url, secret, now)
+	if x.original != nil {
+		return
+	}
 	d.s.mu.Lock()
 	if ok && x.event.Pending > 0 {
 		x.event.Pending--
@@ -393,6 +415,26 @@ func (d *dispatcher) attempt(x *delivery) {
 	// meanwhile, in order.
 	x.next = x.next.Add(retrySchedule[x.attempts])
 	x.attempts++
+	d.requeue(x)
+}
+
+// awaitFirst waits until the original of a duplicate has had its first
+// attempt, so that the copy never arrives first even when both fall due
+// together on different workers. The original holds a worker or is done:
+// it is due no later than its copy and so was started before it. It
+// reports false when the dispatcher is closing.
+func (d *dispatcher) awaitFirst(original *delivery) bool {
+	select {
+	case <-original.firstDone:
+		return true
+	case <-d.ctx.Done():
+		return false
+	}
+}
+
+// requeue queues a delivery again, for its retry or its copy, unless the
+// dispatcher was closed.
+func (d *dispatcher) requeue(x *delivery) {
 	d.mu.Lock()
 	if !d.stopped {
 		d.queue = append(d.queue, x)
