@@ -28,6 +28,7 @@ import (
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeevents"
 	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/web"
 	"github.com/tenderpay/tender/internal/webhooks"
@@ -81,6 +82,10 @@ type Config struct {
 	WebhookPollInterval time.Duration
 	// WebhookSchedule replaces the retry schedule (tests shorten it).
 	WebhookSchedule []time.Duration
+	// StripeEventRetention is how long the inbox keeps Stripe's events
+	// (TENDER_STRIPE_EVENT_RETENTION); zero means
+	// stripeevents.DefaultRetention.
+	StripeEventRetention time.Duration
 }
 
 // ConnectCallbackPath is where Stripe sends the merchant back after Connect
@@ -103,10 +108,13 @@ type App struct {
 	Checkout      *checkout.Service
 	Events        *event.Store
 	Webhooks      *webhooks.Service
+	StripeEvents  *stripeevents.Service
 	Ledger        *ledger.Store
 	Handler       http.Handler
 	logger        *slog.Logger
 	retention     time.Duration
+	// stripeRetention is how long the inbox keeps Stripe's events.
+	stripeRetention time.Duration
 	// stopWebhooks ends the webhook dispatcher and the numbering sweep;
 	// dispatching is closed when both have.
 	stopWebhooks context.CancelFunc
@@ -142,15 +150,19 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = event.DefaultRetention
 	}
+	if cfg.StripeEventRetention <= 0 {
+		cfg.StripeEventRetention = stripeevents.DefaultRetention
+	}
 	var err error
 	a := &App{
-		DB:          db,
-		Events:      event.NewStore(db),
-		Ledger:      ledger.NewStore(db, cfg.Now),
-		retention:   cfg.EventRetention,
-		Platforms:   platform.NewService(db, cfg.Now, platform.WithKeys(cfg.MasterKeys), platform.WithDefaultStripe(cfg.Stripe)),
-		Idempotency: idempotency.NewStore(db, cfg.Now).SealWith(cfg.MasterKeys),
-		logger:      cfg.Logger,
+		DB:              db,
+		Events:          event.NewStore(db),
+		Ledger:          ledger.NewStore(db, cfg.Now),
+		retention:       cfg.EventRetention,
+		stripeRetention: cfg.StripeEventRetention,
+		Platforms:       platform.NewService(db, cfg.Now, platform.WithKeys(cfg.MasterKeys), platform.WithDefaultStripe(cfg.Stripe)),
+		Idempotency:     idempotency.NewStore(db, cfg.Now).SealWith(cfg.MasterKeys),
+		logger:          cfg.Logger,
 	}
 	a.StripeClients = &stripeapi.Pool{ConfigFunc: a.stripeConfig(cfg)}
 	a.Connect = connect.NewService(connect.Config{
@@ -182,6 +194,10 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		AllowPrivate: cfg.WebhookAllowPrivate, DisableAfter: cfg.WebhookDisableAfter, PollInterval: cfg.WebhookPollInterval,
 		Schedule: cfg.WebhookSchedule,
 	})
+	a.StripeEvents = stripeevents.NewService(stripeevents.Config{
+		DB: db, Platforms: a.Platforms, Stripe: a.StripeClients, Keys: cfg.MasterKeys, Connect: a.Connect, Payments: a.Payments,
+		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
+	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, WebhookWorkers: cfg.WebhookWorkers, PollInterval: cfg.PollInterval,
 		Logger: cfg.Logger}, a.workers(cfg), a.periodicJobs())
 	if err != nil {
@@ -200,6 +216,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Checkout:       a.Checkout,
 		Events:         a.Events,
 		Webhooks:       a.Webhooks,
+		StripeEvents:   a.StripeEvents,
 		EventRetention: a.retention,
 		Ledger:         a.Ledger,
 		Now:            cfg.Now,
@@ -270,6 +287,11 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	jobs.Add(w, &payment.CaptureWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &payment.CancelWorker{Payments: a.Payments}, jobs.DefaultTimeout)
 	jobs.Add(w, &checkout.ExpireWorker{Checkout: a.Checkout}, jobs.DefaultTimeout)
+	// A read of the object from Stripe and its transition; an event about
+	// a payment may run its job's steps.
+	jobs.Add(w, &stripeevents.ApplyWorker{Events: a.StripeEvents}, jobs.DefaultTimeout)
+	// Batched DELETEs, and a Stripe call per endpoint whose roll ended.
+	jobs.Add(w, &stripeevents.MaintainWorker{Events: a.StripeEvents, Retention: a.stripeRetention}, jobs.DefaultTimeout)
 	// Up to a few thousand small transactions; a row requeued is touched
 	// at once, so a run cut short is finished by the next.
 	jobs.Add(w, &payment.JanitorWorker{Payments: a.Payments}, jobs.DefaultTimeout)
@@ -293,6 +315,11 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return webhooks.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Hourly is soon enough: a rolled secret stops verifying at its
+		// expiry; this only deletes its endpoint at Stripe.
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return stripeevents.MaintainArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/stripeevents"
 	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/webhooks"
 )
@@ -27,6 +28,7 @@ var (
 	checkoutID = pathID("id", checkout.LinkPrefix, "checkout link", "id")
 	eventID    = pathID("id", event.Prefix, "event", "id")
 	endpointID = pathID("id", webhooks.EndpointPrefix, "webhook endpoint", "id")
+	stripeEvID = pathID("id", stripeevents.EventPrefix, "Stripe event", "id")
 )
 
 // addRoutes lists every route of the API. Routes under /v1/ except the
@@ -109,6 +111,19 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	if d.Events != nil {
 		mux.Handle("GET /v1/events", authed(handleEventList(d.Events, d.EventRetention, time.Now)))
 		mux.Handle("GET /v1/events/{id}", authed(eventID(handleEventGet(d.Events))))
+	}
+
+	if d.StripeEvents != nil {
+		se := d.StripeEvents
+		// Stripe's deliveries: signed by Stripe, so no API key, and
+		// answered within the request; the body limit is the API's.
+		mux.Handle("POST /webhooks/stripe/{platform}/{scope}", limitBody(handleStripeWebhook(se)))
+		mux.Handle("GET /v1/platform/stripe/webhook_endpoints", authed(handleStripeEndpointList(se)))
+		mux.Handle("POST /v1/platform/stripe/webhook_endpoints", idempotent(handleStripeEndpointSetup(se)))
+		mux.Handle("POST /v1/platform/stripe/webhook_endpoints/roll", idempotent(handleStripeEndpointRoll(se)))
+		mux.Handle("GET /v1/stripe_events", authed(handleStripeEventList(se)))
+		mux.Handle("GET /v1/stripe_events/{id}", authed(stripeEvID(handleStripeEventGet(se))))
+		mux.Handle("POST /v1/stripe_events/{id}/replay", idempotent(stripeEvID(handleStripeEventReplay(se))))
 	}
 
 	if d.Webhooks != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeevents"
 	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/webhooks"
 )
@@ -51,6 +52,9 @@ type Deps struct {
 	// their deliveries.
 	Events   *event.Store
 	Webhooks *webhooks.Service
+	// StripeEvents receives Stripe's webhooks and serves the inbox and
+	// Tender's endpoints at Stripe.
+	StripeEvents *stripeevents.Service
 	// EventRetention is how long the feed keeps events, for its answers.
 	EventRetention time.Duration
 	// Ledger serves balances, ledger entries and the transactions report.
