@@ -72,6 +72,8 @@ var (
 		check: checkStripeRate}
 	setEventRetention = setting{flag: "event-retention", env: "TENDER_EVENT_RETENTION", def: "720h",
 		help: "how long events (and webhook attempts) are kept (24h–8760h)", check: checkDuration(24*time.Hour, 8760*time.Hour)}
+	setStripeEventRetention = setting{flag: "stripe-event-retention", env: "TENDER_STRIPE_EVENT_RETENTION", def: "720h",
+		help: "how long the inbox keeps Stripe's events (72h–8760h); Stripe keeps them 30 days", check: checkDuration(72*time.Hour, 8760*time.Hour)}
 	setWebhookWorkers = setting{flag: "webhook-workers", env: "TENDER_WEBHOOK_WORKERS", def: "10",
 		help: "webhook deliveries sent at once, apart from the other jobs (1–1000)", check: checkInt(1, 1000)}
 	setWebhookDisableAfter = setting{flag: "webhook-disable-after", env: "TENDER_WEBHOOK_DISABLE_AFTER", def: "120h",
@@ -122,7 +124,10 @@ func settingsFor(cmd string) []setting {
 		return []setting{setAddr, setDB, setDBConns, setWorkers, setPoll, setShutdown, setLogLevel, setLogFmt, setPlatform,
 			setStripeKey, setStripeBase, setStripePK, setStripeClientID, setStripeWebhookSecrets, setStripeConnectBase,
 			setStripeRate, setStripeEndpointRate, setMasterKey, setMasterKeyPrev, setMasterKeyFile, setPublicURL,
-			setEventRetention, setWebhookWorkers, setWebhookDisableAfter, setWebhookAllowPrivate}
+			setEventRetention, setStripeEventRetention, setWebhookWorkers, setWebhookDisableAfter, setWebhookAllowPrivate}
+	case "stripe":
+		// What serve reads, since it opens Tender as serve does.
+		return settingsFor("serve")
 	case "emulator":
 		return []setting{setEmuAddr, setEmuSeed, setEmuSnapshot, setEmuLatency, setEmuJitter, setEmuErrorRate, setEmuRateLimit, setEmuLostRate,
 			setShutdown, setLogLevel, setLogFmt}

@@ -31,6 +31,7 @@ var badValues = map[string]struct{ value, accepts string }{
 	"TENDER_MASTER_KEY_FILE":        {"/nonexistent-dir/tender.key", "existing directory"},
 	"TENDER_PUBLIC_URL":             {"pay.example.com", "no http:// or https:// in front; want the http or https URL at which browsers reach Tender"},
 	"TENDER_EVENT_RETENTION":        {"1h", "duration from 24h0m0s to 8760h0m0s"},
+	"TENDER_STRIPE_EVENT_RETENTION": {"48h", "duration from 72h0m0s to 8760h0m0s"},
 	"TENDER_WEBHOOK_WORKERS":        {"0", "integer from 1 to 1000"},
 	"TENDER_WEBHOOK_DISABLE_AFTER":  {"5d", "duration from 1h0m0s to 720h0m0s"},
 	"TENDER_WEBHOOK_ALLOW_PRIVATE":  {"yes", "default, true, false"},

@@ -23,6 +23,8 @@ Usage:
   tender migrate up|status  apply or list database migrations
   tender apikey create|list|revoke
                             manage the default platform's API keys
+  tender stripe webhooks setup|roll|list
+                            Tender's webhook endpoints at the platform's Stripe
   tender chaos              kill serve while it takes payments; check exactly-once
   tender version            print the version
   tender help [command]     show help
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
 		err = runAPIKey(ctx, rest, getenv, stdout, stderr)
+	case "stripe":
+		err = runStripe(ctx, rest, getenv, stdout, stderr)
 	case "chaos":
 		err = runChaos(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
@@ -112,6 +116,15 @@ up applies every pending migration (serve does this too); status lists them.`,
 
 Manages the default platform's API keys. create prints the secret on stdout,
 once; list and revoke need the platform to exist (serve or create makes it).`,
+	"stripe": stripeUsage + `
+
+Manages Tender's two webhook endpoints at the default platform's Stripe
+account: one for its own events, one for its connected accounts'. setup
+makes them (or puts right what differs) at TENDER_PUBLIC_URL with exactly
+the event types Tender handles and stores their signing secrets sealed;
+roll makes new ones and keeps the old secrets verifying for --expires-in;
+list shows them. With no Stripe key, serve sets up its in-process
+emulator's endpoints itself.`,
 	"chaos": chaosHelp,
 }
 
@@ -129,7 +142,7 @@ func runHelp(args []string, stdout io.Writer) error {
 		io.WriteString(stdout, commandHelp(args[0]))
 		return nil
 	}
-	return usagef("no help for %q; commands: serve, emulator, migrate, apikey, chaos, version, help", args[0])
+	return usagef("no help for %q; commands: serve, emulator, migrate, apikey, stripe, chaos, version, help", args[0])
 }
 
 func buildVersion() string {

@@ -122,6 +122,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	// The in-process emulator delivers its events to Tender out of the
+	// box: its endpoints are set up once Tender is serving.
+	if emu != nil {
+		if _, err := a.StripeEvents.Setup(ctx, plat.ID); err != nil {
+			logger.Error("setting up Stripe webhook endpoints at the in-process emulator", "err", err)
+		} else {
+			stripeDesc += "\n  its events    delivered to " + publicURL + "/webhooks/stripe/…"
+		}
+	}
+
 	base := "http://" + ln.Addr().String()
 	printBanner(stdout, banner{
 		base: base, dialect: string(a.DB.Dialect), location: a.DB.Location,
@@ -170,6 +180,7 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger, stripe *platf
 		Stripe: stripe, MasterKeys: keys, PublicURL: publicURL,
 		StripeRateLimit: cfg.rateLimit(setStripeRate), StripeEndpointRateLimit: cfg.rateLimit(setStripeEndpointRate),
 		EventRetention: cfg.duration(setEventRetention), WebhookWorkers: cfg.int(setWebhookWorkers),
+		StripeEventRetention: cfg.duration(setStripeEventRetention),
 		WebhookDisableAfter: cfg.duration(setWebhookDisableAfter),
 		// With the in-process emulator Tender runs on one machine for
 		// development: its endpoints are there too.

@@ -85,6 +85,12 @@ func testServe(t *testing.T, dbURL string) {
 		t.Errorf("GET /v1/platform/stripe = %d %s; want the emulator, without its secret key", status, body)
 	}
 
+	// Its endpoints at the emulator are set up, so its events reach Tender.
+	if status, _, body := request(t, "GET", base+"/v1/platform/stripe/webhook_endpoints", key, ""); status != 200 ||
+		strings.Count(body, `"status":"active"`) != 2 || !strings.Contains(body, base+"/webhooks/stripe/") {
+		t.Errorf("GET /v1/platform/stripe/webhook_endpoints = %d %s; want both endpoints active at %s", status, body, base)
+	}
+
 	const update = `{"name":"Renamed platform","default_currency":"eur"}`
 	status1, h1, body1 := request(t, "POST", base+"/v1/platform", key, update, "Idempotency-Key", "e2e-rename")
 	if status1 != 200 {
