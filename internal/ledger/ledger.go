@@ -46,14 +46,16 @@
 //
 //	pending    = Σ amount, available_on > now
 //	available  = Σ amount, available_on ≤ now
-//	gross      = Σ amount, role in {gross, transfer, refund, transfer_reversal}
-//	fees       = −Σ amount, role in {stripe_fee, application_fee, application_fee_refund, stripe_fee_cover}
+//	gross      = Σ amount, role in {gross, transfer, refund, transfer_reversal, dispute}
+//	fees       = −Σ amount, role in {stripe_fee, application_fee, application_fee_refund, stripe_fee_cover, dispute_fee}
 //	net        = Σ amount = pending + available = gross − fees
 //
 // Gross is the money that came in for sales (a direct charge's gross, or
 // the transfer that brings a destination or separate charge to a merchant)
-// less what left for refunds (a refund, a transfer reversal). Fees are
-// what the owner paid in fees (Stripe's fee, an application fee) less what
+// less what left for refunds (a refund, a transfer reversal) and disputes
+// (the amount withdrawn, less what was reinstated). Fees are
+// what the owner paid in fees (Stripe's fee, an application fee, a dispute
+// fee) less what
 // it was given back (an application fee refund, a Stripe fee cover); an
 // application fee the platform receives is a fee paid negatively, so the
 // platform's fees are usually below zero: it earned more in fees than it
@@ -143,13 +145,17 @@ const (
 	EntryRefund               EntryKind = "refund"
 	EntryApplicationFeeRefund EntryKind = "application_fee_refund"
 	EntryStripeFeeCover       EntryKind = "stripe_fee_cover"
+	// EntryDispute is one of a dispute's balance transactions at Stripe:
+	// the disputed amount and Stripe's dispute fee withdrawn, or the
+	// amount reinstated when it is won.
+	EntryDispute EntryKind = "dispute"
 	// EntryReversal corrects another entry by its negation; only Reverse
 	// posts one.
 	EntryReversal EntryKind = "reversal"
 )
 
 var entryKinds = []EntryKind{EntryCharge, EntryStripeFee, EntryApplicationFee, EntryTransfer, EntryTransferReversal,
-	EntryRefund, EntryApplicationFeeRefund, EntryStripeFeeCover, EntryReversal}
+	EntryRefund, EntryApplicationFeeRefund, EntryStripeFeeCover, EntryDispute, EntryReversal}
 
 // Role is what the money of one posting is for.
 type Role string
@@ -164,13 +170,15 @@ const (
 	RoleRefund               Role = "refund"
 	RoleApplicationFeeRefund Role = "application_fee_refund"
 	RoleStripeFeeCover       Role = "stripe_fee_cover"
+	RoleDispute              Role = "dispute"
+	RoleDisputeFee           Role = "dispute_fee"
 )
 
 // GrossRoles and FeeRoles divide the roles between a balance's gross and
 // its fees (see the package comment). Each role is in exactly one.
 var (
-	GrossRoles = []Role{RoleGross, RoleTransfer, RoleRefund, RoleTransferReversal}
-	FeeRoles   = []Role{RoleStripeFee, RoleApplicationFee, RoleApplicationFeeRefund, RoleStripeFeeCover}
+	GrossRoles = []Role{RoleGross, RoleTransfer, RoleRefund, RoleTransferReversal, RoleDispute}
+	FeeRoles   = []Role{RoleStripeFee, RoleApplicationFee, RoleApplicationFeeRefund, RoleStripeFeeCover, RoleDisputeFee}
 )
 
 // AccountRef names an account without its currency, which is the

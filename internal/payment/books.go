@@ -192,8 +192,14 @@ func (s *Service) postRefund(ctx context.Context, tx *sql.Tx, p *Payment, r *Ref
 	if r.FeeRefunded > 0 && r.StripeFeeRefundID != "" {
 		parts = append(parts, entry(ledger.EntryApplicationFeeRefund, "").move(platform, merchant, r.FeeRefunded, ledger.RoleApplicationFeeRefund, now))
 	}
-	if p.ChargeType == ChargeDestination { // reverse_transfer: exactly the refund
-		parts = append(parts, entry(ledger.EntryTransferReversal, "").move(merchant, platform, r.Amount, ledger.RoleTransferReversal, now))
+	if p.ChargeType == ChargeDestination {
+		reversed := r.Amount // Tender's reverse_transfer: exactly the refund
+		if r.TransferReversed != nil {
+			reversed = *r.TransferReversed // as made at Stripe
+		}
+		if reversed > 0 {
+			parts = append(parts, entry(ledger.EntryTransferReversal, "").move(merchant, platform, reversed, ledger.RoleTransferReversal, now))
+		}
 	}
 	for _, v := range r.Reversals {
 		if v.Amount == 0 || v.StripeReversalID == "" {

@@ -6,155 +6,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stripe/stripe-go/v85"
 
 	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
 )
-
-// stripeBalances is an account's balance at the emulator per currency,
-// pending and available together, with what it paid out ("" is the
-// platform's own).
-func (f *fixture) stripeBalances(acct string) map[string]int64 {
-	f.t.Helper()
-	params := &stripe.BalanceRetrieveParams{}
-	if acct != "" {
-		params.SetStripeAccount(acct)
-	}
-	b, err := f.sc.V1Balance.Retrieve(context.Background(), params)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, a := range append(b.Pending, b.Available...) {
-		if a.Amount != 0 {
-			out[string(a.Currency)] += a.Amount
-		}
-	}
-	// Payouts (the emulator's daily automatic ones, once the clock has
-	// moved on) took money out of the balance to the bank; the books
-	// post them with Stripe's events (issue 16), so until then they are
-	// added back here.
-	list := &stripe.PayoutListParams{}
-	if acct != "" {
-		list.SetStripeAccount(acct)
-	}
-	for po, err := range f.sc.V1Payouts.List(context.Background(), list).All(context.Background()) {
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if po.Status != stripe.PayoutStatusFailed && po.Status != stripe.PayoutStatusCanceled {
-			out[string(po.Currency)] += po.Amount
-		}
-	}
-	for cur, v := range out {
-		if v == 0 {
-			delete(out, cur)
-		}
-	}
-	return out
-}
-
-// checkBooks asserts what the books must always show: every entry
-// balances in each currency, no cause is posted twice, each owner's
-// balance (GET /v1/balances) is the sum of its postings, and the ledger's
-// balance of the platform and of each merchant's connected account
-// (accounts: merchant id → acct_…) equals Stripe's, per currency, to the
-// unit.
-func (f *fixture) checkBooks(accounts map[string]string) {
-	f.t.Helper()
-	if n := f.count(`SELECT COUNT(*) FROM (SELECT e.id, a.currency FROM ledger_entries e JOIN ledger_postings p ON p.platform_id = e.platform_id
-		AND p.entry_id = e.id JOIN ledger_accounts a ON a.platform_id = p.platform_id AND a.id = p.account_id WHERE e.platform_id = $1
-		GROUP BY e.id, a.currency HAVING SUM(p.amount) <> 0) x`, f.PlatformID); n != 0 {
-		f.t.Errorf("%d entries do not balance", n)
-	}
-	if n := f.count(`SELECT COUNT(*) - COUNT(DISTINCT cause) FROM ledger_entries WHERE platform_id = $1`, f.PlatformID); n != 0 {
-		f.t.Errorf("%d causes posted twice", n)
-	}
-	var list struct {
-		Data []ledger.BalanceView `json:"data"`
-	}
-	if r := f.Do("GET", "/v1/balances", nil); r.Status != http.StatusOK {
-		f.t.Fatalf("GET /v1/balances: %d %s", r.Status, r.Body)
-	} else {
-		r.Decode(f.t, &list)
-	}
-	books := map[string]map[string]int64{} // acct ("" the platform) → currency → pending + available
-	for _, b := range list.Data {
-		acct := ""
-		if b.Owner == ledger.OwnerMerchant {
-			acct = accounts[*b.Merchant]
-		}
-		if books[acct] == nil {
-			books[acct] = map[string]int64{}
-		}
-		books[acct][b.Currency] += b.Pending + b.Available
-		if b.Pending+b.Available != b.Net {
-			f.t.Errorf("%s %s: pending %d + available %d is not its net %d", b.Owner, b.Currency, b.Pending, b.Available, b.Net)
-		}
-		var sum int64
-		owner := "platform"
-		if b.Merchant != nil {
-			owner = *b.Merchant
-		}
-		f.sumPostings(owner, b.Currency, &sum)
-		if sum != b.Net {
-			f.t.Errorf("%s %s: balance %d, its postings add up to %d", owner, b.Currency, b.Net, sum)
-		}
-	}
-	for _, acct := range append([]string{""}, sortedValues(accounts)...) {
-		want := f.stripeBalances(acct)
-		got := books[acct]
-		for cur := range merge(want, got) {
-			if got[cur] != want[cur] {
-				f.t.Errorf("account %q %s: the books say %d, Stripe %d", acct, cur, got[cur], want[cur])
-			}
-		}
-	}
-}
-
-func (f *fixture) sumPostings(owner, currency string, sum *int64) {
-	f.t.Helper()
-	q := `SELECT COALESCE(SUM(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.platform_id = p.platform_id AND a.id = p.account_id
-		WHERE p.platform_id = $1 AND a.kind = 'balance' AND a.currency = $2 AND `
-	args := []any{f.PlatformID, currency}
-	if owner == "platform" {
-		q += `a.owner = 'platform'`
-	} else {
-		q += `a.owner = 'merchant' AND a.owner_id = $3`
-		args = append(args, owner)
-	}
-	if err := f.App.DB.QueryRowContext(context.Background(), q, args...).Scan(sum); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func sortedValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func merge(a, b map[string]int64) map[string]bool {
-	out := map[string]bool{}
-	for k := range a {
-		out[k] = true
-	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
-}
 
 // TestBooksByChargeType: one payment of each charge type, captured in
 // full or in part, with refunds, the platform bearing Stripe's fee on a
@@ -169,15 +29,15 @@ func TestBooksByChargeType(t *testing.T) {
 		c := f.customer()
 		f.saveCard(c.ID, "pm_card_visa")
 		f.Post("/v1/fee_policy", `{"rules":{"usd":{"basis_points":500}},"stripe_fee_payer":"platform"}`, 200, nil)
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 
 		direct := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 2000, "currency": "usd"})
 		if err := f.App.Payments.CoverStripeFee(ctx, f.PlatformID, direct.ID); err != nil {
 			t.Fatal(err)
 		}
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 		dest := f.paid(map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 3000, "currency": "usd", "charge_type": "destination"})
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 
 		var sep payment.View
 		f.Post("/v1/payments", map[string]any{"merchant": m.ID, "customer": c.ID, "amount": 1000, "currency": "usd", "application_fee": 100,
@@ -192,13 +52,13 @@ func TestBooksByChargeType(t *testing.T) {
 		if err := f.transfer(sep.ID); err != nil {
 			t.Fatal(err)
 		}
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 
 		authorized := f.authorize(m.ID, c.ID, "direct", 1500)
 		f.Post("/v1/payments/"+authorized.ID+"/capture", `{"amount_to_capture":1100}`, 200, nil)
 		canceled := f.authorize(m.ID, c.ID, "destination", 900)
 		f.Post("/v1/payments/"+canceled.ID+"/cancel", nil, 200, nil)
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 
 		if err := f.App.Payments.CoverStripeFee(ctx, f.PlatformID, authorized.ID); err != nil {
 			t.Fatal(err)
@@ -206,7 +66,7 @@ func TestBooksByChargeType(t *testing.T) {
 		for _, p := range []payment.View{direct, dest, sep, authorized} {
 			f.refund(p.ID, map[string]any{"amount": 333})
 		}
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 
 		kinds := map[string]int{}
 		var entries struct {
@@ -378,7 +238,7 @@ func booksProperty(t *testing.T, db *store.DB, seed uint64) {
 		t.Fatal("no crash was simulated")
 	}
 	t.Logf("seed %d: %d payments settled, %d crashes", seed, len(succeeded), crashes)
-	f.checkBooks(accounts)
+	f.CheckBooks(accounts)
 }
 
 func indexOf(s []string, v string) int {

@@ -89,7 +89,7 @@ func TestFaultyStripe(t *testing.T) {
 		f.Emulator.SetFaults(emulator.Faults{})
 
 		f.checkAtStripe(ids, refunds)
-		f.checkBooks(accounts)
+		f.CheckBooks(accounts)
 	})
 }
 

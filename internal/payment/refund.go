@@ -43,6 +43,15 @@ const (
 	RefundFailed RefundStatus = "failed"
 )
 
+// RefundSource is who made a refund.
+type RefundSource string
+
+// Refund sources.
+const (
+	RefundByTender RefundSource = "tender"
+	RefundAtStripe RefundSource = "stripe"
+)
+
 // Refund events.
 const (
 	EventRefundCreated   event.Type = "refund.created"
@@ -69,8 +78,15 @@ type Refund struct {
 	FeeFixed          bool
 	StripeRefundID    string
 	StripeFeeRefundID string
-	FailureCode       string
-	FailureDetail     string // Stripe's words, for the operator
+	// Source is who made it: Tender (through the API), or someone at
+	// Stripe, learnt from Stripe's events (see ObserveRefund).
+	Source RefundSource
+	// TransferReversed is what a destination charge's refund made at
+	// Stripe took back from the merchant; nil for Tender's own, which
+	// reverse exactly the refund.
+	TransferReversed *int64
+	FailureCode      string
+	FailureDetail    string // Stripe's words, for the operator
 	// Reversals are a separate charge's transfers reversed, one per paid
 	// transfer.
 	Reversals []*Reversal
@@ -158,7 +174,7 @@ func (s *Service) createRefund(ctx context.Context, platformID, paymentID string
 	}
 	now := store.TimeOf(s.now())
 	r := &Refund{ID: id.For(ctx, RefundPrefix), PlatformID: platformID, PaymentID: p.ID, Amount: amount, Currency: p.Currency, Reason: rp.Reason,
-		Metadata: rp.Metadata, Status: RefundPending, Created: now.Time, Updated: now.Time}
+		Metadata: rp.Metadata, Status: RefundPending, Source: RefundByTender, Created: now.Time, Updated: now.Time}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET amount_refunded = amount_refunded + $3, updated_at = $4
 			WHERE platform_id = $1 AND id = $2 AND status = $5 AND amount_refunded + $3 <= amount_captured`,
@@ -696,16 +712,17 @@ func (s *Service) settleRefund(ctx context.Context, p *Payment, r *Refund, statu
 }
 
 const refundCols = `platform_id, id, payment_id, amount, currency, reason, metadata, status, fee_refunded, stripe_refund_id,
-	stripe_fee_refund_id, failure_code, failure_detail, created_at, updated_at`
+	stripe_fee_refund_id, source, transfer_reversed, failure_code, failure_detail, created_at, updated_at`
 
 func scanRefund(row store.Scanner) (*Refund, error) {
 	var r Refund
 	var cur, md, status string
 	var fee sql.NullInt64
 	var refundID, feeRefundID sql.NullString
+	var reversed sql.NullInt64
 	var created, updated store.Time
 	if err := row.Scan(&r.PlatformID, &r.ID, &r.PaymentID, &r.Amount, &cur, &r.Reason, &md, &status, &fee, &refundID, &feeRefundID,
-		&r.FailureCode, &r.FailureDetail, &created, &updated); err != nil {
+		&r.Source, &reversed, &r.FailureCode, &r.FailureDetail, &created, &updated); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -716,6 +733,9 @@ func scanRefund(row store.Scanner) (*Refund, error) {
 		return nil, fmt.Errorf("refund %s metadata: %w", r.ID, err)
 	}
 	r.Currency, r.Status, r.FeeRefunded, r.FeeFixed = c, RefundStatus(status), fee.Int64, fee.Valid
+	if reversed.Valid {
+		r.TransferReversed = &reversed.Int64
+	}
 	r.StripeRefundID, r.StripeFeeRefundID, r.Created, r.Updated = refundID.String, feeRefundID.String, created.Time, updated.Time
 	return &r, nil
 }
@@ -779,6 +799,7 @@ type RefundView struct {
 	Reason                 *string           `json:"reason"`
 	Metadata               map[string]string `json:"metadata"`
 	Status                 RefundStatus      `json:"status"`
+	Source                 RefundSource      `json:"source"`
 	ApplicationFeeRefunded *int64            `json:"application_fee_refunded"`
 	TransferReversals      []ReversalView    `json:"transfer_reversals"`
 	StripeRefund           *string           `json:"stripe_refund"`
@@ -801,7 +822,7 @@ func (r *Refund) View() RefundView {
 		md = map[string]string{}
 	}
 	v := RefundView{ID: r.ID, Object: "refund", Payment: r.PaymentID, Amount: r.Amount, Currency: r.Currency.Lower(),
-		Reason: nullable.String(r.Reason), Metadata: md, Status: r.Status, TransferReversals: []ReversalView{},
+		Reason: nullable.String(r.Reason), Metadata: md, Status: r.Status, Source: r.Source, TransferReversals: []ReversalView{},
 		StripeRefund: nullable.String(r.StripeRefundID), FailureCode: nullable.String(r.FailureCode), CreatedAt: r.Created, UpdatedAt: r.Updated}
 	if r.FeeFixed {
 		v.ApplicationFeeRefunded = &r.FeeRefunded

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
+	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 )
@@ -103,6 +104,11 @@ var handlers = map[string]handler{
 	"payment_intent.requires_action":           applyPaymentIntent,
 	"payment_intent.amount_capturable_updated": applyPaymentIntent,
 	"payment_intent.processing":                applyPaymentIntent,
+
+	"charge.refunded": applyRefunds,
+	"refund.created":  applyRefunds,
+	"refund.updated":  applyRefunds,
+	"refund.failed":   applyRefunds,
 }
 
 // HandledTypes returns the event types Tender handles, sorted.
@@ -264,6 +270,58 @@ func applyPaymentIntent(ctx context.Context, s *Service, platformID string, ev *
 		return result{}, err
 	}
 	return applied("Payment %s is %s.", p.ID, p.Status), nil
+}
+
+// applyRefunds re-reads the refund of a refund.* event, or every refund of
+// the charge of charge.refunded, and has payments record each: one made at
+// Stripe without Tender becomes a Tender refund with its ledger entries.
+func applyRefunds(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
+	objID, err := objectID(ev)
+	if err != nil {
+		return result{}, err
+	}
+	c, err := s.stripe.Client(ctx, platformID)
+	if err != nil {
+		return result{}, err
+	}
+	sc := c.Stripe()
+	var refunds []*stripe.Refund
+	if ev.Data.Object["object"] == "charge" {
+		list := stripeapi.OnAccount(&stripe.RefundListParams{Charge: stripe.String(objID)}, ev.Account)
+		list.AddExpand("data.transfer_reversal")
+		for re, err := range sc.V1Refunds.List(ctx, list).All(ctx) {
+			if err != nil {
+				return result{}, err
+			}
+			refunds = append(refunds, re)
+		}
+	} else {
+		params := stripeapi.OnAccount(&stripe.RefundRetrieveParams{}, ev.Account)
+		params.AddExpand("transfer_reversal")
+		re, err := sc.V1Refunds.Retrieve(ctx, objID, params)
+		if err != nil {
+			return result{}, err
+		}
+		refunds = append(refunds, re)
+	}
+	var done []string
+	for _, re := range refunds {
+		r, err := s.payments.ObserveRefund(ctx, platformID, ev.Account, re)
+		switch {
+		case errs.Is(err, errs.NotFound):
+			continue // not of a payment Tender made
+		case errors.Is(err, payment.ErrNotSettled):
+			return result{}, fmt.Errorf("%w: %v", errNotYet, err)
+		case err != nil:
+			return result{}, err
+		case r != nil:
+			done = append(done, fmt.Sprintf("refund %s is %s", r.ID, r.Status))
+		}
+	}
+	if len(done) == 0 {
+		return ignored("No refund of %s is Tender's to record (not of a Tender payment, or not succeeded at Stripe).", objID), nil
+	}
+	return applied("%s.", strings.Join(done, "; ")), nil
 }
 
 // objectID is the id of the event's object, checked to be one.
