@@ -18,6 +18,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/dispute"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/httpapi"
 	"github.com/tenderpay/tender/internal/idempotency"
@@ -109,6 +110,7 @@ type App struct {
 	Events        *event.Store
 	Webhooks      *webhooks.Service
 	StripeEvents  *stripeevents.Service
+	Disputes      *dispute.Service
 	Ledger        *ledger.Store
 	Handler       http.Handler
 	logger        *slog.Logger
@@ -194,8 +196,11 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		AllowPrivate: cfg.WebhookAllowPrivate, DisableAfter: cfg.WebhookDisableAfter, PollInterval: cfg.WebhookPollInterval,
 		Schedule: cfg.WebhookSchedule,
 	})
+	a.Disputes = dispute.NewService(dispute.Config{DB: db, Payments: a.Payments, Stripe: a.StripeClients, Ledger: a.Ledger,
+		NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.StripeEvents = stripeevents.NewService(stripeevents.Config{
 		DB: db, Platforms: a.Platforms, Stripe: a.StripeClients, Keys: cfg.MasterKeys, Connect: a.Connect, Payments: a.Payments,
+		Disputes: a.Disputes,
 		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, WebhookWorkers: cfg.WebhookWorkers, PollInterval: cfg.PollInterval,
@@ -217,6 +222,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Events:         a.Events,
 		Webhooks:       a.Webhooks,
 		StripeEvents:   a.StripeEvents,
+		Disputes:       a.Disputes,
 		EventRetention: a.retention,
 		Ledger:         a.Ledger,
 		Now:            cfg.Now,
@@ -290,6 +296,8 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	// A read of the object from Stripe and its transition; an event about
 	// a payment may run its job's steps.
 	jobs.Add(w, &stripeevents.ApplyWorker{Events: a.StripeEvents}, jobs.DefaultTimeout)
+	// A transaction per dispute whose evidence is due soon.
+	jobs.Add(w, &dispute.DeadlinesWorker{Disputes: a.Disputes}, jobs.DefaultTimeout)
 	// Batched DELETEs, and a Stripe call per endpoint whose roll ended.
 	jobs.Add(w, &stripeevents.MaintainWorker{Events: a.StripeEvents, Retention: a.stripeRetention}, jobs.DefaultTimeout)
 	// Up to a few thousand small transactions; a row requeued is touched
@@ -315,6 +323,10 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return webhooks.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Every 15 minutes, so a warning is never more than that late.
+		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return dispute.DeadlinesArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		// Hourly is soon enough: a rolled secret stops verifying at its
 		// expiry; this only deletes its endpoint at Stripe.

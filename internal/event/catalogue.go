@@ -53,6 +53,13 @@ var catalogue = []Kind{
 	{"refund.succeeded", "Refund", "A refund was made at Stripe."},
 	{"refund.failed", "Refund", "A refund could not be made; failure_reason says why."},
 
+	{"dispute.created", "Dispute", "A customer disputed a payment with their bank: a chargeback (needs_response) or an inquiry (warning_needs_response). evidence_due_by is when the response is due; bearer says whose balance the money leaves."},
+	{"dispute.updated", "Dispute", "A dispute's status or evidence changed while it is open: evidence saved or submitted (under_review), or an inquiry escalated."},
+	{"dispute.funds_withdrawn", "Dispute", "Stripe withdrew the disputed amount and its dispute fee from the bearer's balance (amount_withdrawn, fees)."},
+	{"dispute.funds_reinstated", "Dispute", "Stripe gave the disputed amount back to the bearer's balance, the dispute having been won (the dispute fee is not returned)."},
+	{"dispute.closed", "Dispute", "A dispute was decided: won, lost (also when closed through the API or left unanswered past evidence_due_by) or, for an inquiry, warning_closed."},
+	{"dispute.deadline_approaching", "Dispute", "Evidence for an open dispute is due within the platform's warning period (72 hours by default) and none has been submitted."},
+
 	{"checkout_link.created", "CheckoutLink", "A checkout link was created."},
 	{"checkout_link.paid", "CheckoutLink", "A checkout link was paid; payment names the payment it made."},
 	{"checkout_link.expired", "CheckoutLink", "A checkout link reached expires_at unpaid."},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/dispute"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/payment"
@@ -29,6 +30,7 @@ var (
 	eventID    = pathID("id", event.Prefix, "event", "id")
 	endpointID = pathID("id", webhooks.EndpointPrefix, "webhook endpoint", "id")
 	stripeEvID = pathID("id", stripeevents.EventPrefix, "Stripe event", "id")
+	disputeID  = pathID("id", dispute.Prefix, "dispute", "id")
 )
 
 // addRoutes lists every route of the API. Routes under /v1/ except the
@@ -111,6 +113,14 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	if d.Events != nil {
 		mux.Handle("GET /v1/events", authed(handleEventList(d.Events, d.EventRetention, time.Now)))
 		mux.Handle("GET /v1/events/{id}", authed(eventID(handleEventGet(d.Events))))
+	}
+
+	if d.Disputes != nil {
+		ds := d.Disputes
+		mux.Handle("GET /v1/disputes", authed(handleDisputeList(ds)))
+		mux.Handle("GET /v1/disputes/{id}", authed(disputeID(handleDisputeGet(ds))))
+		mux.Handle("POST /v1/disputes/{id}/evidence", idempotent(disputeID(handleDisputeEvidence(ds))))
+		mux.Handle("POST /v1/disputes/{id}/close", idempotent(disputeID(handleDisputeClose(ds))))
 	}
 
 	if d.StripeEvents != nil {

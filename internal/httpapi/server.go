@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/checkout"
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/dispute"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/ledger"
@@ -52,6 +53,8 @@ type Deps struct {
 	// their deliveries.
 	Events   *event.Store
 	Webhooks *webhooks.Service
+	// Disputes serves disputes, their evidence and closing.
+	Disputes *dispute.Service
 	// StripeEvents receives Stripe's webhooks and serves the inbox and
 	// Tender's endpoints at Stripe.
 	StripeEvents *stripeevents.Service

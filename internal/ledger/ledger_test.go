@@ -618,7 +618,8 @@ func TestReportChunks(t *testing.T) {
 // fees, never both, so net = gross − fees.
 func TestRolesPartitioned(t *testing.T) {
 	all := []ledger.Role{ledger.RoleGross, ledger.RoleStripeFee, ledger.RoleApplicationFee, ledger.RoleTransfer,
-		ledger.RoleTransferReversal, ledger.RoleRefund, ledger.RoleApplicationFeeRefund, ledger.RoleStripeFeeCover}
+		ledger.RoleTransferReversal, ledger.RoleRefund, ledger.RoleApplicationFeeRefund, ledger.RoleStripeFeeCover,
+		ledger.RoleDispute, ledger.RoleDisputeFee}
 	for _, r := range all {
 		if slices.Contains(ledger.GrossRoles, r) == slices.Contains(ledger.FeeRoles, r) {
 			t.Errorf("role %s is in both sets or neither", r)

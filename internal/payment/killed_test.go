@@ -16,6 +16,7 @@ import (
 
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/checkout"
+	"github.com/tenderpay/tender/internal/dispute"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/payment"
@@ -207,6 +208,7 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 		if len(inbox) == 0 {
 			t.Fatal("no Stripe event in the inbox to replay")
 		}
+		toAnswer, toClose := f.disputed(m.ID, 1300), f.disputed(m.ID, 1400)
 
 		cases := []killCase{
 			{name: "platform update", path: "/v1/platform", body: map[string]any{"name": "Renamed hub"}, table: "platforms", committed: true},
@@ -254,6 +256,9 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 			{name: "stripe webhook roll", path: "/v1/platform/stripe/webhook_endpoints/roll", table: "stripe_webhook_endpoints",
 				committed: true, creates: true, rows: 2},
 			{name: "stripe event replay", path: "/v1/stripe_events/" + inbox[0].ID + "/replay", table: "stripe_events"},
+			{name: "dispute evidence", path: "/v1/disputes/" + toAnswer.ID + "/evidence", body: map[string]any{"evidence": map[string]string{
+				"uncategorized_text": "winning_evidence"}}, table: "disputes", committed: true},
+			{name: "dispute close", path: "/v1/disputes/" + toClose.ID + "/close", table: "disputes", committed: true},
 		}
 		checkCovered(t, cases)
 		f.killAfterHandler()
@@ -261,6 +266,33 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 			f.killAndRetry(tc, fmt.Sprintf("kill-%d", i))
 		}
 	})
+}
+
+// disputed makes a direct payment with the emulator's dispute card and
+// records Stripe's dispute of it in Tender (as its webhook would).
+func (f *fixture) disputed(merchantID string, amount int64) *dispute.Dispute {
+	f.t.Helper()
+	c := f.customer()
+	f.saveCard(c.ID, "pm_card_createDispute")
+	f.consent(c.ID, merchantID)
+	p := f.paid(map[string]any{"merchant": merchantID, "customer": c.ID, "amount": amount, "currency": "usd"})
+	ctx := context.Background()
+	params := &stripe.DisputeListParams{PaymentIntent: p.StripePaymentIntent}
+	params.SetStripeAccount(p.StripeAccount)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for sd, err := range f.sc.V1Disputes.List(ctx, params).All(ctx) {
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			d, err := f.App.Disputes.Observe(ctx, f.PlatformID, p.StripeAccount, sd)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			return d
+		}
+	}
+	f.t.Fatalf("payment %s was not disputed", p.ID)
+	return nil
 }
 
 // killAndRetry runs one case: the killed request, then its retry and a

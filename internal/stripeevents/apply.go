@@ -109,6 +109,12 @@ var handlers = map[string]handler{
 	"refund.created":  applyRefunds,
 	"refund.updated":  applyRefunds,
 	"refund.failed":   applyRefunds,
+
+	"charge.dispute.created":          applyDispute,
+	"charge.dispute.updated":          applyDispute,
+	"charge.dispute.closed":           applyDispute,
+	"charge.dispute.funds_withdrawn":  applyDispute,
+	"charge.dispute.funds_reinstated": applyDispute,
 }
 
 // HandledTypes returns the event types Tender handles, sorted.
@@ -322,6 +328,33 @@ func applyRefunds(ctx context.Context, s *Service, platformID string, ev *stripe
 		return ignored("No refund of %s is Tender's to record (not of a Tender payment, or not succeeded at Stripe).", objID), nil
 	}
 	return applied("%s.", strings.Join(done, "; ")), nil
+}
+
+// applyDispute re-reads a dispute, with its balance transactions, and has
+// disputes record it.
+func applyDispute(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
+	objID, err := objectID(ev)
+	if err != nil {
+		return result{}, err
+	}
+	c, err := s.stripe.Client(ctx, platformID)
+	if err != nil {
+		return result{}, err
+	}
+	sd, err := c.Stripe().V1Disputes.Retrieve(ctx, objID, stripeapi.OnAccount(&stripe.DisputeRetrieveParams{}, ev.Account))
+	if err != nil {
+		return result{}, err
+	}
+	d, err := s.disputes.Observe(ctx, platformID, ev.Account, sd)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		return ignored("Dispute %s is not of a payment Tender made.", objID), nil
+	case errors.Is(err, payment.ErrNotSettled):
+		return result{}, fmt.Errorf("%w: %v", errNotYet, err)
+	case err != nil:
+		return result{}, err
+	}
+	return applied("Dispute %s is %s.", d.ID, d.Status), nil
 }
 
 // objectID is the id of the event's object, checked to be one.

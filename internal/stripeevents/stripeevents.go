@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender/internal/connect"
+	"github.com/tenderpay/tender/internal/dispute"
 	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/platform"
@@ -54,6 +55,7 @@ type Config struct {
 	Keys      *secret.Keyring
 	Connect   *connect.Service
 	Payments  *payment.Service
+	Disputes  *dispute.Service
 	JobsFunc  func() *jobs.Client
 	NowFunc   func() time.Time
 	Logger    *slog.Logger
@@ -71,6 +73,7 @@ type Service struct {
 	keys      *secret.Keyring
 	connect   *connect.Service
 	payments  *payment.Service
+	disputes  *dispute.Service
 	jobs      func() *jobs.Client
 	now       func() time.Time
 	log       *slog.Logger
@@ -90,7 +93,7 @@ func NewService(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: cfg.DB, platforms: cfg.Platforms, stripe: cfg.Stripe, keys: cfg.Keys, connect: cfg.Connect,
-		payments: cfg.Payments, jobs: cfg.JobsFunc, now: cfg.NowFunc, log: cfg.Logger, publicURL: cfg.PublicURL}
+		payments: cfg.Payments, disputes: cfg.Disputes, jobs: cfg.JobsFunc, now: cfg.NowFunc, log: cfg.Logger, publicURL: cfg.PublicURL}
 }
 
 // refusals counts deliveries refused, by reason: nothing else is kept of
