@@ -181,7 +181,7 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger, stripe *platf
 		StripeRateLimit: cfg.rateLimit(setStripeRate), StripeEndpointRateLimit: cfg.rateLimit(setStripeEndpointRate),
 		EventRetention: cfg.duration(setEventRetention), WebhookWorkers: cfg.int(setWebhookWorkers),
 		StripeEventRetention: cfg.duration(setStripeEventRetention),
-		WebhookDisableAfter: cfg.duration(setWebhookDisableAfter),
+		WebhookDisableAfter:  cfg.duration(setWebhookDisableAfter),
 		// With the in-process emulator Tender runs on one machine for
 		// development: its endpoints are there too.
 		WebhookAllowPrivate: cfg.str(setWebhookAllowPrivate) == "true" || (cfg.str(setWebhookAllowPrivate) == "default" && stripe == nil),

@@ -52,7 +52,9 @@ var statuses = []Status{StatusWarningNeedsResponse, StatusWarningUnderReview, St
 func (s Status) closed() bool { return s == StatusWon || s == StatusLost || s == StatusWarningClosed }
 
 // awaitsResponse reports whether evidence can still be sent.
-func (s Status) awaitsResponse() bool { return s == StatusNeedsResponse || s == StatusWarningNeedsResponse }
+func (s Status) awaitsResponse() bool {
+	return s == StatusNeedsResponse || s == StatusWarningNeedsResponse
+}
 
 // Bearer is whose balance a dispute's money leaves.
 type Bearer string
