@@ -25,6 +25,7 @@ import (
 	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/payout"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
@@ -111,6 +112,7 @@ type App struct {
 	Webhooks      *webhooks.Service
 	StripeEvents  *stripeevents.Service
 	Disputes      *dispute.Service
+	Payouts       *payout.Service
 	Ledger        *ledger.Store
 	Handler       http.Handler
 	logger        *slog.Logger
@@ -198,9 +200,11 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	})
 	a.Disputes = dispute.NewService(dispute.Config{DB: db, Payments: a.Payments, Stripe: a.StripeClients, Ledger: a.Ledger,
 		NowFunc: cfg.Now, Logger: cfg.Logger})
+	a.Payouts = payout.NewService(payout.Config{DB: db, Connect: a.Connect, Payments: a.Payments, Stripe: a.StripeClients,
+		Ledger: a.Ledger, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.StripeEvents = stripeevents.NewService(stripeevents.Config{
 		DB: db, Platforms: a.Platforms, Stripe: a.StripeClients, Keys: cfg.MasterKeys, Connect: a.Connect, Payments: a.Payments,
-		Disputes: a.Disputes,
+		Disputes: a.Disputes, Payouts: a.Payouts,
 		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, WebhookWorkers: cfg.WebhookWorkers, PollInterval: cfg.PollInterval,
@@ -223,6 +227,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Webhooks:       a.Webhooks,
 		StripeEvents:   a.StripeEvents,
 		Disputes:       a.Disputes,
+		Payouts:        a.Payouts,
 		EventRetention: a.retention,
 		Ledger:         a.Ledger,
 		Now:            cfg.Now,
@@ -296,6 +301,8 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	// A read of the object from Stripe and its transition; an event about
 	// a payment may run its job's steps.
 	jobs.Add(w, &stripeevents.ApplyWorker{Events: a.StripeEvents}, jobs.DefaultTimeout)
+	// A page of Stripe's events per 100, per account of each platform.
+	jobs.Add(w, &stripeevents.BackfillWorker{Events: a.StripeEvents}, jobs.DefaultTimeout)
 	// A transaction per dispute whose evidence is due soon.
 	jobs.Add(w, &dispute.DeadlinesWorker{Disputes: a.Disputes}, jobs.DefaultTimeout)
 	// Batched DELETEs, and a Stripe call per endpoint whose roll ended.
@@ -323,6 +330,10 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return webhooks.PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Nothing Stripe sent is missed for longer than this.
+		river.NewPeriodicJob(river.PeriodicInterval(stripeevents.BackfillEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return stripeevents.BackfillArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		// Every 15 minutes, so a warning is never more than that late.
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),

@@ -330,3 +330,14 @@ func scanMerchant(row store.Scanner) (*Merchant, error) {
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// ConnectedAccounts returns the Stripe accounts the platform's merchants
+// are connected to and can still be reached on (not deauthorized), each
+// once, in order.
+func (s *Service) ConnectedAccounts(ctx context.Context, platformID string) ([]string, error) {
+	return store.All(ctx, s.db, func(sc store.Scanner) (string, error) {
+		var a string
+		return a, sc.Scan(&a)
+	}, `SELECT DISTINCT account_id FROM merchants WHERE platform_id = $1 AND account_id IS NOT NULL AND account_id <> ''
+		AND status <> $2 ORDER BY account_id`, platformID, string(StatusDeauthorized))
+}

@@ -60,6 +60,12 @@ var catalogue = []Kind{
 	{"dispute.closed", "Dispute", "A dispute was decided: won, lost (also when closed through the API or left unanswered past evidence_due_by) or, for an inquiry, warning_closed."},
 	{"dispute.deadline_approaching", "Dispute", "Evidence for an open dispute is due within the platform's warning period (72 hours by default) and none has been submitted."},
 
+	{"payout.created", "Payout", "Stripe began paying out the platform's or a merchant's available balance to its bank (status pending): the money has left the balance."},
+	{"payout.updated", "Payout", "A payout was sent to the bank (status in_transit)."},
+	{"payout.paid", "Payout", "A payout arrived at the bank (status paid)."},
+	{"payout.failed", "Payout", "A payout failed (failure_code, failure_message say why); its money came back to the balance."},
+	{"payout.canceled", "Payout", "A payout was canceled before it was sent; its money came back to the balance."},
+
 	{"checkout_link.created", "CheckoutLink", "A checkout link was created."},
 	{"checkout_link.paid", "CheckoutLink", "A checkout link was paid; payment names the payment it made."},
 	{"checkout_link.expired", "CheckoutLink", "A checkout link reached expires_at unpaid."},

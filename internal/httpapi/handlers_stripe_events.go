@@ -142,3 +142,14 @@ func handleStripeEventReplay(svc *stripeevents.Service) http.Handler {
 		return nil
 	})
 }
+
+func handleStripeEventCoverage(svc *stripeevents.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		c, err := svc.CoverageOf(r.Context(), principalFrom(r.Context()).PlatformID)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, c)
+		return nil
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/payout"
 	"github.com/tenderpay/tender/internal/stripeevents"
 	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/webhooks"
@@ -31,6 +32,7 @@ var (
 	endpointID = pathID("id", webhooks.EndpointPrefix, "webhook endpoint", "id")
 	stripeEvID = pathID("id", stripeevents.EventPrefix, "Stripe event", "id")
 	disputeID  = pathID("id", dispute.Prefix, "dispute", "id")
+	payoutID   = pathID("id", payout.Prefix, "payout", "id")
 )
 
 // addRoutes lists every route of the API. Routes under /v1/ except the
@@ -123,6 +125,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/disputes/{id}/close", idempotent(disputeID(handleDisputeClose(ds))))
 	}
 
+	if d.Payouts != nil {
+		mux.Handle("GET /v1/payouts", authed(handlePayoutList(d.Payouts)))
+		mux.Handle("GET /v1/payouts/{id}", authed(payoutID(handlePayoutGet(d.Payouts))))
+	}
+
 	if d.StripeEvents != nil {
 		se := d.StripeEvents
 		// Stripe's deliveries: signed by Stripe, so no API key, and
@@ -132,6 +139,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /v1/platform/stripe/webhook_endpoints", idempotent(handleStripeEndpointSetup(se)))
 		mux.Handle("POST /v1/platform/stripe/webhook_endpoints/roll", idempotent(handleStripeEndpointRoll(se)))
 		mux.Handle("GET /v1/stripe_events", authed(handleStripeEventList(se)))
+		mux.Handle("GET /v1/stripe_events/coverage", authed(handleStripeEventCoverage(se)))
 		mux.Handle("GET /v1/stripe_events/{id}", authed(stripeEvID(handleStripeEventGet(se))))
 		mux.Handle("POST /v1/stripe_events/{id}/replay", idempotent(stripeEvID(handleStripeEventReplay(se))))
 	}

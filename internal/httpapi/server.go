@@ -18,6 +18,7 @@ import (
 	"github.com/tenderpay/tender/internal/idempotency"
 	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/payout"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/stripeevents"
@@ -55,6 +56,8 @@ type Deps struct {
 	Webhooks *webhooks.Service
 	// Disputes serves disputes, their evidence and closing.
 	Disputes *dispute.Service
+	// Payouts serves payouts and what they paid out.
+	Payouts *payout.Service
 	// StripeEvents receives Stripe's webhooks and serves the inbox and
 	// Tender's endpoints at Stripe.
 	StripeEvents *stripeevents.Service

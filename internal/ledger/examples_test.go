@@ -227,8 +227,8 @@ func checkBalances(t *testing.T, when string, got []ledger.Balance, want []balan
 			t.Errorf("%s: balance in %s", when, b.Currency)
 		}
 		// The definitions hold together.
-		if b.Net.Value != b.Pending.Value+b.Available.Value || b.Net.Value != b.Gross.Value-b.Fees.Value {
-			t.Errorf("%s: %s's net %d ≠ pending + available or gross − fees: %+v", when, owner, b.Net.Value, b)
+		if b.Net.Value != b.Pending.Value+b.Available.Value || b.Net.Value != b.Gross.Value-b.Fees.Value-b.PaidOut.Value {
+			t.Errorf("%s: %s's net %d ≠ pending + available or gross − fees − paid out: %+v", when, owner, b.Net.Value, b)
 		}
 		out = append(out, balance{owner, b.Pending.Value, b.Available.Value, b.Gross.Value, b.Fees.Value, b.Net.Value})
 	}

@@ -17,7 +17,7 @@
 //	merchant   merchant id  balance          funds on the merchant's connected account
 //	customers  -            payments         what customers paid, net of refunds (all customers, one account)
 //	stripe     -            processing_fees  the fees Stripe took
-//	bank       -            payouts          money paid out to a bank (used later)
+//	bank       -            payouts          money paid out to a bank
 //
 // # Postings
 //
@@ -48,7 +48,8 @@
 //	available  = Σ amount, available_on ≤ now
 //	gross      = Σ amount, role in {gross, transfer, refund, transfer_reversal, dispute}
 //	fees       = −Σ amount, role in {stripe_fee, application_fee, application_fee_refund, stripe_fee_cover, dispute_fee}
-//	net        = Σ amount = pending + available = gross − fees
+//	paid_out   = −Σ amount, role payout
+//	net        = Σ amount = pending + available = gross − fees − paid_out
 //
 // Gross is the money that came in for sales (a direct charge's gross, or
 // the transfer that brings a destination or separate charge to a merchant)
@@ -59,8 +60,9 @@
 // it was given back (an application fee refund, a Stripe fee cover); an
 // application fee the platform receives is a fee paid negatively, so the
 // platform's fees are usually below zero: it earned more in fees than it
-// paid. Every role is in exactly one of the two sets, so net = gross −
-// fees always.
+// paid. Paid out is what left for the bank in payouts, less what came
+// back from payouts that failed or were canceled. Every role is in exactly
+// one of the three sets, so net = gross − fees − paid_out always.
 //
 // # The transactions report
 //
@@ -149,13 +151,16 @@ const (
 	// the disputed amount and Stripe's dispute fee withdrawn, or the
 	// amount reinstated when it is won.
 	EntryDispute EntryKind = "dispute"
+	// EntryPayout is a payout's money leaving a balance for the bank, or
+	// coming back when the payout failed or was canceled.
+	EntryPayout EntryKind = "payout"
 	// EntryReversal corrects another entry by its negation; only Reverse
 	// posts one.
 	EntryReversal EntryKind = "reversal"
 )
 
 var entryKinds = []EntryKind{EntryCharge, EntryStripeFee, EntryApplicationFee, EntryTransfer, EntryTransferReversal,
-	EntryRefund, EntryApplicationFeeRefund, EntryStripeFeeCover, EntryDispute, EntryReversal}
+	EntryRefund, EntryApplicationFeeRefund, EntryStripeFeeCover, EntryDispute, EntryPayout, EntryReversal}
 
 // Role is what the money of one posting is for.
 type Role string
@@ -172,13 +177,16 @@ const (
 	RoleStripeFeeCover       Role = "stripe_fee_cover"
 	RoleDispute              Role = "dispute"
 	RoleDisputeFee           Role = "dispute_fee"
+	RolePayout               Role = "payout"
 )
 
-// GrossRoles and FeeRoles divide the roles between a balance's gross and
-// its fees (see the package comment). Each role is in exactly one.
+// GrossRoles, FeeRoles and PayoutRoles divide the roles between a
+// balance's gross, its fees and what it paid out (see the package
+// comment). Each role is in exactly one.
 var (
-	GrossRoles = []Role{RoleGross, RoleTransfer, RoleRefund, RoleTransferReversal, RoleDispute}
-	FeeRoles   = []Role{RoleStripeFee, RoleApplicationFee, RoleApplicationFeeRefund, RoleStripeFeeCover, RoleDisputeFee}
+	GrossRoles  = []Role{RoleGross, RoleTransfer, RoleRefund, RoleTransferReversal, RoleDispute}
+	FeeRoles    = []Role{RoleStripeFee, RoleApplicationFee, RoleApplicationFeeRefund, RoleStripeFeeCover, RoleDisputeFee}
+	PayoutRoles = []Role{RolePayout}
 )
 
 // AccountRef names an account without its currency, which is the
@@ -321,7 +329,7 @@ func validatePosting(e *Entry, i int, p Posting) error {
 		return errs.Invalidf(field("amount"), "A posting needs a currency.")
 	case p.Amount.IsZero():
 		return errs.Invalidf(field("amount"), "A posting of zero moves nothing; leave it out.")
-	case !slices.Contains(GrossRoles, p.Role) && !slices.Contains(FeeRoles, p.Role):
+	case !slices.Contains(GrossRoles, p.Role) && !slices.Contains(FeeRoles, p.Role) && !slices.Contains(PayoutRoles, p.Role):
 		return errs.Invalidf(field("role"), "%q is not a role of postings.", p.Role)
 	case a.Kind == AccountBalance && p.AvailableOn.IsZero():
 		return errs.Invalidf(field("available_on"), "A posting to a balance needs the time its funds become available.")

@@ -614,19 +614,31 @@ func TestReportChunks(t *testing.T) {
 	})
 }
 
-// TestRolesPartitioned: every role counts towards a balance's gross or its
-// fees, never both, so net = gross − fees.
+// TestRolesPartitioned: every role counts towards exactly one of a
+// balance's gross, its fees and what it paid out, so net = gross − fees −
+// paid_out.
 func TestRolesPartitioned(t *testing.T) {
 	all := []ledger.Role{ledger.RoleGross, ledger.RoleStripeFee, ledger.RoleApplicationFee, ledger.RoleTransfer,
 		ledger.RoleTransferReversal, ledger.RoleRefund, ledger.RoleApplicationFeeRefund, ledger.RoleStripeFeeCover,
-		ledger.RoleDispute, ledger.RoleDisputeFee}
+		ledger.RoleDispute, ledger.RoleDisputeFee, ledger.RolePayout}
+	sets := [][]ledger.Role{ledger.GrossRoles, ledger.FeeRoles, ledger.PayoutRoles}
+	n := 0
 	for _, r := range all {
-		if slices.Contains(ledger.GrossRoles, r) == slices.Contains(ledger.FeeRoles, r) {
-			t.Errorf("role %s is in both sets or neither", r)
+		in := 0
+		for _, set := range sets {
+			if slices.Contains(set, r) {
+				in++
+			}
+		}
+		if in != 1 {
+			t.Errorf("role %s is in %d sets, want 1", r, in)
 		}
 	}
-	if len(ledger.GrossRoles)+len(ledger.FeeRoles) != len(all) {
-		t.Errorf("%d roles in the sets, %d roles", len(ledger.GrossRoles)+len(ledger.FeeRoles), len(all))
+	for _, set := range sets {
+		n += len(set)
+	}
+	if n != len(all) {
+		t.Errorf("%d roles in the sets, %d roles", n, len(all))
 	}
 }
 

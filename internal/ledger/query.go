@@ -165,6 +165,7 @@ type Balance struct {
 	Available money.Amount
 	Gross     money.Amount
 	Fees      money.Amount
+	PaidOut   money.Amount
 	Net       money.Amount
 }
 
@@ -195,6 +196,7 @@ func (s *Store) Balances(ctx context.Context, platformID string, f BalanceFilter
 		CAST(SUM(CASE WHEN p.available_on > $2 THEN 0 ELSE p.amount END) AS BIGINT),
 		CAST(SUM(CASE WHEN p.role IN (` + roleList(GrossRoles) + `) THEN p.amount ELSE 0 END) AS BIGINT),
 		CAST(SUM(CASE WHEN p.role IN (` + roleList(FeeRoles) + `) THEN -p.amount ELSE 0 END) AS BIGINT),
+		CAST(SUM(CASE WHEN p.role IN (` + roleList(PayoutRoles) + `) THEN -p.amount ELSE 0 END) AS BIGINT),
 		CAST(SUM(p.amount) AS BIGINT)
 		FROM ledger_postings p JOIN ledger_accounts a ON a.platform_id = p.platform_id AND a.id = p.account_id
 		WHERE ` + where + `
@@ -206,8 +208,8 @@ func (s *Store) Balances(ctx context.Context, platformID string, f BalanceFilter
 func scanBalance(row store.Scanner) (Balance, error) {
 	var b Balance
 	var owner, cur string
-	var pending, available, gross, fees, net int64
-	if err := row.Scan(&owner, &b.OwnerID, &cur, &pending, &available, &gross, &fees, &net); err != nil {
+	var pending, available, gross, fees, paidOut, net int64
+	if err := row.Scan(&owner, &b.OwnerID, &cur, &pending, &available, &gross, &fees, &paidOut, &net); err != nil {
 		return b, err
 	}
 	c, err := money.ParseCurrency(cur)
@@ -215,8 +217,8 @@ func scanBalance(row store.Scanner) (Balance, error) {
 		return b, err
 	}
 	b.Owner, b.Currency = Owner(owner), c
-	b.Pending, b.Available, b.Gross, b.Fees, b.Net = money.New(pending, c), money.New(available, c),
-		money.New(gross, c), money.New(fees, c), money.New(net, c)
+	b.Pending, b.Available, b.Gross, b.Fees, b.PaidOut, b.Net = money.New(pending, c), money.New(available, c),
+		money.New(gross, c), money.New(fees, c), money.New(paidOut, c), money.New(net, c)
 	return b, nil
 }
 

@@ -66,13 +66,15 @@ type BalanceView struct {
 	Available int64   `json:"available"`
 	Gross     int64   `json:"gross"`
 	Fees      int64   `json:"fees"`
+	PaidOut   int64   `json:"paid_out"`
 	Net       int64   `json:"net"`
 }
 
 // View returns the balance as the API shows it.
 func (b Balance) View() BalanceView {
 	return BalanceView{Object: "balance", Owner: b.Owner, Merchant: nullable.String(b.OwnerID), Currency: b.Currency.Lower(),
-		Pending: b.Pending.Value, Available: b.Available.Value, Gross: b.Gross.Value, Fees: b.Fees.Value, Net: b.Net.Value}
+		Pending: b.Pending.Value, Available: b.Available.Value, Gross: b.Gross.Value, Fees: b.Fees.Value,
+		PaidOut: b.PaidOut.Value, Net: b.Net.Value}
 }
 
 // ReportLineView is a line of the transactions report as the API shows

@@ -223,3 +223,9 @@ func (s *Service) OfIntent(ctx context.Context, platformID, piID string) (*Payme
 // StripeAccount is the account the payment's PaymentIntent and charge are
 // on: the merchant's for a direct charge, "" (the platform's) otherwise.
 func (p *Payment) StripeAccount() string { return p.intentAccount() }
+
+// RefundByStripeID returns the refund whose Stripe refund is stripeRefundID.
+// Returns errs.NotFound.
+func (s *Service) RefundByStripeID(ctx context.Context, platformID, stripeRefundID string) (*Refund, error) {
+	return refundOfStripe(ctx, s.db, platformID, stripeRefundID)
+}

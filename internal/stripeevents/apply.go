@@ -115,6 +115,12 @@ var handlers = map[string]handler{
 	"charge.dispute.closed":           applyDispute,
 	"charge.dispute.funds_withdrawn":  applyDispute,
 	"charge.dispute.funds_reinstated": applyDispute,
+
+	"payout.created":  applyPayout,
+	"payout.updated":  applyPayout,
+	"payout.paid":     applyPayout,
+	"payout.failed":   applyPayout,
+	"payout.canceled": applyPayout,
 }
 
 // HandledTypes returns the event types Tender handles, sorted.
@@ -355,6 +361,35 @@ func applyDispute(ctx context.Context, s *Service, platformID string, ev *stripe
 		return result{}, err
 	}
 	return applied("Dispute %s is %s.", d.ID, d.Status), nil
+}
+
+// applyPayout re-reads a payout, with its balance transactions, and has
+// payouts record it.
+func applyPayout(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
+	objID, err := objectID(ev)
+	if err != nil {
+		return result{}, err
+	}
+	c, err := s.stripe.Client(ctx, platformID)
+	if err != nil {
+		return result{}, err
+	}
+	params := stripeapi.OnAccount(&stripe.PayoutRetrieveParams{}, ev.Account)
+	params.AddExpand("balance_transaction")
+	params.AddExpand("failure_balance_transaction")
+	po, err := c.Stripe().V1Payouts.Retrieve(ctx, objID, params)
+	if err != nil {
+		return result{}, err
+	}
+	p, err := s.payouts.Observe(ctx, platformID, ev.Account, po)
+	if errs.Is(err, errs.NotFound) {
+		// An OAuth connection commits after Stripe connects the account.
+		return result{}, fmt.Errorf("%w: %v", errNotYet, err)
+	}
+	if err != nil {
+		return result{}, err
+	}
+	return applied("Payout %s is %s.", p.ID, p.Status), nil
 }
 
 // objectID is the id of the event's object, checked to be one.

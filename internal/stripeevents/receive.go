@@ -167,9 +167,13 @@ func (s *Service) store(ctx context.Context, d Delivery, env *envelope, source s
 			return err
 		}
 		rc.Duplicate = true
-		return tx.QueryRowContext(ctx, `UPDATE stripe_events SET webhook_deliveries = webhook_deliveries + $4
+		if deliveries == 0 { // the backfill read one the inbox has
+			return tx.QueryRowContext(ctx, `SELECT id FROM stripe_events WHERE platform_id = $1 AND account = $2 AND stripe_id = $3`,
+				d.PlatformID, env.Account, env.ID).Scan(&rc.ID)
+		}
+		return tx.QueryRowContext(ctx, `UPDATE stripe_events SET webhook_deliveries = webhook_deliveries + 1
 			WHERE platform_id = $1 AND account = $2 AND stripe_id = $3 RETURNING id`,
-			d.PlatformID, env.Account, env.ID, deliveries).Scan(&rc.ID)
+			d.PlatformID, env.Account, env.ID).Scan(&rc.ID)
 	})
 	if err != nil {
 		return nil, err

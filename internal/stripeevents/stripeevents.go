@@ -11,6 +11,7 @@ import (
 	"github.com/tenderpay/tender/internal/dispute"
 	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/payment"
+	"github.com/tenderpay/tender/internal/payout"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
@@ -56,6 +57,7 @@ type Config struct {
 	Connect   *connect.Service
 	Payments  *payment.Service
 	Disputes  *dispute.Service
+	Payouts   *payout.Service
 	JobsFunc  func() *jobs.Client
 	NowFunc   func() time.Time
 	Logger    *slog.Logger
@@ -74,6 +76,7 @@ type Service struct {
 	connect   *connect.Service
 	payments  *payment.Service
 	disputes  *dispute.Service
+	payouts   *payout.Service
 	jobs      func() *jobs.Client
 	now       func() time.Time
 	log       *slog.Logger
@@ -93,7 +96,7 @@ func NewService(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: cfg.DB, platforms: cfg.Platforms, stripe: cfg.Stripe, keys: cfg.Keys, connect: cfg.Connect,
-		payments: cfg.Payments, disputes: cfg.Disputes, jobs: cfg.JobsFunc, now: cfg.NowFunc, log: cfg.Logger, publicURL: cfg.PublicURL}
+		payments: cfg.Payments, disputes: cfg.Disputes, payouts: cfg.Payouts, jobs: cfg.JobsFunc, now: cfg.NowFunc, log: cfg.Logger, publicURL: cfg.PublicURL}
 }
 
 // refusals counts deliveries refused, by reason: nothing else is kept of
