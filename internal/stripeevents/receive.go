@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -66,7 +67,7 @@ func (s *Service) Receive(ctx context.Context, d Delivery) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.store(ctx, d, env, sourceWebhook, now)
+	return s.commit(ctx, d, env, now)
 }
 
 // verify checks the delivery's signature against the endpoint's secrets,
@@ -136,8 +137,30 @@ const (
 )
 
 // store adds the event to the inbox with its processing enqueued, or, if
-// it is there already, counts a webhook delivery of it.
+// it is there already, counts a webhook delivery of it, in a transaction
+// of its own.
 func (s *Service) store(ctx context.Context, d Delivery, env *envelope, source string, now time.Time) (*Receipt, error) {
+	var rc *Receipt
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var jobs []river.InsertManyParams
+		var err error
+		rc, err = s.storeTx(ctx, tx, d, env, source, now, &jobs)
+		if err != nil || len(jobs) == 0 {
+			return err
+		}
+		_, err = s.jobs().InsertManyTx(ctx, tx, jobs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// storeTx writes the event in tx and adds its job to jobs, for the caller
+// to insert in tx, if it is new.
+func (s *Service) storeTx(ctx context.Context, tx *sql.Tx, d Delivery, env *envelope, source string, now time.Time,
+	jobs *[]river.InsertManyParams) (*Receipt, error) {
 	headers, err := json.Marshal(d.Header)
 	if err != nil {
 		return nil, err
@@ -147,38 +170,133 @@ func (s *Service) store(ctx context.Context, d Delivery, env *envelope, source s
 		deliveries = 1
 	}
 	rc := &Receipt{ID: id.New(EventPrefix)}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO stripe_events (platform_id, id, account, stripe_id, type, object_id, livemode,
-			api_version, stripe_created, source, webhook_deliveries, remote_addr, headers, body, state, attempts, outcome, last_error,
-			received_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, '', '', $16, $16)
-			ON CONFLICT (platform_id, account, stripe_id) DO NOTHING`,
-			d.PlatformID, rc.ID, env.Account, env.ID, env.Type, env.Data.Object.ID, env.Livemode, env.APIVersion,
-			store.TimeOf(time.Unix(env.Created, 0)), source, deliveries, d.RemoteAddr, string(headers), string(d.Body),
-			string(StateReceived), store.TimeOf(now))
-		if err != nil {
-			return fmt.Errorf("store stripe event: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			if err != nil {
-				return err
-			}
-			_, err = s.jobs().InsertTx(ctx, tx, ApplyArgs{PlatformID: d.PlatformID, EventID: rc.ID}, applyOpts)
-			return err
-		}
-		rc.Duplicate = true
-		if deliveries == 0 { // the backfill read one the inbox has
-			return tx.QueryRowContext(ctx, `SELECT id FROM stripe_events WHERE platform_id = $1 AND account = $2 AND stripe_id = $3`,
-				d.PlatformID, env.Account, env.ID).Scan(&rc.ID)
-		}
-		return tx.QueryRowContext(ctx, `UPDATE stripe_events SET webhook_deliveries = webhook_deliveries + 1
-			WHERE platform_id = $1 AND account = $2 AND stripe_id = $3 RETURNING id`,
-			d.PlatformID, env.Account, env.ID).Scan(&rc.ID)
-	})
+	res, err := tx.ExecContext(ctx, `INSERT INTO stripe_events (platform_id, id, account, stripe_id, type, object_id, livemode,
+		api_version, stripe_created, source, webhook_deliveries, remote_addr, headers, body, state, attempts, outcome, last_error,
+		received_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, '', '', $16, $16)
+		ON CONFLICT (platform_id, account, stripe_id) DO NOTHING`,
+		d.PlatformID, rc.ID, env.Account, env.ID, env.Type, env.Data.Object.ID, env.Livemode, env.APIVersion,
+		store.TimeOf(time.Unix(env.Created, 0)), source, deliveries, d.RemoteAddr, string(headers), string(d.Body),
+		string(StateReceived), store.TimeOf(now))
+	if err != nil {
+		return nil, fmt.Errorf("store stripe event: %w", err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return nil, err
 	}
-	return rc, nil
+	if n == 1 {
+		*jobs = append(*jobs, river.InsertManyParams{Args: ApplyArgs{PlatformID: d.PlatformID, EventID: rc.ID}, InsertOpts: applyOpts})
+		return rc, nil
+	}
+	rc.Duplicate = true
+	if deliveries == 0 { // the backfill read one the inbox has
+		return rc, tx.QueryRowContext(ctx, `SELECT id FROM stripe_events WHERE platform_id = $1 AND account = $2 AND stripe_id = $3`,
+			d.PlatformID, env.Account, env.ID).Scan(&rc.ID)
+	}
+	return rc, tx.QueryRowContext(ctx, `UPDATE stripe_events SET webhook_deliveries = webhook_deliveries + 1
+		WHERE platform_id = $1 AND account = $2 AND stripe_id = $3 RETURNING id`,
+		d.PlatformID, env.Account, env.ID).Scan(&rc.ID)
 }
 
-var applyOpts = &river.InsertOpts{MaxAttempts: ApplyMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+// The deliveries being answered are committed together: a delivery waits
+// while the transaction before it commits, and every delivery that came
+// meanwhile goes into the next one, up to maxBatch. A commit, not the
+// statements, is most of what a delivery costs, so under load many share
+// one; alone, a delivery commits at once. A batch that fails is committed
+// again one delivery at a time, so that one bad delivery fails alone.
+const maxBatch = 128
+
+// batching is the queue of deliveries waiting for a commit, and whether a
+// goroutine is committing them (only while there are some).
+type batching struct {
+	mu      sync.Mutex
+	pending []*waiting
+	running bool
+}
+
+type waiting struct {
+	d    Delivery
+	env  *envelope
+	now  time.Time
+	done chan stored
+}
+
+type stored struct {
+	rc  *Receipt
+	err error
+}
+
+// commit stores a verified delivery in the next batch and waits for it.
+func (s *Service) commit(ctx context.Context, d Delivery, env *envelope, now time.Time) (*Receipt, error) {
+	w := &waiting{d: d, env: env, now: now, done: make(chan stored, 1)}
+	s.batch.mu.Lock()
+	s.batch.pending = append(s.batch.pending, w)
+	start := !s.batch.running
+	s.batch.running = true
+	s.batch.mu.Unlock()
+	if start {
+		go s.commitBatches()
+	}
+	select {
+	case r := <-w.done:
+		return r.rc, r.err
+	case <-ctx.Done():
+		// Stripe is gone; whether the event committed or not, its retry is
+		// acknowledged once.
+		return nil, ctx.Err()
+	}
+}
+
+// commitBatches commits batches until none is waiting.
+func (s *Service) commitBatches() {
+	for {
+		s.batch.mu.Lock()
+		batch := s.batch.pending
+		if len(batch) > maxBatch {
+			batch = batch[:maxBatch:maxBatch]
+		}
+		s.batch.pending = s.batch.pending[len(batch):]
+		if len(batch) == 0 {
+			s.batch.running = false
+			s.batch.pending = nil
+			s.batch.mu.Unlock()
+			return
+		}
+		s.batch.mu.Unlock()
+		s.commitBatch(batch)
+	}
+}
+
+func (s *Service) commitBatch(batch []*waiting) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rcs := make([]*Receipt, len(batch))
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var jobs []river.InsertManyParams
+		for i, w := range batch {
+			rc, err := s.storeTx(ctx, tx, w.d, w.env, sourceWebhook, w.now, &jobs)
+			if err != nil {
+				return err
+			}
+			rcs[i] = rc
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		_, err := s.jobs().InsertManyTx(ctx, tx, jobs)
+		return err
+	})
+	for i, w := range batch {
+		if err == nil {
+			w.done <- stored{rc: rcs[i]}
+			continue
+		}
+		rc, err := s.store(ctx, w.d, w.env, sourceWebhook, w.now)
+		w.done <- stored{rc: rc, err: err}
+	}
+}
+
+// applyOpts are an event's job's. No uniqueness: the job is inserted only
+// with the event's row, which is unique.
+var applyOpts = &river.InsertOpts{MaxAttempts: ApplyMaxAttempts}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,6 +286,56 @@ func TestRolledSecrets(t *testing.T) {
 		}
 		if n != 2 {
 			t.Errorf("%d endpoints at Stripe after the old ones retired, want 2", n)
+		}
+	})
+}
+
+// TestConcurrentDeliveriesKeptOnce: deliveries arriving together are
+// committed in shared transactions; the same event delivered twenty
+// times at once is one event of the inbox, applied once, counted twenty
+// times, beside fifty others each kept once.
+func TestConcurrentDeliveriesKeptOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		secret := f.secrets(stripeevents.ScopeAccount)[0]
+		body := func(i int) []byte {
+			return eventBody(fmt.Sprintf("evt_same%03d", i), "account.updated", "", false, map[string]any{"id": "acct_1Own", "object": "account"})
+		}
+		var wg sync.WaitGroup
+		statuses := make(chan int, 70)
+		for i := range 70 {
+			b := body(i)
+			if i < 20 {
+				b = body(0)
+			}
+			wg.Go(func() { statuses <- f.deliver(stripeevents.ScopeAccount, b, sign(b, secret, f.clock.Now())).Status })
+		}
+		wg.Wait()
+		close(statuses)
+		for s := range statuses {
+			if s != 200 {
+				t.Errorf("a delivery got %d", s)
+			}
+		}
+		evs := f.inbox("")
+		if len(evs) != 51 {
+			t.Fatalf("%d events in the inbox, want 51", len(evs))
+		}
+		var jobs int
+		if err := f.App.DB.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = 'stripeevents.apply'`).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if jobs != 51 {
+			t.Errorf("%d jobs for 51 events", jobs)
+		}
+		for _, e := range evs {
+			want := 1
+			if e.StripeID == "evt_same000" {
+				want = 20
+			}
+			if e.WebhookDeliveries != want {
+				t.Errorf("%s: %d deliveries, want %d", e.StripeID, e.WebhookDeliveries, want)
+			}
 		}
 	})
 }

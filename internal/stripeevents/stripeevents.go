@@ -85,6 +85,7 @@ type Service struct {
 	// secrets caches each endpoint's signing secrets (see secretsFor).
 	secrets sync.Map // endpointKey → *endpointSecrets
 	refused refusals
+	batch   batching
 }
 
 // NewService returns a Service.
