@@ -157,6 +157,7 @@ func (s *Service) apply(ctx context.Context, platformID, eventID string, last bo
 	case err == nil:
 		return s.finishEvent(ctx, e, res, nil)
 	case errors.Is(err, errNotYet) && attempts < NotYetTries:
+		s.noteError(ctx, e, err) // so that the inbox says what it waits for
 		return river.JobSnooze(NotYetWait << (attempts - 1))
 	case errors.As(err, &snooze):
 		return err
