@@ -118,6 +118,7 @@ type Stats struct {
 	Settled         time.Duration // from the last restart until everything was final, or the wait ended
 	Open            int           // payments with something not final at the end
 	Webhooks        WebhookStats
+	Inbox           InboxStats
 }
 
 // Result is a run's outcome.
@@ -131,7 +132,8 @@ type Result struct {
 // OK reports whether everything matched, and every event reached the
 // run's webhook endpoint, each object's in order.
 func (r *Result) OK() bool {
-	return r.Report.OK() && r.Stats.Webhooks.Missing == 0 && len(r.Stats.Webhooks.OutOfOrder) == 0
+	return r.Report.OK() && r.Stats.Webhooks.Missing == 0 && len(r.Stats.Webhooks.OutOfOrder) == 0 &&
+		r.Stats.Inbox.Missing == 0 && len(r.Stats.Inbox.Unfinished) == 0
 }
 
 // Run runs the harness once. Its error is the harness's own failure
@@ -202,6 +204,10 @@ func (r *runner) run(ctx context.Context) error {
 	if r.hookCursor, err = feedCursor(ctx, r.c, rng); err != nil {
 		return fmt.Errorf("read the event feed: %w", err)
 	}
+	hooksSince, err := setUpStripeHooks(ctx, r.c, rng)
+	if err != nil {
+		return fmt.Errorf("Stripe webhook endpoints: %w", err)
+	}
 	w, err := setUp(ctx, r.c, sc, rng, r.cfg.Merchants, r.cfg.Customers)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -225,6 +231,12 @@ func (r *runner) run(ctx context.Context) error {
 	for i, m := range w.merchants {
 		accounts[i] = m.account
 	}
+	if r.stats.Inbox, err = r.awaitInbox(ctx, rng, sc, accounts, hooksSince, r.lastRun.Add(r.cfg.Settle)); err != nil {
+		return err
+	}
+	in := r.stats.Inbox
+	r.progress("%d of %d Stripe events in the inbox (%d by webhook, %d only by the backfill), %d unfinished",
+		in.InInbox, in.AtStripe, in.ByWebhook, in.OnlyByBackfill, len(in.Unfinished))
 	st, err := stripeData(ctx, sc, accounts)
 	if err != nil {
 		return fmt.Errorf("read the emulator: %w", err)

@@ -108,6 +108,9 @@ func (c *cluster) startServe(ctx context.Context) error {
 		"TENDER_STRIPE_SECRET_KEY="+emulator.DefaultSecretKey,
 		"TENDER_STRIPE_PUBLISHABLE_KEY="+emulator.DefaultPublishableKey,
 		"TENDER_STRIPE_API_BASE="+c.emuBase,
+		// Where the emulator delivers Stripe's events: serve's address,
+		// the same across restarts.
+		"TENDER_PUBLIC_URL="+c.base(),
 		// The emulator runs without a rate limit; Stripe's test-mode 25/s
 		// would make the run measure the limiter rather than crashes.
 		"TENDER_STRIPE_RATE_LIMIT=off",

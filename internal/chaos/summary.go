@@ -39,13 +39,22 @@ func (res *Result) Summary(w io.Writer) {
 	for _, o := range wh.OutOfOrder {
 		fmt.Fprintf(w, "  out of order: %s\n", o)
 	}
+	in := s.Inbox
+	fmt.Fprintf(w, "stripe events: %d of %d in the inbox (%d by webhook, %d only by the backfill), %d missing, %d unfinished; %v after the last restart\n",
+		in.InInbox, in.AtStripe, in.ByWebhook, in.OnlyByBackfill, in.Missing, len(in.Unfinished), in.Settled.Round(time.Second))
+	for i, u := range in.Unfinished {
+		if i == maxOffenders {
+			break
+		}
+		fmt.Fprintf(w, "  unfinished: %s\n", u)
+	}
 	res.offenders(w)
 }
 
 func (res *Result) offenders(w io.Writer) {
 	off := res.Report.Offenders
 	if len(off) == 0 && !res.OK() {
-		fmt.Fprintf(w, "\nresult: FAIL, webhooks missing or out of order; files in %s\n", res.Dir)
+		fmt.Fprintf(w, "\nresult: FAIL, webhooks missing or out of order, or Stripe events missing or unfinished; files in %s\n", res.Dir)
 		return
 	}
 	if len(off) == 0 {
