@@ -204,7 +204,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Ledger: a.Ledger, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.StripeEvents = stripeevents.NewService(stripeevents.Config{
 		DB: db, Platforms: a.Platforms, Stripe: a.StripeClients, Keys: cfg.MasterKeys, Connect: a.Connect, Payments: a.Payments,
-		Disputes: a.Disputes, Payouts: a.Payouts,
+		Disputes: a.Disputes, Payouts: a.Payouts, Wallet: a.Wallet,
 		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 	})
 	a.Jobs, err = jobs.New(db, jobs.Config{Workers: cfg.Workers, WebhookWorkers: cfg.WebhookWorkers, PollInterval: cfg.PollInterval,

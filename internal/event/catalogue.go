@@ -31,8 +31,9 @@ var catalogue = []Kind{
 	{"customer.default_card_changed", "Customer", "The customer's default card became another card or none: its first card was saved, another was made the default, or the default was removed (the newest other card, if any, becomes the default)."},
 	{"customer.archived", "Customer", "A customer was archived, after its cards were removed and its consents withdrawn (each with its own events); it can no longer pay."},
 
-	{"card.saved", "PaymentMethod", "A card new to the customer was saved: after a SetupIntent (through the API or the hosted wallet), or while paying a checkout link. A card saved again (the same SetupIntent, or one whose fingerprint the customer already has) records nothing."},
-	{"card.removed", "PaymentMethod", "A saved card was removed, through the API or the hosted wallet, or with its customer's archiving."},
+	{"card.saved", "PaymentMethod", "A card new to the customer was saved: after a SetupIntent (through the API, the hosted wallet, or confirmed at Stripe for the customer's Stripe Customer), or while paying a checkout link. A card saved again (the same SetupIntent, or one whose fingerprint the customer already has) records nothing."},
+	{"card.removed", "PaymentMethod", "A saved card was removed, through the API or the hosted wallet, with its customer's archiving, or by detaching it at Stripe (in the platform's Dashboard)."},
+	{"card.updated", "PaymentMethod", "A saved card's details (brand, last4, expiry, fingerprint, wallet) changed at Stripe: its expiry updated in the platform's Dashboard, or the card renewed by its network. A card saved again takes the new copy's details and records nothing."},
 
 	{"consent.granted", "Consent", "A customer consented to off-session charges by a merchant on a card."},
 	{"consent.withdrawn", "Consent", "A consent ended: revoked, its card removed, its customer archived, or superseded by a new consent for the same merchant and card (recorded just before the new consent's consent.granted)."},

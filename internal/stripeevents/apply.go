@@ -38,11 +38,12 @@ func (ApplyArgs) Kind() string { return "stripeevents.apply" }
 const ApplyMaxAttempts = 12
 
 // NotYetTries and NotYetWait bound how long an event about an object
-// Tender does not have yet waits for it: a minute, then doubling, about
-// two hours in all, before the event is failed (and can be replayed).
+// Tender does not have yet waits for it: five seconds (a commit is
+// usually that close), then doubling, about 40 minutes in all, before the
+// event is failed (and can be replayed).
 const (
-	NotYetTries = 8
-	NotYetWait  = time.Minute
+	NotYetTries = 10
+	NotYetWait  = 5 * time.Second
 )
 
 // ApplyWorker runs ApplyArgs jobs.
@@ -121,6 +122,11 @@ var handlers = map[string]handler{
 	"payout.paid":     applyPayout,
 	"payout.failed":   applyPayout,
 	"payout.canceled": applyPayout,
+
+	"payment_method.detached":              applyDetached,
+	"payment_method.updated":               applyCardUpdated,
+	"payment_method.automatically_updated": applyCardUpdated,
+	"setup_intent.succeeded":               applySetupSucceeded,
 }
 
 // HandledTypes returns the event types Tender handles, sorted.

@@ -16,6 +16,7 @@ import (
 	"github.com/tenderpay/tender/internal/secret"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 // Prefixes of the ids of the inbox's events and of Tender's endpoints at
@@ -58,6 +59,7 @@ type Config struct {
 	Payments  *payment.Service
 	Disputes  *dispute.Service
 	Payouts   *payout.Service
+	Wallet    *wallet.Service
 	JobsFunc  func() *jobs.Client
 	NowFunc   func() time.Time
 	Logger    *slog.Logger
@@ -77,6 +79,7 @@ type Service struct {
 	payments  *payment.Service
 	disputes  *dispute.Service
 	payouts   *payout.Service
+	wallet    *wallet.Service
 	jobs      func() *jobs.Client
 	now       func() time.Time
 	log       *slog.Logger
@@ -97,7 +100,7 @@ func NewService(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: cfg.DB, platforms: cfg.Platforms, stripe: cfg.Stripe, keys: cfg.Keys, connect: cfg.Connect,
-		payments: cfg.Payments, disputes: cfg.Disputes, payouts: cfg.Payouts, jobs: cfg.JobsFunc, now: cfg.NowFunc, log: cfg.Logger, publicURL: cfg.PublicURL}
+		payments: cfg.Payments, disputes: cfg.Disputes, payouts: cfg.Payouts, wallet: cfg.Wallet, jobs: cfg.JobsFunc, now: cfg.NowFunc, log: cfg.Logger, publicURL: cfg.PublicURL}
 }
 
 // refusals counts deliveries refused, by reason: nothing else is kept of

@@ -40,15 +40,23 @@ type PaymentMethod struct {
 const (
 	// EventCardSaved: a card new to the customer was recorded, by
 	// RecordSetup (the API's POST /v1/customers/{id}/payment_methods and
-	// the hosted wallet) or RecordPaymentCard (a checkout that saved the
-	// card). A card recorded again (the same SetupIntent, or a card whose
-	// fingerprint the customer already has, merged into the one on file)
-	// records nothing.
+	// the hosted wallet), ObserveSetup (a SetupIntent confirmed at Stripe)
+	// or RecordPaymentCard (a checkout that saved the card). A card
+	// recorded again (the same SetupIntent, or a card whose fingerprint
+	// the customer already has, merged into the one on file) records
+	// nothing.
 	EventCardSaved event.Type = "card.saved"
 	// EventCardRemoved: Detach removed the card (directly, or while
-	// ArchiveCustomer removes the customer's cards), once; removing it
-	// again records nothing.
+	// ArchiveCustomer removes the customer's cards), or ObserveDetached
+	// found it detached at Stripe, once; removing it again records
+	// nothing.
 	EventCardRemoved event.Type = "card.removed"
+	// EventCardUpdated: ObserveCard found that Stripe shows the card with
+	// other details (brand, last four digits, expiry, fingerprint, wallet):
+	// renewed by its network, or its expiry changed in the Dashboard. A
+	// card saved again and merged into the one on file takes the new
+	// copy's details with no event.
+	EventCardUpdated event.Type = "card.updated"
 )
 
 // SetupIntent is what a platform's own page needs to save a card with
@@ -136,6 +144,12 @@ func (s *Service) RecordSetup(ctx context.Context, platformID, customerID, setup
 		}
 		return nil, stripeapi.AsError(err)
 	}
+	return s.recordSetup(ctx, c, si)
+}
+
+// recordSetup records the card of si, read from Stripe with its
+// payment_method expanded, once it is c's and has succeeded.
+func (s *Service) recordSetup(ctx context.Context, c *Customer, si *stripe.SetupIntent) (*PaymentMethod, error) {
 	switch {
 	case si.Customer == nil || si.Customer.ID != c.StripeCustomerID:
 		return nil, errs.Invalidf("setup_intent", "SetupIntent %s does not belong to customer %s.", si.ID, c.ID)
@@ -148,7 +162,19 @@ func (s *Service) RecordSetup(ctx context.Context, platformID, customerID, setup
 }
 
 // record stores pm for c, merging it into a card of the same fingerprint.
+// Two callers may record the same card at once (the platform's POST and
+// Stripe's setup_intent.succeeded): the one that loses the race finds the
+// winner's card, in its transaction or, when its insert collided with the
+// winner's, by recording again.
 func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMethod) (*PaymentMethod, error) {
+	out, err := s.recordOnce(ctx, c, pm)
+	if store.IsUniqueViolation(err) {
+		out, err = s.recordOnce(ctx, c, pm)
+	}
+	return out, err
+}
+
+func (s *Service) recordOnce(ctx context.Context, c *Customer, pm *stripe.PaymentMethod) (*PaymentMethod, error) {
 	if got, err := s.byStripeID(ctx, s.db, c.PlatformID, pm.ID); err == nil {
 		return got, nil // recorded already (the same SetupIntent reported twice)
 	}
@@ -160,11 +186,17 @@ func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMet
 	if card.Wallet != nil {
 		out.Wallet = string(card.Wallet.Type)
 	}
-	var duplicate *PaymentMethod
+	var duplicate, already *PaymentMethod
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if out.Fingerprint != "" {
 			dup, err := scanPaymentMethod(tx.QueryRowContext(ctx, `SELECT `+pmCols+` FROM payment_methods
 				WHERE platform_id = $1 AND customer_id = $2 AND fingerprint = $3 AND status = 'active'`, c.PlatformID, c.ID, out.Fingerprint))
+			if err == nil && dup.StripeID == out.StripeID {
+				// This very copy, recorded since it was looked up: merging
+				// it into itself would detach it at Stripe.
+				already = dup
+				return nil
+			}
 			if err == nil {
 				// The same card saved again, perhaps renewed: the card on file
 				// keeps its id (consents name it) and takes the new copy's
@@ -196,10 +228,12 @@ func (s *Service) record(ctx context.Context, c *Customer, pm *stripe.PaymentMet
 		}
 		return defaultChanged(ctx, tx, res, c.PlatformID, c.ID, now.Time)
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if duplicate != nil {
+	case already != nil:
+		return already, nil
+	case duplicate != nil:
 		return s.replaced(ctx, c, duplicate)
 	}
 	return out, nil
@@ -323,10 +357,19 @@ func (s *Service) Detach(ctx context.Context, platformID, customerID, pmID strin
 	if err := s.detachAtStripe(ctx, platformID, pm.StripeID); err != nil {
 		return nil, err
 	}
+	return s.removed(ctx, pm)
+}
+
+// removed records the removal of an active card that is no longer on its
+// customer at Stripe (its clones gone already): the card detached, its
+// consents withdrawn and the customer's default moved on, with their
+// events, in one transaction.
+func (s *Service) removed(ctx context.Context, pm *PaymentMethod) (*PaymentMethod, error) {
+	platformID, customerID, pmID := pm.PlatformID, pm.CustomerID, pm.ID
 	now := store.TimeOf(s.now())
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		// Conditional: a Detach racing this one removed the card and
-		// recorded its events.
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		// Conditional: a Detach or ObserveDetached racing this one
+		// removed the card and recorded its events.
 		res, err := tx.ExecContext(ctx, `UPDATE payment_methods SET status = 'detached', detached_at = $3, updated_at = $3
 			WHERE platform_id = $1 AND id = $2 AND status = 'active'`, platformID, pm.ID, now)
 		if err != nil {

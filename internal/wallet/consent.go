@@ -32,7 +32,8 @@ const (
 	EventConsentGranted event.Type = "consent.granted"
 	// EventConsentWithdrawn: an active consent was revoked, once; its
 	// revoked_reason says why: customer_revoked (RevokeConsent),
-	// payment_method_detached (Detach removed its card),
+	// payment_method_detached (Detach removed its card, or
+	// ObserveDetached found it detached at Stripe),
 	// customer_archived (ArchiveCustomer), or superseded (GrantConsent
 	// for the same merchant and card replaced it). A superseded consent's
 	// withdrawal commits with, and is recorded just before, the granting

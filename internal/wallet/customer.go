@@ -56,8 +56,9 @@ const (
 	// (default_payment_method) became another card or none. It fires when
 	// the customer's first card is saved (RecordSetup, RecordPaymentCard),
 	// when SetDefault picks a card that was not already the default, and
-	// when Detach removes the default card, which moves the default to
-	// the customer's newest other card, or to none if it was the last.
+	// when Detach (or ObserveDetached) removes the default card, which
+	// moves the default to the customer's newest other card, or to none
+	// if it was the last.
 	EventCustomerDefaultCardChanged event.Type = "customer.default_card_changed"
 )
 
