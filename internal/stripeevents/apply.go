@@ -123,6 +123,11 @@ var handlers = map[string]handler{
 	"payout.failed":   applyPayout,
 	"payout.canceled": applyPayout,
 
+	"transfer.created":         applyTransfer,
+	"transfer.updated":         applyTransfer,
+	"transfer.reversed":        applyTransfer,
+	"application_fee.refunded": applyFeeRefunded,
+
 	"payment_method.detached":              applyDetached,
 	"payment_method.updated":               applyCardUpdated,
 	"payment_method.automatically_updated": applyCardUpdated,
@@ -265,15 +270,11 @@ func applyAccount(ctx context.Context, s *Service, platformID string, ev *stripe
 // applyPaymentIntent re-reads a PaymentIntent and, when Tender made it (its
 // metadata names a payment of this platform), observes its payment.
 func applyPaymentIntent(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
-	piID, err := objectID(ev)
+	sc, piID, err := s.stripeFor(ctx, platformID, ev)
 	if err != nil {
 		return result{}, err
 	}
-	c, err := s.stripe.Client(ctx, platformID)
-	if err != nil {
-		return result{}, err
-	}
-	pi, err := c.Stripe().V1PaymentIntents.Retrieve(ctx, piID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, ev.Account))
+	pi, err := sc.V1PaymentIntents.Retrieve(ctx, piID, stripeapi.OnAccount(&stripe.PaymentIntentRetrieveParams{}, ev.Account))
 	if err != nil {
 		return result{}, err
 	}
@@ -295,15 +296,10 @@ func applyPaymentIntent(ctx context.Context, s *Service, platformID string, ev *
 // the charge of charge.refunded, and has payments record each: one made at
 // Stripe without Tender becomes a Tender refund with its ledger entries.
 func applyRefunds(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
-	objID, err := objectID(ev)
+	sc, objID, err := s.stripeFor(ctx, platformID, ev)
 	if err != nil {
 		return result{}, err
 	}
-	c, err := s.stripe.Client(ctx, platformID)
-	if err != nil {
-		return result{}, err
-	}
-	sc := c.Stripe()
 	var refunds []*stripe.Refund
 	if ev.Data.Object["object"] == "charge" {
 		list := stripeapi.OnAccount(&stripe.RefundListParams{Charge: stripe.String(objID)}, ev.Account)
@@ -346,15 +342,11 @@ func applyRefunds(ctx context.Context, s *Service, platformID string, ev *stripe
 // applyDispute re-reads a dispute, with its balance transactions, and has
 // disputes record it.
 func applyDispute(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
-	objID, err := objectID(ev)
+	sc, objID, err := s.stripeFor(ctx, platformID, ev)
 	if err != nil {
 		return result{}, err
 	}
-	c, err := s.stripe.Client(ctx, platformID)
-	if err != nil {
-		return result{}, err
-	}
-	sd, err := c.Stripe().V1Disputes.Retrieve(ctx, objID, stripeapi.OnAccount(&stripe.DisputeRetrieveParams{}, ev.Account))
+	sd, err := sc.V1Disputes.Retrieve(ctx, objID, stripeapi.OnAccount(&stripe.DisputeRetrieveParams{}, ev.Account))
 	if err != nil {
 		return result{}, err
 	}
@@ -373,18 +365,14 @@ func applyDispute(ctx context.Context, s *Service, platformID string, ev *stripe
 // applyPayout re-reads a payout, with its balance transactions, and has
 // payouts record it.
 func applyPayout(ctx context.Context, s *Service, platformID string, ev *stripe.Event) (result, error) {
-	objID, err := objectID(ev)
-	if err != nil {
-		return result{}, err
-	}
-	c, err := s.stripe.Client(ctx, platformID)
+	sc, objID, err := s.stripeFor(ctx, platformID, ev)
 	if err != nil {
 		return result{}, err
 	}
 	params := stripeapi.OnAccount(&stripe.PayoutRetrieveParams{}, ev.Account)
 	params.AddExpand("balance_transaction")
 	params.AddExpand("failure_balance_transaction")
-	po, err := c.Stripe().V1Payouts.Retrieve(ctx, objID, params)
+	po, err := sc.V1Payouts.Retrieve(ctx, objID, params)
 	if err != nil {
 		return result{}, err
 	}
