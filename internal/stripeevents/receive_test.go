@@ -270,6 +270,18 @@ func TestRolledSecrets(t *testing.T) {
 		if a, b := deliver(1, old), deliver(2, fresh); a != 200 || b != 200 {
 			t.Errorf("during the overlap: old %d, new %d", a, b)
 		}
+		// Stripe delivers each event to both endpoints meanwhile: each
+		// verifies, and the inbox keeps the event once, delivered twice.
+		during := f.ConnectedMerchant("Florist")
+		f.waitFor("the emulator's deliveries to both endpoints", func() bool {
+			evs := f.inbox("&account=" + *during.Connection.AccountID)
+			for _, e := range evs {
+				if e.WebhookDeliveries != 2 {
+					return false
+				}
+			}
+			return len(evs) > 0
+		})
 		f.clock.Advance(time.Hour + time.Second)
 		if a, b := deliver(3, old), deliver(4, fresh); a != 400 || b != 200 {
 			t.Errorf("after the overlap: old %d, new %d", a, b)
@@ -286,6 +298,15 @@ func TestRolledSecrets(t *testing.T) {
 		}
 		if n != 2 {
 			t.Errorf("%d endpoints at Stripe after the old ones retired, want 2", n)
+		}
+		after := f.ConnectedMerchant("Bakery")
+		f.waitFor("the emulator's deliveries to the new endpoint", func() bool {
+			return len(f.inbox("&account="+*after.Connection.AccountID)) > 0
+		})
+		for _, e := range f.inbox("&account=" + *after.Connection.AccountID) {
+			if e.WebhookDeliveries != 1 || e.Source != "webhook" {
+				t.Errorf("after the roll: %+v", e)
+			}
 		}
 	})
 }
