@@ -127,19 +127,8 @@ const pruneBatch = 5000
 // Prune deletes events created before before, in batches, and returns how
 // many. Their numbers are never reused (the counters stay).
 func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE (platform_id, id) IN
-			(SELECT platform_id, id FROM events WHERE created_at < $1 LIMIT $2)`, store.TimeOf(before), pruneBatch)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
-		total += n
-		if err != nil || n < pruneBatch {
-			return total, err
-		}
-	}
+	return store.DeleteInBatches(ctx, s.db, pruneBatch, `DELETE FROM events WHERE (platform_id, id) IN
+		(SELECT platform_id, id FROM events WHERE created_at < $1 LIMIT $2)`, store.TimeOf(before))
 }
 
 // PruneArgs is the periodic job that deletes events past their retention.

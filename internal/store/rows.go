@@ -42,3 +42,23 @@ func List[T any](ctx context.Context, q Querier, page Page, scan func(Scanner) (
 	out, more := Trim(page, rows)
 	return out, more, nil
 }
+
+// DeleteInBatches runs query, a DELETE whose last placeholder ($n, n =
+// len(args)+1) is a LIMIT on the rows it picks, until it deletes fewer
+// than batch rows, so that a large delete holds no lock for long. It
+// returns how many rows it deleted in all.
+func DeleteInBatches(ctx context.Context, q Querier, batch int, query string, args ...any) (int64, error) {
+	var total int64
+	args = append(args, batch)
+	for {
+		res, err := q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		total += n
+		if err != nil || n < int64(batch) {
+			return total, err
+		}
+	}
+}

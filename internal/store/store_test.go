@@ -244,3 +244,27 @@ func TestOnCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteInBatches: rows are deleted a batch at a time until a batch
+// comes short, all of them and only those the query picks.
+func TestDeleteInBatches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.ExecContext(ctx, `CREATE TABLE doomed (id BIGINT PRIMARY KEY, keep BOOLEAN NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 23 {
+			if _, err := db.ExecContext(ctx, `INSERT INTO doomed (id, keep) VALUES ($1, $2)`, i, i%5 == 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := store.DeleteInBatches(ctx, db, 4, `DELETE FROM doomed WHERE id IN (SELECT id FROM doomed WHERE keep = $1 LIMIT $2)`, false)
+		if err != nil || n != 18 {
+			t.Fatalf("deleted %d: %v", n, err)
+		}
+		var left int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM doomed WHERE keep`).Scan(&left); err != nil || left != 5 {
+			t.Errorf("%d kept: %v", left, err)
+		}
+	})
+}

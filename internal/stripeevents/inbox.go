@@ -132,20 +132,9 @@ const pruneBatch = 1000
 // Prune deletes the events received before before, in batches, except
 // those not processed yet, which the inbox still owes work.
 func (s *Service) Prune(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM stripe_events WHERE (platform_id, id) IN
-			(SELECT platform_id, id FROM stripe_events WHERE received_at < $1 AND state <> $2 LIMIT $3)`,
-			store.TimeOf(before), string(StateReceived), pruneBatch)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
-		total += n
-		if err != nil || n < pruneBatch {
-			return total, err
-		}
-	}
+	return store.DeleteInBatches(ctx, s.db, pruneBatch, `DELETE FROM stripe_events WHERE (platform_id, id) IN
+		(SELECT platform_id, id FROM stripe_events WHERE received_at < $1 AND state <> $2 LIMIT $3)`,
+		store.TimeOf(before), string(StateReceived))
 }
 
 // MaintainArgs is the periodic job that prunes the inbox and retires the
