@@ -161,6 +161,8 @@ type Coverage struct {
 	Failed            int64      `json:"failed"`
 	// LastSwept is when the backfill last finished a sweep of an account.
 	LastSwept *time.Time `json:"last_swept_at"`
+	// Refused counts the deliveries this process refused, by reason.
+	Refused Refusals `json:"refused"`
 }
 
 // CoverageOf returns the platform's coverage, over the events the inbox
@@ -182,7 +184,7 @@ func (s *Service) CoverageOf(ctx context.Context, platformID string) (*Coverage,
 	if err := s.db.QueryRowContext(ctx, `SELECT MAX(swept_at) FROM stripe_event_marks WHERE platform_id = $1`, platformID).Scan(&swept); err != nil {
 		return nil, err
 	}
-	c.OldestUnprocessed, c.LastSwept = oldest.Ptr(), swept.Ptr()
+	c.OldestUnprocessed, c.LastSwept, c.Refused = oldest.Ptr(), swept.Ptr(), s.Refused(platformID)
 	return c, nil
 }
 

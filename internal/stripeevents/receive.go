@@ -92,7 +92,7 @@ func (s *Service) verify(ctx context.Context, d Delivery, now time.Time) (*endpo
 }
 
 func (s *Service) refuse(d Delivery, why error) {
-	r := &s.refused
+	r := s.refusalsOf(d.PlatformID)
 	counter := map[error]interface{ Add(int64) int64 }{
 		ErrNotSigned: &r.notSigned, ErrBadHeader: &r.badHeader, ErrStale: &r.stale,
 		ErrNoSecret: &r.noSecret, ErrBadSignature: &r.badSignature,
@@ -111,16 +111,16 @@ func (s *Service) refuse(d Delivery, why error) {
 func (s *Service) check(d Delivery, livemode bool) (*envelope, error) {
 	var env envelope
 	if !utf8.Valid(d.Body) || json.Unmarshal(d.Body, &env) != nil || env.Object != "event" || env.ID == "" || env.Type == "" {
-		s.refused.malformed.Add(1)
+		s.refusalsOf(d.PlatformID).malformed.Add(1)
 		return nil, errs.E(errs.Invalid, "The body is not a Stripe event.").WithReason("event_malformed")
 	}
 	if env.Livemode != livemode {
-		s.refused.livemode.Add(1)
+		s.refusalsOf(d.PlatformID).livemode.Add(1)
 		s.log.Warn("stripe webhook of the other mode", "platform", d.PlatformID, "event", env.ID, "livemode", env.Livemode)
 		return nil, errs.E(errs.Invalid, "The event's livemode (%t) is not the mode of this platform's Stripe key.", env.Livemode).WithReason("livemode_mismatch")
 	}
 	if (d.Scope == ScopeConnect) != (env.Account != "") {
-		s.refused.wrongEndpoint.Add(1)
+		s.refusalsOf(d.PlatformID).wrongEndpoint.Add(1)
 		s.log.Warn("stripe webhook at the wrong endpoint", "platform", d.PlatformID, "scope", d.Scope, "event", env.ID, "account", env.Account)
 		if d.Scope == ScopeConnect {
 			return nil, errs.E(errs.Invalid, "This endpoint takes connected accounts' events; this event names no account.").WithReason("wrong_endpoint")

@@ -195,7 +195,7 @@ func TestDeliveriesAreVerified(t *testing.T) {
 		if got := f.inbox(""); len(got) != 0 {
 			t.Errorf("refused deliveries stored: %+v", got)
 		}
-		ref := f.App.StripeEvents.Refused()
+		ref := f.coverage().Refused
 		if ref.NotSigned != 1 || ref.BadSignature != 3 || ref.Stale != 2 || ref.BadHeader != 1 || ref.Livemode != 1 || ref.WrongEndpoint != 2 || ref.Malformed != 1 {
 			t.Errorf("refusals counted %+v", ref)
 		}

@@ -87,7 +87,7 @@ type Service struct {
 
 	// secrets caches each endpoint's signing secrets (see secretsFor).
 	secrets sync.Map // endpointKey → *endpointSecrets
-	refused refusals
+	refused sync.Map // platform id → *refusals
 	batch   batching
 }
 
@@ -109,7 +109,8 @@ type refusals struct {
 	notSigned, badHeader, stale, noSecret, badSignature, malformed, livemode, wrongEndpoint atomic.Int64
 }
 
-// Refusals is how many deliveries were refused since start, by reason.
+// Refusals is how many of a platform's deliveries were refused since this
+// process started, by reason.
 type Refusals struct {
 	NotSigned     int64 `json:"not_signed"`
 	BadHeader     int64 `json:"bad_header"`
@@ -121,9 +122,16 @@ type Refusals struct {
 	WrongEndpoint int64 `json:"wrong_endpoint"`
 }
 
-// Refused returns the counts of refused deliveries.
-func (s *Service) Refused() Refusals {
-	r := &s.refused
+// refusalsOf is the platform's counts of refused deliveries.
+func (s *Service) refusalsOf(platformID string) *refusals {
+	v, _ := s.refused.LoadOrStore(platformID, &refusals{})
+	return v.(*refusals)
+}
+
+// Refused returns the counts of the platform's refused deliveries since
+// this process started.
+func (s *Service) Refused(platformID string) Refusals {
+	r := s.refusalsOf(platformID)
 	return Refusals{NotSigned: r.notSigned.Load(), BadHeader: r.badHeader.Load(), Stale: r.stale.Load(),
 		NoSecret: r.noSecret.Load(), BadSignature: r.badSignature.Load(), Malformed: r.malformed.Load(),
 		Livemode: r.livemode.Load(), WrongEndpoint: r.wrongEndpoint.Load()}
