@@ -102,10 +102,11 @@ func (f *fixture) inbox(query string) []stripeevents.View {
 	return l.Data
 }
 
-// waitFor polls cond until it holds, for at most ten seconds.
+// waitFor polls cond until it holds, for at most 30 seconds: an event
+// that came before what it is about waits 5 s, then 10 s, for it.
 func (f *fixture) waitFor(what string, cond func() bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			f.t.Fatalf("timed out waiting for %s", what)
