@@ -206,7 +206,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	hooksSince, err := setUpStripeHooks(ctx, r.c, rng)
 	if err != nil {
-		return fmt.Errorf("Stripe webhook endpoints: %w", err)
+		return fmt.Errorf("set up the Stripe webhook endpoints: %w", err)
 	}
 	w, err := setUp(ctx, r.c, sc, rng, r.cfg.Merchants, r.cfg.Customers)
 	if err != nil {

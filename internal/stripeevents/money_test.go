@@ -78,8 +78,9 @@ func TestMoneyMovedAtStripe(t *testing.T) {
 
 		// A destination charge's transfer, part reversed at Stripe.
 		dest := f.paidPayment(exp.ID, "destination", 2500)
-		pi, err := f.sc.V1PaymentIntents.Retrieve(ctx, *dest.StripePaymentIntent, &stripe.PaymentIntentRetrieveParams{
-			Params: stripe.Params{Expand: []*string{stripe.String("latest_charge")}}})
+		piParams := &stripe.PaymentIntentRetrieveParams{}
+		piParams.AddExpand("latest_charge")
+		pi, err := f.sc.V1PaymentIntents.Retrieve(ctx, *dest.StripePaymentIntent, piParams)
 		if err != nil || pi.LatestCharge == nil || pi.LatestCharge.Transfer == nil {
 			t.Fatalf("destination charge's transfer: %v %v", pi, err)
 		}
