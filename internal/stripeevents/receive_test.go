@@ -17,6 +17,7 @@ import (
 	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/apitest"
 	"github.com/tenderpay/tender/internal/app"
+	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/storetest"
 	"github.com/tenderpay/tender/internal/stripeevents"
@@ -357,6 +358,36 @@ func TestConcurrentDeliveriesKeptOnce(t *testing.T) {
 			}
 			if e.WebhookDeliveries != want {
 				t.Errorf("%s: %d deliveries, want %d", e.StripeID, e.WebhookDeliveries, want)
+			}
+		}
+	})
+}
+
+// TestSecretsSetByHand: a platform whose endpoints were made in Stripe's
+// Dashboard gives their secrets in its settings (TENDER_STRIPE_WEBHOOK_SECRETS);
+// each verifies deliveries to either endpoint, and no other secret does.
+func TestSecretsSetByHand(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		const mine, other = "whsec_setbyhandsetbyhand0001", "whsec_setbyhandsetbyhand0002"
+		env := apitest.New(t, db, app.Config{Stripe: &platform.Stripe{SecretKey: emulator.DefaultSecretKey,
+			WebhookSecrets: []string{other, mine}, Source: platform.StripeFromEnvironment}})
+		f := &fixture{Env: env, t: t, clock: apitest.NewClock(time.Now())}
+		now := time.Now()
+		own := eventBody("evt_hand1", "account.updated", "", false, map[string]any{"id": "acct_1Own", "object": "account"})
+		conn := eventBody("evt_hand2", "account.updated", "acct_1Someone", false, map[string]any{"id": "acct_1Someone", "object": "account"})
+		for _, tt := range []struct {
+			scope  stripeevents.Scope
+			body   []byte
+			secret string
+			want   int
+		}{
+			{stripeevents.ScopeAccount, own, mine, 200},
+			{stripeevents.ScopeConnect, conn, mine, 200},
+			{stripeevents.ScopeConnect, conn, other, 200},
+			{stripeevents.ScopeAccount, own, "whsec_setbyhandsetbyhand0003", 400},
+		} {
+			if r := f.deliver(tt.scope, tt.body, sign(tt.body, tt.secret, now)); r.Status != tt.want {
+				t.Errorf("%s signed with %s: %d %s, want %d", tt.scope, tt.secret, r.Status, r.Body, tt.want)
 			}
 		}
 	})
