@@ -2,11 +2,14 @@ package stripeevents_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stripe/stripe-go/v85"
 
+	"github.com/tenderpay/tender/emulator"
 	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/event"
 	"github.com/tenderpay/tender/internal/payment"
@@ -160,6 +163,39 @@ func TestPaymentAuthenticatedElsewhere(t *testing.T) {
 			if got := f.payment(p.ID); got.Status != payment.StatusSucceeded || f.eventsOf(payment.EventPaymentSucceeded, p.ID) != 1 {
 				t.Errorf("%s: after the late event: %s", ct, got.Status)
 			}
+		}
+	})
+}
+
+// TestDeauthorizedAtStripe: a Standard merchant's account disconnected
+// from the platform at Stripe, with no call from Tender, makes the merchant
+// deauthorized once account.application.deauthorized is applied; its
+// replay changes nothing.
+func TestDeauthorizedAtStripe(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.StandardMerchant("Bakery")
+		acct := *m.Connection.AccountID
+		resp, err := http.PostForm(f.EmulatorServer.URL+"/oauth/deauthorize", url.Values{"client_id": {emulator.DefaultClientID},
+			"stripe_user_id": {acct}, "client_secret": {emulator.DefaultSecretKey}})
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("deauthorize at the emulator: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		merchant := func() connect.MerchantView {
+			var got connect.MerchantView
+			f.Do("GET", "/v1/merchants/"+m.ID, nil).Decode(t, &got)
+			return got
+		}
+		f.waitFor("the merchant deauthorized", func() bool { return merchant().Connection.Status == connect.StatusDeauthorized })
+		evs := f.inbox("&type=account.application.deauthorized")
+		if len(evs) != 1 || evs[0].State != stripeevents.StateApplied {
+			t.Fatalf("inbox %+v", evs)
+		}
+		f.Post("/v1/stripe_events/"+evs[0].ID+"/replay", nil, 200, nil)
+		f.waitFor("the replay", func() bool { return f.inbox("&type=account.application.deauthorized")[0].State == stripeevents.StateApplied })
+		if got := merchant(); got.Connection.Status != connect.StatusDeauthorized || f.eventsOf("merchant.deauthorized", m.ID) != 1 {
+			t.Errorf("after the replay: %s, %d merchant.deauthorized", got.Connection.Status, f.eventsOf("merchant.deauthorized", m.ID))
 		}
 	})
 }
