@@ -193,7 +193,9 @@ func TestDeauthorizedAtStripe(t *testing.T) {
 			t.Fatalf("inbox %+v", evs)
 		}
 		f.Post("/v1/stripe_events/"+evs[0].ID+"/replay", nil, 200, nil)
-		f.waitFor("the replay", func() bool { return f.inbox("&type=account.application.deauthorized")[0].State == stripeevents.StateApplied })
+		f.waitFor("the replay", func() bool {
+			return f.inbox("&type=account.application.deauthorized")[0].State == stripeevents.StateApplied
+		})
 		if got := merchant(); got.Connection.Status != connect.StatusDeauthorized || f.eventsOf("merchant.deauthorized", m.ID) != 1 {
 			t.Errorf("after the replay: %s, %d merchant.deauthorized", got.Connection.Status, f.eventsOf("merchant.deauthorized", m.ID))
 		}
