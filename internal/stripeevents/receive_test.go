@@ -392,3 +392,32 @@ func TestSecretsSetByHand(t *testing.T) {
 		}
 	})
 }
+
+// TestEndpointRefusals: rolling before setting up is a conflict naming
+// why, a bad overlap is refused naming the field, and neither makes an
+// endpoint at Stripe.
+func TestEndpointRefusals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		env := apitest.NewWithEmulator(t, db, app.Config{}, emulator.Options{})
+		if r := env.Do("POST", "/v1/platform/stripe/webhook_endpoints/roll", nil); r.Status != 409 || r.Err().Code != "webhook_endpoints_missing" {
+			t.Errorf("roll before setup: %d %s", r.Status, r.Body)
+		}
+		env.Post("/v1/platform/stripe/webhook_endpoints", nil, 200, nil)
+		for _, body := range []string{`{"expires_in":-1}`, `{"expires_in":604801}`, `{"expires_in":"1h"}`, `{"overlap":60}`} {
+			if r := env.Do("POST", "/v1/platform/stripe/webhook_endpoints/roll", body); r.Status != 400 || r.Err().Param == "" {
+				t.Errorf("roll %s: %d %s", body, r.Status, r.Body)
+			}
+		}
+		n := 0
+		sc := env.StripeClient()
+		for _, err := range sc.V1WebhookEndpoints.List(context.Background(), &stripe.WebhookEndpointListParams{}).All(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("%d endpoints at Stripe after refused rolls, want 2", n)
+		}
+	})
+}
