@@ -341,3 +341,16 @@ func (s *Service) ConnectedAccounts(ctx context.Context, platformID string) ([]s
 	}, `SELECT DISTINCT account_id FROM merchants WHERE platform_id = $1 AND account_id IS NOT NULL AND account_id <> ''
 		AND status <> $2 ORDER BY account_id`, platformID, string(StatusDeauthorized))
 }
+
+// FirstMerchantOf returns the id of the platform's merchant made first of
+// those connected to accountID, archived ones included: where money Stripe
+// moves on a shared account is booked. Returns errs.NotFound when none is.
+func (s *Service) FirstMerchantOf(ctx context.Context, platformID, accountID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM merchants WHERE platform_id = $1 AND account_id = $2 ORDER BY id LIMIT 1`,
+		platformID, accountID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errs.NotFoundf("", "No merchant of this platform is connected to %s.", accountID)
+	}
+	return id, err
+}

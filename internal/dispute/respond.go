@@ -122,7 +122,7 @@ func (s *Service) respond(ctx context.Context, d *Dispute, call func(*stripe.Cli
 	}
 	sd, err := call(c.Stripe())
 	if err != nil {
-		return nil, stripeapi.Classify(err).Err()
+		return nil, stripeapi.AsError(err)
 	}
 	// The answer commits with what it records, so a request cut short
 	// after is answered again rather than refused as no longer open.

@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -117,12 +116,8 @@ func chargeIntent(ch *stripe.Charge) string {
 // made it.
 func (s *Service) movedOn(ctx context.Context, platformID, account, piID string) (*Moved, error) {
 	var mv Moved
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM merchants WHERE platform_id = $1 AND account_id = $2 ORDER BY id LIMIT 1`,
-		platformID, account).Scan(&mv.MerchantID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFoundf("", "No merchant of this platform is connected to %s.", account)
-	}
-	if err != nil {
+	var err error
+	if mv.MerchantID, err = s.connect.FirstMerchantOf(ctx, platformID, account); err != nil {
 		return nil, err
 	}
 	if piID != "" {

@@ -139,15 +139,10 @@ func NewService(cfg Config) *Service {
 func (s *Service) Observe(ctx context.Context, platformID, account string, po *stripe.Payout) (*Payout, error) {
 	merchantID := ""
 	if account != "" {
-		ms, _, err := s.connect.Merchants(ctx, platformID, connect.MerchantFilter{AccountID: account, Archived: true},
-			store.Page{Limit: 100})
-		if err != nil {
+		var err error
+		if merchantID, err = s.connect.FirstMerchantOf(ctx, platformID, account); err != nil {
 			return nil, err
 		}
-		if len(ms) == 0 {
-			return nil, errs.NotFoundf("", "No merchant of this platform is connected to %s.", account)
-		}
-		merchantID = ms[len(ms)-1].ID // newest first: the last was connected first
 	}
 	var out *Payout
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {

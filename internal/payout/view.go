@@ -79,7 +79,7 @@ func (s *Service) Detail(ctx context.Context, platformID, payoutID string) (View
 	v.BalanceTransactions = []TransactionView{}
 	for bt, err := range c.Stripe().V1BalanceTransactions.List(ctx, list).All(ctx) {
 		if err != nil {
-			return View{}, stripeapi.Classify(err).Err()
+			return View{}, stripeapi.AsError(err)
 		}
 		if bt.Type == stripe.BalanceTransactionTypePayout {
 			continue // the payout itself
@@ -144,7 +144,7 @@ func (s *Service) ofCharge(ctx context.Context, sc *stripe.Client, p *Payout, ch
 	params.AddExpand("source_transaction")
 	t, err := sc.V1Transfers.Retrieve(ctx, ch.SourceTransfer.ID, params)
 	if err != nil {
-		return stripeapi.Classify(err).Err()
+		return stripeapi.AsError(err)
 	}
 	if id := t.Metadata["tender_payment"]; id != "" {
 		tv.Payment = &id

@@ -204,7 +204,7 @@ func (s *Service) ensure(ctx context.Context, sc *stripe.Client, platformID stri
 			continue
 		}
 		if err != nil {
-			return stripeFailed("read webhook endpoint", err)
+			return stripeapi.AsError(err)
 		}
 		if we.URL == url && slices.Equal(sorted(we.EnabledEvents), types) && we.Status == "enabled" {
 			return nil
@@ -224,7 +224,7 @@ func (s *Service) update(ctx context.Context, sc *stripe.Client, platformID stri
 	params := &stripe.WebhookEndpointUpdateParams{URL: stripe.String(url), EnabledEvents: stripe.StringSlice(types),
 		Disabled: stripe.Bool(false)}
 	if _, err := sc.V1WebhookEndpoints.Update(ctx, e.StripeID, params); err != nil {
-		return stripeFailed("update webhook endpoint", err)
+		return stripeapi.AsError(err)
 	}
 	events, _ := json.Marshal(types)
 	_, err := s.db.ExecContext(ctx, `UPDATE stripe_webhook_endpoints SET url = $3, enabled_events = $4, updated_at = $5
@@ -271,7 +271,7 @@ func (s *Service) makeAtStripe(ctx context.Context, sc *stripe.Client, platformI
 	params.SetIdempotencyKey("tender-webhook-endpoint-" + platformID + "-" + string(scope) + "-" + generation)
 	we, err := sc.V1WebhookEndpoints.Create(ctx, params)
 	if err != nil {
-		return nil, stripeFailed("create webhook endpoint", err)
+		return nil, stripeapi.AsError(err)
 	}
 	if we.Secret == "" {
 		return nil, fmt.Errorf("stripe webhook endpoint %s: Stripe returned no secret", we.ID)
@@ -302,17 +302,6 @@ func describe(scope Scope) string {
 	return "the platform account's own events"
 }
 
-// stripeFailed wraps a failed call to Stripe as the API shows it: what
-// Stripe said of a request it refused, or unavailable when it may work
-// later.
-func stripeFailed(what string, err error) error {
-	o := stripeapi.Classify(err)
-	if o.Pending() {
-		return &errs.Error{Code: errs.Unavailable, Reason: "stripe_unavailable", Message: "Stripe could not be reached to " + what + "; try again.", Err: err}
-	}
-	return &errs.Error{Code: errs.Conflict, Reason: "stripe_refused", Message: "Stripe refused to " + what + ": " + o.Message, Err: err}
-}
-
 func (s *Service) setStatus(ctx context.Context, platformID, endpointID, status string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE stripe_webhook_endpoints SET status = $3, secret = CASE WHEN $3 = 'retired' THEN '' ELSE secret END,
 		updated_at = $4 WHERE platform_id = $1 AND id = $2`, platformID, endpointID, status, store.TimeOf(s.now()))
@@ -331,13 +320,13 @@ func (s *Service) deleteOrphans(ctx context.Context, sc *stripe.Client, platform
 	}
 	for we, err := range sc.V1WebhookEndpoints.List(ctx, &stripe.WebhookEndpointListParams{}).All(ctx) {
 		if err != nil {
-			return stripeFailed("list webhook endpoints", err)
+			return stripeapi.AsError(err)
 		}
 		if we.Metadata["tender_platform"] != platformID || slices.ContainsFunc(known, func(e *Endpoint) bool { return e.StripeID == we.ID }) {
 			continue
 		}
 		if _, err := sc.V1WebhookEndpoints.Delete(ctx, we.ID, nil); err != nil && stripeapi.Classify(err).Kind != stripeapi.KindNotFound {
-			return stripeFailed("delete webhook endpoint", err)
+			return stripeapi.AsError(err)
 		}
 		s.log.Info("deleted a webhook endpoint Tender holds no secret of", "platform", platformID, "stripe_id", we.ID)
 	}
