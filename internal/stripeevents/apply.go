@@ -13,7 +13,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v85"
 
-	"github.com/tenderpay/tender/internal/connect"
 	"github.com/tenderpay/tender/internal/errs"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
@@ -249,18 +248,18 @@ func applyAccount(ctx context.Context, s *Service, platformID string, ev *stripe
 	if acct == "" {
 		return ignored("The platform account's own %s is not Tender's to act on.", ev.Type), nil
 	}
-	ms, _, err := s.connect.Merchants(ctx, platformID, connect.MerchantFilter{AccountID: acct, Archived: true}, store.Page{Limit: 1})
-	if err != nil {
-		return result{}, err
-	}
-	if len(ms) == 0 {
+	first, err := s.connect.FirstMerchantOf(ctx, platformID, acct)
+	if errs.Is(err, errs.NotFound) {
 		// An OAuth connection commits after Stripe connects the account.
 		return result{}, fmt.Errorf("%w: no merchant is connected to %s", errNotYet, acct)
+	}
+	if err != nil {
+		return result{}, err
 	}
 	if err := s.connect.HandleAccountUpdated(ctx, platformID, acct); err != nil {
 		return result{}, err
 	}
-	m, err := s.connect.Merchant(ctx, platformID, ms[0].ID)
+	m, err := s.connect.Merchant(ctx, platformID, first)
 	if err != nil {
 		return result{}, err
 	}

@@ -93,12 +93,17 @@ func (s *Service) verify(ctx context.Context, d Delivery, now time.Time) (*endpo
 
 func (s *Service) refuse(d Delivery, why error) {
 	r := s.refusalsOf(d.PlatformID)
-	counter := map[error]interface{ Add(int64) int64 }{
-		ErrNotSigned: &r.notSigned, ErrBadHeader: &r.badHeader, ErrStale: &r.stale,
-		ErrNoSecret: &r.noSecret, ErrBadSignature: &r.badSignature,
-	}[why]
-	if counter != nil {
-		counter.Add(1)
+	switch why {
+	case ErrNotSigned:
+		r.notSigned.Add(1)
+	case ErrBadHeader:
+		r.badHeader.Add(1)
+	case ErrStale:
+		r.stale.Add(1)
+	case ErrNoSecret:
+		r.noSecret.Add(1)
+	case ErrBadSignature:
+		r.badSignature.Add(1)
 	}
 	// Never the body: a forged one is an attacker's text, a real one may be
 	// a customer's data.
