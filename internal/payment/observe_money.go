@@ -60,7 +60,8 @@ func (s *Service) ObserveFeeRefunds(ctx context.Context, platformID string, fee 
 // reversals): the merchant gave the platform part of a transfer back.
 // Reversals that pay for a refund (Tender's own, with its metadata, or a
 // destination charge's reverse_transfer, which names its refund) are
-// booked with their refund and are left alone. A reversal of one of
+// booked with their refund, and those recovering a dispute with their
+// dispute; they are left alone. A reversal of one of
 // Tender's transfers (a separate charge's) is also counted on it, with
 // transfer.reversed. Each is posted once, by its id. Returns errs.NotFound
 // when no merchant of the platform is connected to the destination.
@@ -87,7 +88,7 @@ func (s *Service) ObserveReversals(ctx context.Context, platformID string, tr *s
 	var reversed int64
 	if tr.Reversals != nil {
 		for _, rv := range tr.Reversals.Data {
-			if rv.Metadata["tender_refund"] != "" || rv.SourceRefund != nil || rv.Amount == 0 {
+			if rv.Metadata["tender_refund"] != "" || rv.Metadata["tender_dispute"] != "" || rv.SourceRefund != nil || rv.Amount == 0 {
 				continue
 			}
 			e := s.between(platformID, mv, ledger.EntryTransferReversal, "transfer_reversal:"+rv.ID, ledger.MerchantBalance(mv.MerchantID),
@@ -171,6 +172,14 @@ func (s *Service) postMoved(ctx context.Context, mv *Moved, entries []ledger.Ent
 		}
 		return also(ctx, tx, posted)
 	})
+}
+
+// CountReversal counts a reversal of one of Tender's transfers made for
+// something other than a refund (a dispute's recovery), in its
+// transaction, with transfer.reversed. A transferID of "" (a destination
+// charge's transfer, Stripe's own) counts nothing.
+func (s *Service) CountReversal(ctx context.Context, tx *sql.Tx, platformID, transferID string, amount int64) error {
+	return s.countReversed(ctx, tx, platformID, transferID, []int64{amount})
 }
 
 // countReversed counts reversals made at Stripe on one of Tender's

@@ -326,6 +326,19 @@ func (o *Ops) nextTry(ctx context.Context, op Op, rec *Record) error {
 	return nil
 }
 
+// Again moves an operation Stripe refused to a new key, for a refusal that
+// may pass later (balance_insufficient, say): Stripe stores a refusal
+// made while the request executed under its key and replays it for a
+// day, though it made nothing. The next run still looks (Find) before it
+// calls, as every run after the first does, so a call under the old key
+// that was in flight meanwhile is found rather than made again.
+func (o *Ops) Again(ctx context.Context, op Op) error {
+	_, err := o.db.ExecContext(ctx, `UPDATE stripe_operations SET try = try + 1, updated_at = $4
+		WHERE platform_id = $1 AND kind = $2 AND object_id = $3 AND stripe_id IS NULL`,
+		op.PlatformID, string(op.Kind), op.Object, store.TimeOf(o.now()))
+	return err
+}
+
 // save records Stripe's id, the first thing done with its answer.
 func (o *Ops) save(ctx context.Context, op Op, stripeID string) error {
 	const q = `UPDATE stripe_operations SET stripe_id = $4, last_error = '', updated_at = $5
