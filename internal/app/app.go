@@ -199,7 +199,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Schedule: cfg.WebhookSchedule,
 	})
 	a.Disputes = dispute.NewService(dispute.Config{DB: db, Payments: a.Payments, Stripe: a.StripeClients, Ledger: a.Ledger,
-		NowFunc: cfg.Now, Logger: cfg.Logger})
+		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.Payouts = payout.NewService(payout.Config{DB: db, Connect: a.Connect, Payments: a.Payments, Stripe: a.StripeClients,
 		Ledger: a.Ledger, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.StripeEvents = stripeevents.NewService(stripeevents.Config{
@@ -305,6 +305,8 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	jobs.Add(w, &stripeevents.BackfillWorker{Events: a.StripeEvents}, jobs.DefaultTimeout)
 	// A transaction per dispute whose evidence is due soon.
 	jobs.Add(w, &dispute.DeadlinesWorker{Disputes: a.Disputes}, jobs.DefaultTimeout)
+	// A dispute's recovery: a few Stripe calls per merchant of its charge.
+	jobs.Add(w, &dispute.RecoverWorker{Disputes: a.Disputes}, jobs.DefaultTimeout)
 	// Batched DELETEs, and a Stripe call per endpoint whose roll ended.
 	jobs.Add(w, &stripeevents.MaintainWorker{Events: a.StripeEvents, Retention: a.stripeRetention}, jobs.DefaultTimeout)
 	// Up to a few thousand small transactions; a row requeued is touched

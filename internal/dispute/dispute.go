@@ -7,7 +7,10 @@
 // that is the balance Stripe takes the money from: the merchant on a
 // direct charge (the dispute is on its connected account), the platform on
 // destination and separate charges (the dispute is on the platform's
-// account). Stripe withdraws the disputed amount and its dispute fee when
+// account). The platform's fee policy may pass its disputes on to the
+// merchants (dispute_payer: merchant): then Tender takes the money back by
+// reversing the merchants' transfers, and returns the amount if the
+// dispute is won (recover.go). Stripe withdraws the disputed amount and its dispute fee when
 // a chargeback opens, gives the amount back (not the fee) when it is won,
 // and keeps both when it is lost; an inquiry moves no money unless lost.
 // Each of those is a balance transaction of the dispute, and each is
@@ -21,11 +24,13 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender/internal/event"
+	"github.com/tenderpay/tender/internal/jobs"
 	"github.com/tenderpay/tender/internal/ledger"
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
+	"github.com/tenderpay/tender/internal/stripeop"
 )
 
 // Prefix is the prefix of a dispute's id.
@@ -73,6 +78,9 @@ const (
 	EventFundsReinstated     event.Type = "dispute.funds_reinstated"
 	EventClosed              event.Type = "dispute.closed"
 	EventDeadlineApproaching event.Type = "dispute.deadline_approaching"
+	EventFundsRecovered      event.Type = "dispute.funds_recovered"
+	EventFundsReturned       event.Type = "dispute.funds_returned"
+	EventRecoveryFailed      event.Type = "dispute.recovery_failed"
 )
 
 // Dispute is a dispute of one payment's charge.
@@ -80,14 +88,18 @@ type Dispute struct {
 	ID, PlatformID, PaymentID, MerchantID string
 	// Account is where the dispute is at Stripe: the connected account of
 	// a direct charge, "" for the platform's.
-	Account        string
-	StripeID       string
-	ChargeID       string
-	Amount         int64
-	Currency       money.Currency
-	Reason         string
-	Status         Status
-	Bearer         Bearer
+	Account  string
+	StripeID string
+	ChargeID string
+	Amount   int64
+	Currency money.Currency
+	Reason   string
+	Status   Status
+	Bearer   Bearer
+	// Payer is who finally bears it: the bearer, or the merchant when the
+	// platform's policy recovers a dispute it bears (see recover.go).
+	Payer          Bearer
+	Recoveries     []*Recovery // when Payer differs from Bearer
 	DueBy          *time.Time
 	HasEvidence    bool
 	Submissions    int
@@ -108,6 +120,7 @@ type Config struct {
 	Payments *payment.Service
 	Stripe   *stripeapi.Pool
 	Ledger   *ledger.Store
+	JobsFunc func() *jobs.Client
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
 	// WarnBefore is how long before evidence is due the platform is told
@@ -121,6 +134,8 @@ type Service struct {
 	payments   *payment.Service
 	stripe     *stripeapi.Pool
 	ledger     *ledger.Store
+	jobs       func() *jobs.Client
+	ops        *stripeop.Ops
 	now        func() time.Time
 	log        *slog.Logger
 	warnBefore time.Duration
@@ -137,8 +152,8 @@ func NewService(cfg Config) *Service {
 	if cfg.WarnBefore <= 0 {
 		cfg.WarnBefore = DefaultWarnBefore
 	}
-	return &Service{db: cfg.DB, payments: cfg.Payments, stripe: cfg.Stripe, ledger: cfg.Ledger, now: cfg.NowFunc,
-		log: cfg.Logger, warnBefore: cfg.WarnBefore}
+	return &Service{db: cfg.DB, payments: cfg.Payments, stripe: cfg.Stripe, ledger: cfg.Ledger, jobs: cfg.JobsFunc,
+		ops: stripeop.New(cfg.DB, cfg.NowFunc, nil), now: cfg.NowFunc, log: cfg.Logger, warnBefore: cfg.WarnBefore}
 }
 
 // chargeStripe is the Stripe client of a platform.

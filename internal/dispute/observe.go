@@ -47,11 +47,15 @@ func (s *Service) observeThen(ctx context.Context, platformID, account string, s
 	if p.Status != payment.StatusSucceeded {
 		return nil, fmt.Errorf("%w: payment %s is %s, dispute %s at Stripe", payment.ErrNotSettled, p.ID, p.Status, sd.ID)
 	}
+	payer, err := s.payerOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	var out *Dispute
 	for range 3 {
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			if out, err = s.observe(ctx, tx, p, sd); err != nil || also == nil {
+			if out, err = s.observe(ctx, tx, p, payer, sd); err != nil || also == nil {
 				return err
 			}
 			return also(tx, out)
@@ -68,12 +72,12 @@ var errMoved = errors.New("moved by another run")
 
 // observe does Observe's work in tx. It returns errMoved when another run
 // moved the dispute after it was read, for Observe to read it again.
-func (s *Service) observe(ctx context.Context, tx *sql.Tx, p *payment.Payment, sd *stripe.Dispute) (*Dispute, error) {
+func (s *Service) observe(ctx context.Context, tx *sql.Tx, p *payment.Payment, payer Bearer, sd *stripe.Dispute) (*Dispute, error) {
 	now := s.now()
 	was, err := byStripeID(ctx, tx, p.PlatformID, sd.ID)
 	created := errs.Is(err, errs.NotFound)
 	if created {
-		if was, err = s.insert(ctx, tx, p, sd, now); err != nil {
+		if was, err = s.insert(ctx, tx, p, payer, sd, now); err != nil {
 			return nil, err
 		}
 		if was == nil {
@@ -106,7 +110,33 @@ func (s *Service) observe(ctx context.Context, tx *sql.Tx, p *payment.Payment, s
 	if !moved {
 		return nil, errMoved
 	}
+	if next.recovers() {
+		// The merchant's share follows every move of the platform's money
+		// (withdrawn, reinstated, decided); the job works out what is owed.
+		if _, err := s.jobs().InsertTx(ctx, tx, RecoverArgs{PlatformID: next.PlatformID, DisputeID: next.ID}, recoverOpts); err != nil {
+			return nil, err
+		}
+		if err := withRecoveries(ctx, tx, &next); err != nil {
+			return nil, err
+		}
+	}
 	return &next, s.record(ctx, tx, was, &next, created)
+}
+
+// payerOf is who finally bears a dispute of p: its bearer, unless the
+// platform bears it and the policy that priced p passes it on.
+func (s *Service) payerOf(ctx context.Context, p *payment.Payment) (Bearer, error) {
+	if bearerOf(p) == BearerMerchant {
+		return BearerMerchant, nil
+	}
+	payer, err := s.payments.DisputePayerOf(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	if payer == payment.DisputeMerchant {
+		return BearerMerchant, nil
+	}
+	return BearerPlatform, nil
 }
 
 func evidenceOf(sd *stripe.Dispute) (has bool, submissions int, dueBy *time.Time) {
@@ -122,24 +152,24 @@ func evidenceOf(sd *stripe.Dispute) (has bool, submissions int, dueBy *time.Time
 
 // insert writes a new dispute as Stripe shows it before its balance
 // transactions are counted; nil if another run inserted it first.
-func (s *Service) insert(ctx context.Context, tx *sql.Tx, p *payment.Payment, sd *stripe.Dispute, now time.Time) (*Dispute, error) {
+func (s *Service) insert(ctx context.Context, tx *sql.Tx, p *payment.Payment, payer Bearer, sd *stripe.Dispute, now time.Time) (*Dispute, error) {
 	cur, err := money.ParseCurrency(string(sd.Currency))
 	if err != nil {
 		return nil, fmt.Errorf("dispute %s: %w", sd.ID, err)
 	}
 	d := &Dispute{ID: id.New(Prefix), PlatformID: p.PlatformID, PaymentID: p.ID, MerchantID: p.MerchantID, Account: p.StripeAccount(),
 		StripeID: sd.ID, Amount: sd.Amount, Currency: cur, Reason: string(sd.Reason), Status: Status(sd.Status),
-		Bearer: bearerOf(p), Created: now, Updated: now}
+		Bearer: bearerOf(p), Payer: payer, Created: now, Updated: now}
 	if sd.Charge != nil {
 		d.ChargeID = sd.Charge.ID
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO disputes (platform_id, id, payment_id, merchant_id, account, stripe_dispute_id,
-		stripe_charge_id, amount, currency, reason, status, bearer, evidence_due_by, has_evidence, submission_count, withdrawn, fees,
-		deadline_warned, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, false, 0, 0, 0, false, $13, $13)
+		stripe_charge_id, amount, currency, reason, status, bearer, payer, evidence_due_by, has_evidence, submission_count, withdrawn,
+		fees, deadline_warned, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, false, 0, 0, 0, false, $14, $14)
 		ON CONFLICT (platform_id, stripe_dispute_id) DO NOTHING`,
 		d.PlatformID, d.ID, d.PaymentID, d.MerchantID, d.Account, d.StripeID, d.ChargeID, d.Amount, d.Currency.Lower(), d.Reason,
-		string(d.Status), string(d.Bearer), store.TimeOf(now))
+		string(d.Status), string(d.Bearer), string(d.Payer), store.TimeOf(now))
 	if err != nil {
 		return nil, fmt.Errorf("insert dispute: %w", err)
 	}

@@ -13,14 +13,14 @@ import (
 )
 
 const cols = `platform_id, id, payment_id, merchant_id, account, stripe_dispute_id, stripe_charge_id, amount, currency, reason, status,
-	bearer, evidence_due_by, has_evidence, submission_count, withdrawn, fees, deadline_warned, created_at, updated_at`
+	bearer, payer, evidence_due_by, has_evidence, submission_count, withdrawn, fees, deadline_warned, created_at, updated_at`
 
 func scan(sc store.Scanner) (*Dispute, error) {
 	d := &Dispute{}
-	var cur, status, bearer string
+	var cur, status, bearer, payer string
 	var due, created, updated store.Time
 	if err := sc.Scan(&d.PlatformID, &d.ID, &d.PaymentID, &d.MerchantID, &d.Account, &d.StripeID, &d.ChargeID, &d.Amount, &cur,
-		&d.Reason, &status, &bearer, &due, &d.HasEvidence, &d.Submissions, &d.Withdrawn, &d.Fees, &d.DeadlineWarned,
+		&d.Reason, &status, &bearer, &payer, &due, &d.HasEvidence, &d.Submissions, &d.Withdrawn, &d.Fees, &d.DeadlineWarned,
 		&created, &updated); err != nil {
 		return nil, err
 	}
@@ -28,6 +28,7 @@ func scan(sc store.Scanner) (*Dispute, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dispute %s: %w", d.ID, err)
 	}
+	d.Payer = Bearer(payer)
 	d.Currency, d.Status, d.Bearer, d.DueBy, d.Created, d.Updated = c, Status(status), Bearer(bearer), due.Ptr(), created.Time, updated.Time
 	return d, nil
 }
@@ -51,7 +52,11 @@ func byStripeID(ctx context.Context, q store.Querier, platformID, stripeID strin
 
 // Get returns one of the platform's disputes. Returns errs.NotFound.
 func (s *Service) Get(ctx context.Context, platformID, disputeID string) (*Dispute, error) {
-	return get(ctx, s.db, platformID, disputeID)
+	d, err := get(ctx, s.db, platformID, disputeID)
+	if err != nil {
+		return nil, err
+	}
+	return d, withRecoveries(ctx, s.db, d)
 }
 
 // Filter narrows a list of disputes; empty fields match all.
@@ -83,5 +88,9 @@ func (s *Service) List(ctx context.Context, platformID string, f Filter, page st
 			q += " AND " + c.col + " = $" + strconv.Itoa(len(args))
 		}
 	}
-	return store.List(ctx, s.db, page, scan, q, args...)
+	ds, more, err := store.List(ctx, s.db, page, scan, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	return ds, more, withRecoveries(ctx, s.db, ds...)
 }

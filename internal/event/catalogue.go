@@ -60,6 +60,9 @@ var catalogue = []Kind{
 	{"dispute.funds_reinstated", "Dispute", "Stripe gave the disputed amount back to the bearer's balance, the dispute having been won (the dispute fee is not returned)."},
 	{"dispute.closed", "Dispute", "A dispute was decided: won, lost (also when closed through the API or left unanswered past evidence_due_by) or, for an inquiry, warning_closed."},
 	{"dispute.deadline_approaching", "Dispute", "Evidence for an open dispute is due within the platform's warning period (72 hours by default) and none has been submitted."},
+	{"dispute.funds_recovered", "Dispute", "Under a fee policy with dispute_payer merchant, Tender reversed a merchant's transfer by its share of a dispute the platform bore (recoveries, amount_recovered)."},
+	{"dispute.funds_returned", "Dispute", "A recovered dispute was won: Tender transferred the merchant's share of the reinstated amount back to it (the dispute fee stays recovered)."},
+	{"dispute.recovery_failed", "Dispute", "Stripe refused a recovery's reversal or return (the share's failure_detail says why); the platform bears that share."},
 
 	{"payout.created", "Payout", "Stripe began paying out the platform's or a merchant's available balance to its bank (status pending): the money has left the balance."},
 	{"payout.updated", "Payout", "A payout was sent to the bank (status in_transit)."},

@@ -151,6 +151,10 @@ const (
 	// the disputed amount and Stripe's dispute fee withdrawn, or the
 	// amount reinstated when it is won.
 	EntryDispute EntryKind = "dispute"
+	// EntryDisputeRecovery is a dispute's money passed between the
+	// platform, which Stripe took it from, and a merchant its policy
+	// makes bear it: recovered by a reversal, or returned when won.
+	EntryDisputeRecovery EntryKind = "dispute_recovery"
 	// EntryPayout is a payout's money leaving a balance for the bank, or
 	// coming back when the payout failed or was canceled.
 	EntryPayout EntryKind = "payout"
@@ -160,7 +164,7 @@ const (
 )
 
 var entryKinds = []EntryKind{EntryCharge, EntryStripeFee, EntryApplicationFee, EntryTransfer, EntryTransferReversal,
-	EntryRefund, EntryApplicationFeeRefund, EntryStripeFeeCover, EntryDispute, EntryPayout, EntryReversal}
+	EntryRefund, EntryApplicationFeeRefund, EntryStripeFeeCover, EntryDispute, EntryDisputeRecovery, EntryPayout, EntryReversal}
 
 // Role is what the money of one posting is for.
 type Role string

@@ -32,6 +32,23 @@ const (
 	StripeFeePlatform StripeFeePayer = "platform"
 )
 
+// DisputePayer is who finally bears a dispute of a charge whose money
+// Stripe takes from the platform's balance: a destination or separate
+// charge. (A direct charge's dispute is on the merchant's own account and
+// always the merchant's.)
+type DisputePayer string
+
+// Who bears a platform's disputes.
+const (
+	// DisputePlatform: the platform keeps the loss, as Stripe leaves it.
+	DisputePlatform DisputePayer = "platform"
+	// DisputeMerchant: Tender takes the disputed amount and Stripe's
+	// dispute fee back from the merchants the charge was transferred to,
+	// by reversing their transfers, and gives the amount back if the
+	// dispute is won (see package dispute).
+	DisputeMerchant DisputePayer = "merchant"
+)
+
 // Rule is a fee rule for one currency, as the API shows it: money.FeeRule
 // with its JSON names. Amounts are minor units of that currency.
 type Rule struct {
@@ -61,6 +78,9 @@ type FeePolicy struct {
 	// gross amount whose net after the platform's fee is at least that
 	// (money.GrossUp).
 	CustomerCoversFees bool
+	// DisputePayer is who bears the disputes of the payments this version
+	// prices.
+	DisputePayer DisputePayer
 	// Removed marks the version that removed a merchant's override.
 	Removed bool
 	Created time.Time
@@ -71,6 +91,7 @@ type FeePolicyParams struct {
 	Rules              map[string]Rule `json:"rules" text:"keys=32"` // keyed by currency code
 	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer" text:"32"`
 	CustomerCoversFees bool            `json:"customer_covers_fees"`
+	DisputePayer       DisputePayer    `json:"dispute_payer" text:"32"`
 }
 
 // validate checks every rule and returns the rules keyed by lower-case
@@ -82,6 +103,13 @@ func (p *FeePolicyParams) validate() (map[string]Rule, error) {
 	case StripeFeeMerchant, StripeFeePlatform:
 	default:
 		return nil, errs.Invalidf("stripe_fee_payer", "stripe_fee_payer must be merchant or platform, not %q.", string(p.StripeFeePayer))
+	}
+	switch p.DisputePayer {
+	case "":
+		p.DisputePayer = DisputePlatform
+	case DisputePlatform, DisputeMerchant:
+	default:
+		return nil, errs.Invalidf("dispute_payer", "dispute_payer must be platform or merchant, not %q.", string(p.DisputePayer))
 	}
 	codes := make([]string, 0, len(p.Rules))
 	for code := range p.Rules {
@@ -156,22 +184,23 @@ func (p *FeePolicy) FeeFor(amount int64, cur money.Currency) (Fee, error) {
 
 // defaultPolicy is the policy of a platform that set none: no fee.
 func defaultPolicy(platformID string) *FeePolicy {
-	return &FeePolicy{PlatformID: platformID, Rules: map[string]Rule{}, StripeFeePayer: StripeFeeMerchant}
+	return &FeePolicy{PlatformID: platformID, Rules: map[string]Rule{}, StripeFeePayer: StripeFeeMerchant, DisputePayer: DisputePlatform}
 }
 
-const feeCols = `platform_id, id, merchant_id, version, rules, stripe_fee_payer, customer_covers_fees, removed, created_at`
+const feeCols = `platform_id, id, merchant_id, version, rules, stripe_fee_payer, customer_covers_fees, dispute_payer, removed, created_at`
 
 func scanFeePolicy(row store.Scanner) (*FeePolicy, error) {
 	var p FeePolicy
-	var rules, payer string
+	var rules, payer, disputes string
 	var created store.Time
-	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.Version, &rules, &payer, &p.CustomerCoversFees, &p.Removed, &created); err != nil {
+	if err := row.Scan(&p.PlatformID, &p.ID, &p.MerchantID, &p.Version, &rules, &payer, &p.CustomerCoversFees, &disputes, &p.Removed,
+		&created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(rules), &p.Rules); err != nil {
 		return nil, fmt.Errorf("fee policy %s rules: %w", p.ID, err)
 	}
-	p.StripeFeePayer, p.Created = StripeFeePayer(payer), created.Time
+	p.StripeFeePayer, p.DisputePayer, p.Created = StripeFeePayer(payer), DisputePayer(disputes), created.Time
 	return &p, nil
 }
 
@@ -242,7 +271,7 @@ func (s *Service) RemoveMerchantFeePolicy(ctx context.Context, platformID, merch
 	}
 	cur, err := latest(ctx, s.db, platformID, merchantID)
 	if err == nil && !cur.Removed {
-		if _, err := s.newVersion(ctx, platformID, merchantID, FeePolicyParams{StripeFeePayer: cur.StripeFeePayer}, true); err != nil {
+		if _, err := s.newVersion(ctx, platformID, merchantID, FeePolicyParams{StripeFeePayer: cur.StripeFeePayer, DisputePayer: cur.DisputePayer}, true); err != nil {
 			return nil, err
 		}
 	} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -264,14 +293,16 @@ func (s *Service) newVersion(ctx context.Context, platformID, merchantID string,
 	}
 	now := store.TimeOf(s.now())
 	fp := &FeePolicy{ID: id.For(ctx, FeePolicyPrefix), PlatformID: platformID, MerchantID: merchantID, Rules: rules,
-		StripeFeePayer: p.StripeFeePayer, CustomerCoversFees: p.CustomerCoversFees, Removed: removed, Created: now.Time}
+		StripeFeePayer: p.StripeFeePayer, CustomerCoversFees: p.CustomerCoversFees, DisputePayer: p.DisputePayer, Removed: removed,
+		Created: now.Time}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM fee_policies WHERE platform_id = $1 AND merchant_id = $2`,
 			platformID, merchantID).Scan(&fp.Version); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO fee_policies (`+feeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			platformID, fp.ID, merchantID, fp.Version, string(raw), string(fp.StripeFeePayer), fp.CustomerCoversFees, removed, now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO fee_policies (`+feeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			platformID, fp.ID, merchantID, fp.Version, string(raw), string(fp.StripeFeePayer), fp.CustomerCoversFees, string(fp.DisputePayer),
+			removed, now)
 		if err != nil || removed { // a removal answers with the policy in effect instead
 			return err
 		}
@@ -295,13 +326,14 @@ type FeePolicyView struct {
 	Rules              map[string]Rule `json:"rules"`
 	StripeFeePayer     StripeFeePayer  `json:"stripe_fee_payer"`
 	CustomerCoversFees bool            `json:"customer_covers_fees"`
+	DisputePayer       DisputePayer    `json:"dispute_payer"`
 	Created            *time.Time      `json:"created_at"`
 }
 
 // View returns the policy as the API shows it.
 func (p *FeePolicy) View() FeePolicyView {
 	v := FeePolicyView{Object: "fee_policy", Version: p.Version, Rules: p.Rules, StripeFeePayer: p.StripeFeePayer,
-		CustomerCoversFees: p.CustomerCoversFees}
+		CustomerCoversFees: p.CustomerCoversFees, DisputePayer: p.DisputePayer}
 	if p.ID != "" {
 		v.ID, v.Created = &p.ID, &p.Created
 	}
@@ -312,4 +344,50 @@ func (p *FeePolicy) View() FeePolicyView {
 		v.Rules = map[string]Rule{}
 	}
 	return v
+}
+
+// DisputePayerOf is who bears p's disputes, fixed when p was made: the
+// answer of the fee policy version that priced it or, when its fee was
+// given explicitly, of the policy in effect for its merchant at that
+// moment. Later versions never change it, so a dispute months after the
+// payment is borne as the platform's terms said when the customer paid.
+// A direct charge's disputes are its merchant's whatever the policy says.
+func (s *Service) DisputePayerOf(ctx context.Context, p *Payment) (DisputePayer, error) {
+	if p.ChargeType == ChargeDirect {
+		return DisputeMerchant, nil
+	}
+	var payer string
+	var err error
+	if p.FeePolicyID != "" {
+		err = s.db.QueryRowContext(ctx, `SELECT dispute_payer FROM fee_policies WHERE platform_id = $1 AND id = $2 AND version = $3`,
+			p.PlatformID, p.FeePolicyID, p.FeePolicyVersion).Scan(&payer)
+	} else {
+		payer, err = s.disputePayerAt(ctx, p.PlatformID, p.MerchantID, p.Created)
+	}
+	if err != nil {
+		return "", fmt.Errorf("payment %s: who bears its disputes: %w", p.ID, err)
+	}
+	return DisputePayer(payer), nil
+}
+
+// disputePayerAt is the dispute payer of the policy in effect for the
+// merchant at t, as EffectiveFeePolicy would have answered then.
+func (s *Service) disputePayerAt(ctx context.Context, platformID, merchantID string, t time.Time) (string, error) {
+	var payer string
+	var removed bool
+	at := store.TimeOf(t)
+	const q = `SELECT dispute_payer, removed FROM fee_policies WHERE platform_id = $1 AND merchant_id = $2 AND created_at <= $3
+		ORDER BY version DESC LIMIT 1`
+	err := s.db.QueryRowContext(ctx, q, platformID, merchantID, at).Scan(&payer, &removed)
+	if err == nil && !removed {
+		return payer, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	err = s.db.QueryRowContext(ctx, q, platformID, "", at).Scan(&payer, &removed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return string(DisputePlatform), nil
+	}
+	return payer, err
 }
