@@ -87,6 +87,10 @@ const (
 	// SourceCheckout: taken on a checkout link's page, confirmed by the
 	// payer in the browser with Stripe.js.
 	SourceCheckout Source = "checkout"
+	// SourceStandingOrder: a cycle of a standing order, made by its
+	// scheduler (package standing) and charged by Tender's job with a
+	// saved card.
+	SourceStandingOrder Source = "standing_order"
 )
 
 // Capture says when an authorized payment is captured.
@@ -342,52 +346,82 @@ func validateSuffix(s string) error {
 // removed or missing; no off-session consent; currency the policy cannot
 // price; fee above the amount.
 func (s *Service) Create(ctx context.Context, platformID string, p CreateParams) (*Payment, error) {
-	if err := s.applyDefaults(ctx, platformID, &p); err != nil {
+	return s.CreateFrom(ctx, platformID, p, SourceAPI, func(tx *sql.Tx, pay *Payment) error {
+		return idempotency.Commit(ctx, tx, pay.View())
+	})
+}
+
+// CreateFrom makes a payment as Create does, from src, and runs also (when
+// not nil) in the transaction that writes it: what the caller records
+// with the payment (a standing order's cycle) commits with it or not at
+// all, and an error from also leaves nothing.
+func (s *Service) CreateFrom(ctx context.Context, platformID string, p CreateParams, src Source,
+	also func(*sql.Tx, *Payment) error) (*Payment, error) {
+	pay, splits, err := s.prepare(ctx, platformID, p, src)
+	if err != nil {
 		return nil, err
+	}
+	return pay, s.insert(ctx, pay, splits, also)
+}
+
+// Check answers whether a payment of p could be made now, as Create
+// would, without making it, and returns the payment it would make (its
+// currency and charge type resolved, its card chosen): a standing order
+// is refused at once for what would refuse its cycles. Returns Create's
+// errors.
+func (s *Service) Check(ctx context.Context, platformID string, p CreateParams) (*Payment, error) {
+	pay, _, err := s.prepare(ctx, platformID, p, SourceAPI)
+	return pay, err
+}
+
+// prepare checks p and prices it: the payment to write, and its splits.
+func (s *Service) prepare(ctx context.Context, platformID string, p CreateParams, src Source) (*Payment, []split, error) {
+	if err := s.applyDefaults(ctx, platformID, &p); err != nil {
+		return nil, nil, err
 	}
 	cur, err := p.validate()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := s.usableMerchant(ctx, platformID, p.Merchant, "merchant")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	splits, err := s.resolveSplits(ctx, platformID, p, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cu, err := s.wallet.Customer(ctx, platformID, p.Customer)
 	if errs.Is(err, errs.NotFound) {
-		return nil, errs.Invalidf("customer", "No such customer: %q.", p.Customer)
+		return nil, nil, errs.Invalidf("customer", "No such customer: %q.", p.Customer)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !cu.Archived.IsZero() {
-		return nil, errs.Invalidf("customer", "Customer %s is archived.", cu.ID).WithReason("customer_archived")
+		return nil, nil, errs.Invalidf("customer", "Customer %s is archived.", cu.ID).WithReason("customer_archived")
 	}
 	pmID := p.PaymentMethod
 	if pmID == "" {
 		if pmID = cu.DefaultPaymentMethodID; pmID == "" {
-			return nil, errs.Invalidf("payment_method", "Customer %s has no saved card; give payment_method or save one.", cu.ID).WithReason("payment_method_missing")
+			return nil, nil, errs.Invalidf("payment_method", "Customer %s has no saved card; give payment_method or save one.", cu.ID).WithReason("payment_method_missing")
 		}
 	}
 	pm, err := s.wallet.PaymentMethod(ctx, platformID, cu.ID, pmID)
 	if errs.Is(err, errs.NotFound) {
-		return nil, errs.Invalidf("payment_method", "No such card of customer %s: %q.", cu.ID, pmID)
+		return nil, nil, errs.Invalidf("payment_method", "No such card of customer %s: %q.", cu.ID, pmID)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if pm.Status != "active" {
-		return nil, errs.Invalidf("payment_method", "Card %s was removed.", pm.ID).WithReason("payment_method_detached")
+		return nil, nil, errs.Invalidf("payment_method", "Card %s was removed.", pm.ID).WithReason("payment_method_detached")
 	}
 	if p.OffSession {
 		if _, err := s.wallet.ActiveConsent(ctx, platformID, cu.ID, m.ID, pm.ID); errs.Is(err, errs.Forbidden) {
-			return nil, s.consentMissing(ctx, platformID, cu, m.ID, pm.ID)
+			return nil, nil, s.consentMissing(ctx, platformID, cu, m.ID, pm.ID)
 		} else if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 
@@ -395,10 +429,10 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	pay := &Payment{ID: id.For(ctx, PaymentPrefix), PlatformID: platformID, MerchantID: m.ID, CustomerID: cu.ID, PaymentMethodID: pm.ID,
 		Amount: p.Amount, AmountRequested: p.Amount, Currency: cur, ChargeType: p.ChargeType, Capture: p.Capture, OffSession: p.OffSession,
 		Description: p.Description, StatementDescriptorSuffix: p.StatementDescriptorSuffix, Reference: p.Reference, Metadata: p.Metadata,
-		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Source: SourceAPI, Created: now.Time, Updated: now.Time}
+		Status: StatusPending, Attempt: 1, AccountID: m.Connection.AccountID, Source: src, Created: now.Time, Updated: now.Time}
 	policy, err := s.EffectiveFeePolicy(ctx, platformID, m.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pay.StripeFeePayer = policy.StripeFeePayer
 	if pay.ChargeType == ChargeDestination {
@@ -409,26 +443,33 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	} else {
 		fee, err := policy.FeeFor(p.Amount, cur)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if fee.Amount > MaxAmount {
-			return nil, errs.Invalidf("amount", "With the fees covered the charge would be %d, above Stripe's maximum.", fee.Amount)
+			return nil, nil, errs.Invalidf("amount", "With the fees covered the charge would be %d, above Stripe's maximum.", fee.Amount)
 		}
 		pay.Amount, pay.ApplicationFee, pay.FeePolicyID, pay.FeePolicyVersion = fee.Amount, fee.Fee, policy.ID, policy.Version
 	}
+	return pay, splits, nil
+}
+
+// insert writes a prepared payment with its transfers, its job and its
+// event, and runs also, in one transaction.
+func (s *Service) insert(ctx context.Context, pay *Payment, splits []split, also func(*sql.Tx, *Payment) error) error {
+	platformID, cur, now := pay.PlatformID, pay.Currency, store.TimeOf(pay.Created)
 	md, err := json.Marshal(pay.Metadata)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payments (platform_id, id, merchant_id, customer_id, payment_method_id, amount, amount_requested,
 			currency, application_fee, fee_policy_id, fee_policy_version, charge_type, capture, off_session, description,
-			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, stripe_fee_payer)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23)`,
+			statement_descriptor_suffix, reference, metadata, status, attempt, account_id, created_at, updated_at, stripe_fee_payer, source)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24)`,
 			platformID, pay.ID, pay.MerchantID, nullString(pay.CustomerID), pay.PaymentMethodID, pay.Amount, pay.AmountRequested, cur.Lower(),
 			pay.ApplicationFee, nullString(pay.FeePolicyID), nullInt(pay.FeePolicyID, pay.FeePolicyVersion), string(pay.ChargeType),
 			string(pay.Capture), pay.OffSession, pay.Description, pay.StatementDescriptorSuffix, pay.Reference, string(md),
-			string(pay.Status), pay.Attempt, pay.AccountID, now, string(pay.StripeFeePayer))
+			string(pay.Status), pay.Attempt, pay.AccountID, now, string(pay.StripeFeePayer), string(pay.Source))
 		if err != nil {
 			return fmt.Errorf("insert payment: %w", err)
 		}
@@ -441,12 +482,11 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 		if _, err := event.Record(ctx, tx, now.Time, platformID, EventPaymentCreated, pay.ID, pay.View()); err != nil {
 			return err
 		}
-		return idempotency.Commit(ctx, tx, pay.View())
+		if also == nil {
+			return nil
+		}
+		return also(tx, pay)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return pay, nil
 }
 
 // consentMissing is the refusal of an off-session payment of card pmID

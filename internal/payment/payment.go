@@ -62,6 +62,8 @@ type Service struct {
 	ops *stripeop.Ops
 	// ledger keeps the books, posted in the transactions of the moves.
 	ledger *ledger.Store
+	// followers are told of every move (see Follow).
+	followers []Follower
 }
 
 // Config is what a Service needs.

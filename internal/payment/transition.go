@@ -169,10 +169,13 @@ func (s *Service) movePayment(ctx context.Context, tx *sql.Tx, p *Payment, c pay
 		}
 		done.FailureCode, done.DeclineCode, done.FailureMessage, done.FailureDetail = f.code, f.declineCode, f.message, f.detail
 		done.Updated = now.Time
-		return &done, nil
+		return &done, s.followMove(ctx, tx, &done)
 	}
 	done, err := getPayment(ctx, tx, p.PlatformID, p.ID)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.followMove(ctx, tx, done); err != nil {
 		return nil, err
 	}
 	if c.to == StatusSucceeded {
@@ -348,4 +351,23 @@ func (s *Service) moveTransfer(ctx context.Context, tx *sql.Tx, t *Transfer, c t
 	}
 	_, err = event.Record(ctx, tx, now.Time, t.PlatformID, typ, t.ID, done.View())
 	return true, err
+}
+
+// Follower is told of every move of a payment made by a package above
+// this one (a standing order's cycle), in the move's transaction, so what
+// follows from it commits with it or not at all. An error undoes the move.
+type Follower func(ctx context.Context, tx *sql.Tx, p *Payment) error
+
+// Follow adds f to the followers of every move. Call it before the
+// Service is used.
+func (s *Service) Follow(f Follower) { s.followers = append(s.followers, f) }
+
+// followMove tells the followers of p's move.
+func (s *Service) followMove(ctx context.Context, tx *sql.Tx, p *Payment) error {
+	for _, f := range s.followers {
+		if err := f(ctx, tx, p); err != nil {
+			return fmt.Errorf("payment %s: following its move to %s: %w", p.ID, p.Status, err)
+		}
+	}
+	return nil
 }
