@@ -28,6 +28,7 @@ import (
 	"github.com/tenderpay/tender/internal/payout"
 	"github.com/tenderpay/tender/internal/platform"
 	"github.com/tenderpay/tender/internal/secret"
+	"github.com/tenderpay/tender/internal/standing"
 	"github.com/tenderpay/tender/internal/store"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/stripeevents"
@@ -113,6 +114,7 @@ type App struct {
 	StripeEvents  *stripeevents.Service
 	Disputes      *dispute.Service
 	Payouts       *payout.Service
+	Standing      *standing.Service
 	Ledger        *ledger.Store
 	Handler       http.Handler
 	logger        *slog.Logger
@@ -200,6 +202,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	})
 	a.Disputes = dispute.NewService(dispute.Config{DB: db, Payments: a.Payments, Stripe: a.StripeClients, Ledger: a.Ledger,
 		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger})
+	a.Standing = standing.NewService(standing.Config{DB: db, Payments: a.Payments, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.Payouts = payout.NewService(payout.Config{DB: db, Connect: a.Connect, Payments: a.Payments, Stripe: a.StripeClients,
 		Ledger: a.Ledger, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.StripeEvents = stripeevents.NewService(stripeevents.Config{
@@ -228,6 +231,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		StripeEvents:   a.StripeEvents,
 		Disputes:       a.Disputes,
 		Payouts:        a.Payouts,
+		Standing:       a.Standing,
 		EventRetention: a.retention,
 		Ledger:         a.Ledger,
 		Now:            cfg.Now,
@@ -307,6 +311,8 @@ func (a *App) workers(cfg Config) *jobs.Workers {
 	jobs.Add(w, &dispute.DeadlinesWorker{Disputes: a.Disputes}, jobs.DefaultTimeout)
 	// A dispute's recovery: a few Stripe calls per merchant of its charge.
 	jobs.Add(w, &dispute.RecoverWorker{Disputes: a.Disputes}, jobs.DefaultTimeout)
+	// A payment per due cycle, each in its own transaction.
+	jobs.Add(w, &standing.SchedulerWorker{Standing: a.Standing}, jobs.DefaultTimeout)
 	// Batched DELETEs, and a Stripe call per endpoint whose roll ended.
 	jobs.Add(w, &stripeevents.MaintainWorker{Events: a.StripeEvents, Retention: a.stripeRetention}, jobs.DefaultTimeout)
 	// Up to a few thousand small transactions; a row requeued is touched
@@ -340,6 +346,11 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 		// Every 15 minutes, so a warning is never more than that late.
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return dispute.DeadlinesArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Cycles are charged days before they are due; a minute late is on
+		// time.
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return standing.SchedulerArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		// Hourly is soon enough: a rolled secret stops verifying at its
 		// expiry; this only deletes its endpoint at Stripe.

@@ -11,6 +11,7 @@ import (
 	"github.com/tenderpay/tender/internal/id"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/payout"
+	"github.com/tenderpay/tender/internal/standing"
 	"github.com/tenderpay/tender/internal/stripeevents"
 	"github.com/tenderpay/tender/internal/wallet"
 	"github.com/tenderpay/tender/internal/webhooks"
@@ -32,6 +33,7 @@ var (
 	endpointID = pathID("id", webhooks.EndpointPrefix, "webhook endpoint", "id")
 	stripeEvID = pathID("id", stripeevents.EventPrefix, "Stripe event", "id")
 	disputeID  = pathID("id", dispute.Prefix, "dispute", "id")
+	standingID = pathID("id", standing.Prefix, "standing order", "id")
 	payoutID   = pathID("id", payout.Prefix, "payout", "id")
 )
 
@@ -128,6 +130,18 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	if d.Payouts != nil {
 		mux.Handle("GET /v1/payouts", authed(handlePayoutList(d.Payouts)))
 		mux.Handle("GET /v1/payouts/{id}", authed(payoutID(handlePayoutGet(d.Payouts))))
+	}
+
+	if d.Standing != nil {
+		st := d.Standing
+		mux.Handle("POST /v1/standing_orders", idempotent(handleStandingCreate(st)))
+		mux.Handle("GET /v1/standing_orders", authed(handleStandingList(st)))
+		mux.Handle("GET /v1/standing_orders/{id}", authed(standingID(handleStandingGet(st))))
+		mux.Handle("POST /v1/standing_orders/{id}", idempotent(standingID(handleStandingUpdate(st))))
+		mux.Handle("POST /v1/standing_orders/{id}/pause", idempotent(standingID(handleStandingMove(st.Pause))))
+		mux.Handle("POST /v1/standing_orders/{id}/resume", idempotent(standingID(handleStandingMove(st.Resume))))
+		mux.Handle("POST /v1/standing_orders/{id}/cancel", idempotent(standingID(handleStandingMove(st.Cancel))))
+		mux.Handle("GET /v1/standing_orders/{id}/cycles", authed(standingID(handleStandingCycles(st))))
 	}
 
 	if d.StripeEvents != nil {

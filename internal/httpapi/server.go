@@ -20,6 +20,7 @@ import (
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/payout"
 	"github.com/tenderpay/tender/internal/platform"
+	"github.com/tenderpay/tender/internal/standing"
 	"github.com/tenderpay/tender/internal/stripeapi"
 	"github.com/tenderpay/tender/internal/stripeevents"
 	"github.com/tenderpay/tender/internal/wallet"
@@ -58,6 +59,8 @@ type Deps struct {
 	Disputes *dispute.Service
 	// Payouts serves payouts and what they paid out.
 	Payouts *payout.Service
+	// Standing serves standing orders and their cycles.
+	Standing *standing.Service
 	// StripeEvents receives Stripe's webhooks and serves the inbox and
 	// Tender's endpoints at Stripe.
 	StripeEvents *stripeevents.Service

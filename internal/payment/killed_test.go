@@ -209,6 +209,18 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 			t.Fatal("no Stripe event in the inbox to replay")
 		}
 		toAnswer, toClose := f.disputed(m.ID, 1300), f.disputed(m.ID, 1400)
+		sub := f.customer() // its own card: another case detaches c's
+		f.saveCard(sub.ID, "pm_card_visa")
+		f.consent(sub.ID, m.ID)
+		standingOrder := map[string]any{"merchant": m.ID, "customer": sub.ID, "amount": 2500, "currency": "usd",
+			"time_zone": "Europe/London", "schedule": map[string]any{"interval": "week", "weekdays": []string{"thursday"}}}
+		var toUpdate, toPause, toResume, toEnd struct {
+			ID string `json:"id"`
+		}
+		for _, o := range []any{&toUpdate, &toPause, &toResume, &toEnd} {
+			f.Post("/v1/standing_orders", standingOrder, 200, o)
+		}
+		f.Post("/v1/standing_orders/"+toResume.ID+"/pause", nil, 200, nil)
 
 		cases := []killCase{
 			{name: "platform update", path: "/v1/platform", body: map[string]any{"name": "Renamed hub"}, table: "platforms", committed: true},
@@ -259,6 +271,12 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 			{name: "dispute evidence", path: "/v1/disputes/" + toAnswer.ID + "/evidence", body: map[string]any{"evidence": map[string]string{
 				"uncategorized_text": "winning_evidence"}}, table: "disputes", committed: true},
 			{name: "dispute close", path: "/v1/disputes/" + toClose.ID + "/close", table: "disputes", committed: true},
+			{name: "standing order", path: "/v1/standing_orders", body: standingOrder, table: "standing_orders", creates: true, committed: true},
+			{name: "standing order update", path: "/v1/standing_orders/" + toUpdate.ID, body: map[string]any{"amount": 3000},
+				table: "standing_orders", committed: true},
+			{name: "standing order pause", path: "/v1/standing_orders/" + toPause.ID + "/pause", table: "standing_orders", committed: true},
+			{name: "standing order resume", path: "/v1/standing_orders/" + toResume.ID + "/resume", table: "standing_orders", committed: true},
+			{name: "standing order cancel", path: "/v1/standing_orders/" + toEnd.ID + "/cancel", table: "standing_orders", committed: true},
 		}
 		checkCovered(t, cases)
 		f.killAfterHandler()
