@@ -50,6 +50,7 @@ type Env struct {
 	EmulatorRequests *atomic.Int64
 	// received is what Tender's server received, with RecordRequests.
 	received *recorder
+	cfg      app.Config // the app's, for Node
 }
 
 // EnvOption configures an Env.
@@ -149,8 +150,30 @@ func New(tb testing.TB, db *store.DB, cfg app.Config, opts ...EnvOption) *Env {
 			a.Jobs.Stop(context.Background())
 		}
 	})
-	env.App, env.Server, env.Key, env.PlatformID = a, srv, secret, p.ID
+	env.App, env.Server, env.Key, env.PlatformID, env.cfg = a, srv, secret, p.ID, cfg
 	return env
+}
+
+// Node starts another Tender node on db (a second pool on the same
+// database, as another process would have), configured as the Env's app
+// and talking to the same Stripe; it runs its jobs until the test ends.
+// It serves no HTTP: the Env's server is the platform's way in.
+func (e *Env) Node(db *store.DB) *app.App {
+	e.tb.Helper()
+	a, err := app.New(db, e.cfg)
+	if err != nil {
+		e.tb.Fatalf("app.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := a.Start(ctx); err != nil {
+		cancel()
+		e.tb.Fatalf("starting a node: %v", err)
+	}
+	e.tb.Cleanup(func() {
+		cancel()
+		a.Stop(context.Background())
+	})
+	return a
 }
 
 // NewWithEmulator starts a Stripe emulator and Tender with the emulator as

@@ -364,3 +364,64 @@ func TestCycleNotCharged(t *testing.T) {
 		}
 	})
 }
+
+// TestTwoNodes: two Tender nodes on one PostgreSQL, each with its own
+// pool, jobs and scheduler, run the scheduler at once, many times a week
+// for six weeks of 30 weekly orders: each cycle is charged once, asserted
+// at the emulator.
+func TestTwoNodes(t *testing.T) {
+	dbs := storetest.PostgresNodes(t, 2)
+	f := newFixture(t, dbs[0])
+	other := f.Node(dbs[1])
+	m := f.ConnectedMerchant("Hub")
+	const orders, weeks = 30, 6
+	ids := make([]string, orders)
+	for i := range ids {
+		var o standing.View
+		f.Post("/v1/standing_orders", weekly(f.subscriber(m.ID, "pm_card_visa"), m.ID, nil), 200, &o)
+		ids[i] = o.ID
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	made := map[int]int{} // by node
+	for week := range weeks {
+		f.at(time.Date(2027, 1, 5+7*week, 10, 0, 1, 0, time.UTC))
+		var wg sync.WaitGroup
+		for i, node := range []*standing.Service{f.App.Standing, other.Standing, f.App.Standing, other.Standing} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := node.RunDue(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				made[i%2] += n
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	t.Logf("cycles made by node 1: %d, node 2: %d (and by their periodic jobs: the rest)", made[0], made[1])
+	settled := map[string][]standing.CycleView{}
+	for _, id := range ids {
+		settled[id] = f.settled(id)
+	}
+	intents := f.intents(*m.Connection.AccountID)
+	total := 0
+	for _, id := range ids {
+		cs := settled[id]
+		if len(cs) != weeks {
+			t.Errorf("%s: %d cycles, want %d", id, len(cs), weeks)
+		}
+		for _, c := range cs {
+			if c.Status != standing.CycleSucceeded || c.Payment == nil || intents[*c.Payment] != 1 {
+				t.Errorf("%s cycle %d: %+v", id, c.Seq, c)
+			}
+		}
+		total += len(cs)
+	}
+	if len(intents) != total || total != orders*weeks {
+		t.Errorf("%d PaymentIntents at Stripe for %d cycles, want %d", len(intents), total, orders*weeks)
+	}
+}

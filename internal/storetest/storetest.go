@@ -48,6 +48,18 @@ func Postgres(tb testing.TB) *store.DB {
 	return open(tb, PostgresSchemaURL(tb, PostgresURL(tb)))
 }
 
+// PostgresNodes returns n connection pools on one new migrated schema of
+// TEST_DATABASE_URL, as n Tender nodes sharing one PostgreSQL have.
+func PostgresNodes(tb testing.TB, n int) []*store.DB {
+	tb.Helper()
+	url := PostgresSchemaURL(tb, PostgresURL(tb))
+	dbs := make([]*store.DB, n)
+	for i := range dbs {
+		dbs[i] = open(tb, url) // migrating again finds nothing to do
+	}
+	return dbs
+}
+
 // PostgresURL returns TEST_DATABASE_URL. When it is unset the test is
 // skipped with a message, except under CI (CI=true), where a skipped
 // PostgreSQL test would hide that half the suite never ran: there it fails.
