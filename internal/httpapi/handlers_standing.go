@@ -128,3 +128,29 @@ func handleStandingCycles(svc *standing.Service) http.Handler {
 		return nil
 	})
 }
+
+func handleStandingPolicyGet(svc *standing.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := svc.Policy(r.Context(), principalFrom(r.Context()).PlatformID)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, p.View())
+		return nil
+	})
+}
+
+func handleStandingPolicySet(svc *standing.Service) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var pp standing.PolicyParams
+		if err := decodeJSON(r, &pp); err != nil {
+			return err
+		}
+		p, err := svc.SetPolicy(r.Context(), principalFrom(r.Context()).PlatformID, pp)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, p.View())
+		return nil
+	})
+}

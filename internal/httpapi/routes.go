@@ -134,6 +134,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	if d.Standing != nil {
 		st := d.Standing
+		mux.Handle("GET /v1/standing_policy", authed(handleStandingPolicyGet(st)))
+		mux.Handle("POST /v1/standing_policy", idempotent(handleStandingPolicySet(st)))
 		mux.Handle("POST /v1/standing_orders", idempotent(handleStandingCreate(st)))
 		mux.Handle("GET /v1/standing_orders", authed(handleStandingList(st)))
 		mux.Handle("GET /v1/standing_orders/{id}", authed(standingID(handleStandingGet(st))))

@@ -276,6 +276,8 @@ func TestEveryIdempotentPOSTSurvivesAKill(t *testing.T) {
 				table: "standing_orders", committed: true},
 			{name: "standing order pause", path: "/v1/standing_orders/" + toPause.ID + "/pause", table: "standing_orders", committed: true},
 			{name: "standing order resume", path: "/v1/standing_orders/" + toResume.ID + "/resume", table: "standing_orders", committed: true},
+			{name: "standing policy", path: "/v1/standing_policy", body: map[string]any{"retry_days": []int{1, 3}}, table: "standing_policies",
+				creates: true, committed: true},
 			{name: "standing order cancel", path: "/v1/standing_orders/" + toEnd.ID + "/cancel", table: "standing_orders", committed: true},
 		}
 		checkCovered(t, cases)

@@ -100,7 +100,11 @@ func (s *Service) Create(ctx context.Context, platformID string, p CreateParams)
 	if err != nil {
 		return nil, err
 	}
-	lead := DefaultLeadDays
+	policy, err := s.Policy(ctx, platformID)
+	if err != nil {
+		return nil, err
+	}
+	lead := policy.LeadDays
 	if p.LeadDays != nil {
 		lead = *p.LeadDays
 	}

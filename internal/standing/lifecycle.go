@@ -18,7 +18,7 @@ import (
 // Pausing a paused order changes nothing. Returns errs.NotFound, and
 // errs.Conflict once the order ended.
 func (s *Service) Pause(ctx context.Context, platformID, orderID string) (*Order, error) {
-	return s.move(ctx, platformID, orderID, func(o *Order) (event.Type, error) {
+	return s.move(ctx, platformID, orderID, func(_ *sql.Tx, o *Order) (event.Type, error) {
 		switch o.Status {
 		case StatusPaused:
 			return "", nil
@@ -35,7 +35,7 @@ func (s *Service) Pause(ctx context.Context, platformID, orderID string) (*Order
 // Returns errs.NotFound, and errs.Conflict once the order ended, or when
 // the schedule has no cycle left (the order is completed instead).
 func (s *Service) Resume(ctx context.Context, platformID, orderID string) (*Order, error) {
-	return s.move(ctx, platformID, orderID, func(o *Order) (event.Type, error) {
+	return s.move(ctx, platformID, orderID, func(_ *sql.Tx, o *Order) (event.Type, error) {
 		switch o.Status {
 		case StatusActive:
 			return "", nil
@@ -62,7 +62,7 @@ func (s *Service) Resume(ctx context.Context, platformID, orderID string) (*Orde
 // changes nothing. Returns errs.NotFound, and errs.Conflict when the
 // order completed.
 func (s *Service) Cancel(ctx context.Context, platformID, orderID string) (*Order, error) {
-	return s.move(ctx, platformID, orderID, func(o *Order) (event.Type, error) {
+	return s.move(ctx, platformID, orderID, func(_ *sql.Tx, o *Order) (event.Type, error) {
 		switch o.Status {
 		case StatusCanceled:
 			return "", nil
@@ -114,11 +114,15 @@ func (s *Service) Update(ctx context.Context, platformID, orderID string, p Upda
 	if _, err := s.payments.Check(ctx, platformID, o.paymentParams()); err != nil {
 		return nil, err
 	}
-	return s.move(ctx, platformID, orderID, func(cur *Order) (event.Type, error) {
+	return s.move(ctx, platformID, orderID, func(tx *sql.Tx, cur *Order) (event.Type, error) {
 		if cur.Status == StatusCanceled || cur.Status == StatusCompleted {
 			return "", ended(cur)
 		}
+		newCard := cur.PaymentMethodID != o.PaymentMethodID
 		cur.Amount, cur.PaymentMethodID, cur.Description, cur.Metadata = o.Amount, o.PaymentMethodID, o.Description, o.Metadata
+		if newCard {
+			return EventUpdated, s.reviveOnNewCard(ctx, tx, cur)
+		}
 		return EventUpdated, nil
 	})
 }
@@ -143,16 +147,19 @@ func (o *Order) paymentParams() payment.CreateParams {
 // since it was read: the scheduler's guard is the order's status and next
 // cycle, so a move that commits first stops a cycle, and one that loses
 // is tried again on the order as it now is. The answer commits with it.
-func (s *Service) move(ctx context.Context, platformID, orderID string, change func(*Order) (event.Type, error)) (*Order, error) {
+func (s *Service) move(ctx context.Context, platformID, orderID string, change func(*sql.Tx, *Order) (event.Type, error)) (*Order, error) {
 	for range 3 {
 		var out *Order
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := lockOrder(ctx, tx, platformID, orderID); err != nil {
+				return err
+			}
 			o, err := get(ctx, tx, platformID, orderID)
 			if err != nil {
 				return err
 			}
 			was := *o
-			typ, err := change(o)
+			typ, err := change(tx, o)
 			if err != nil {
 				return err
 			}

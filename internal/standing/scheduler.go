@@ -22,11 +22,21 @@ const schedulerBatch = 200
 // cycle, or the order was paused or canceled. Nothing is made.
 var errMoved = errors.New("the standing order moved since it was read")
 
-// RunDue makes every cycle whose charge time has come, each once, and
-// returns how many it made (charged or not). One order's failure is
-// logged and never stops the others; the first such error is returned
-// once all were tried, for River to run the pass again.
+// RunDue makes every cycle whose charge time has come, each once, charges
+// again the cycles whose retry time has come, and ends those whose
+// customer did not authenticate by the due time. It returns how many
+// cycles it made (charged or not). One order's failure is logged and
+// never stops the others; the errors are returned once all were tried,
+// for River to run the pass again.
 func (s *Service) RunDue(ctx context.Context) (int, error) {
+	made, err := s.runCycles(ctx)
+	_, rerr := s.runRetries(ctx)
+	_, derr := s.runDeadlines(ctx)
+	return made, errors.Join(err, rerr, derr)
+}
+
+// runCycles makes every cycle whose charge time has come, each once.
+func (s *Service) runCycles(ctx context.Context) (int, error) {
 	made := 0
 	var first error
 	now := store.TimeOf(s.now())
@@ -146,6 +156,9 @@ func (s *Service) recordCycle(ctx context.Context, tx *sql.Tx, o, next *Order, c
 		return errors.Join(err, errMoved)
 	}
 	if err := insertCycle(ctx, tx, c); err != nil {
+		return err
+	}
+	if err := withAttempts(ctx, tx, c.PlatformID, c.OrderID, []*Cycle{c}); err != nil {
 		return err
 	}
 	if _, err := event.Record(ctx, tx, now.Time, o.PlatformID, cycleEvent, o.ID, c.View()); err != nil {

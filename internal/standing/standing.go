@@ -69,6 +69,8 @@ const (
 	EventCycleFailed         event.Type = "standing_order.cycle_failed"
 	EventCycleRequiresAction event.Type = "standing_order.cycle_requires_action"
 	EventCycleNotCharged     event.Type = "standing_order.cycle_not_charged"
+	EventCycleRetrying       event.Type = "standing_order.cycle_retrying"
+	EventCycleCanceled       event.Type = "standing_order.cycle_canceled"
 )
 
 // Reasons an order is paused by Tender rather than the platform.

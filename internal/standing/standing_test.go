@@ -215,10 +215,17 @@ func TestCyclesOnce(t *testing.T) {
 			if week == 2 {
 				f.Post("/v1/standing_orders/"+o.ID, map[string]any{"amount": 3000}, 200, nil)
 			}
+			// Four at once, as well as the periodic job: none may fail (a
+			// deadlock between them would), and each cycle is made once.
 			var wg sync.WaitGroup
 			for range 4 {
 				wg.Add(1)
-				go func() { defer wg.Done(); _, _ = f.App.Standing.RunDue(context.Background()) }()
+				go func() {
+					defer wg.Done()
+					if _, err := f.App.Standing.RunDue(context.Background()); err != nil {
+						t.Error(err)
+					}
+				}()
 			}
 			wg.Wait()
 			f.runDue()
@@ -324,7 +331,7 @@ func TestPauseResumeCancel(t *testing.T) {
 
 // TestCycleNotCharged: withdrawing the consent makes the next cycle not
 // charged (no payment at all), pauses the order with the reason and tells
-// the platform; a declined card fails its cycle with the decline code.
+// the platform.
 func TestCycleNotCharged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -347,20 +354,6 @@ func TestCycleNotCharged(t *testing.T) {
 		}
 		if f.events(standing.EventCycleNotCharged, o.ID) != 1 || f.events(standing.EventPaused, o.ID) != 1 {
 			t.Errorf("events: not charged %d, paused %d", f.events(standing.EventCycleNotCharged, o.ID), f.events(standing.EventPaused, o.ID))
-		}
-
-		declined := f.subscriber(m.ID, "pm_card_chargeCustomerFail") // saves, then declines every charge
-		var d standing.View
-		f.Post("/v1/standing_orders", weekly(declined, m.ID, nil), 200, &d)
-		f.at(time.Date(2027, 1, 12, 10, 0, 1, 0, time.UTC))
-		f.runDue()
-		cs = f.settled(d.ID)
-		if len(cs) != 1 || cs[0].Status != standing.CycleFailed || cs[0].DeclineCode == nil || *cs[0].DeclineCode != "generic_decline" ||
-			cs[0].FailureMessage == nil {
-			t.Fatalf("a declined cycle: %+v", cs)
-		}
-		if d = f.order(d.ID); d.FailedInRow != 1 || d.Status != standing.StatusActive {
-			t.Errorf("after a failure: %+v", d)
 		}
 	})
 }
@@ -424,4 +417,136 @@ func TestTwoNodes(t *testing.T) {
 	if len(intents) != total || total != orders*weeks {
 		t.Errorf("%d PaymentIntents at Stripe for %d cycles, want %d", len(intents), total, orders*weeks)
 	}
+}
+
+// cycleAt runs the scheduler at t and waits for the order's cycles to
+// leave charging; it returns the latest.
+func (f *fixture) cycleAt(id string, t time.Time) standing.CycleView {
+	f.t.Helper()
+	f.at(t)
+	f.runDue()
+	cs := f.settled(id)
+	if len(cs) == 0 {
+		f.t.Fatalf("no cycle at %s", t)
+	}
+	return cs[0]
+}
+
+// TestDunning: a soft decline is retried on the platform's schedule until
+// its tries run out, each attempt on the cycle with its decline; cycles
+// failed in a row pause the order; a new card retries the failed cycle at
+// once and it succeeds, one PaymentIntent per attempt at Stripe.
+func TestDunning(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.ConnectedMerchant("Hub")
+		if r := f.Do("POST", "/v1/standing_policy", map[string]any{"retry_days": []int{2, 1}}); r.Status != 400 || r.Err().Param != "retry_days[1]" {
+			t.Fatalf("a bad policy: %d %s", r.Status, r.Body)
+		}
+		var policy standing.PolicyView
+		f.Post("/v1/standing_policy", map[string]any{"retry_days": []int{1, 2}, "pause_after": 2}, 200, &policy)
+		if policy.MaxTries != 3 || policy.PauseAfter != 2 || policy.LeadDays != standing.DefaultLeadDays {
+			t.Fatalf("policy %+v", policy)
+		}
+		c := f.subscriber(m.ID, "pm_card_chargeCustomerFail") // saves, then declines every charge: generic_decline, soft
+		var o standing.View
+		f.Post("/v1/standing_orders", weekly(c, m.ID, nil), 200, &o)
+
+		first := time.Date(2027, 1, 5, 10, 0, 1, 0, time.UTC)
+		cy := f.cycleAt(o.ID, first)
+		if cy.Status != standing.CycleRetrying || cy.NextRetryAt == nil || !cy.NextRetryAt.Equal(first.AddDate(0, 0, 1)) || cy.TriesLeft != 2 ||
+			len(cy.Attempts) != 1 || *cy.Attempts[0].DeclineCode != "generic_decline" || *cy.Attempts[0].Decline != "soft" ||
+			cy.Attempts[0].FailureMessage == nil {
+			t.Fatalf("after the first decline: %+v", cy)
+		}
+		f.runDue() // not yet: nothing is charged again
+		if cy = f.settled(o.ID)[0]; len(cy.Attempts) != 1 {
+			t.Fatalf("retried before its time: %+v", cy)
+		}
+		cy = f.cycleAt(o.ID, first.AddDate(0, 0, 1).Add(time.Second))
+		if cy.Status != standing.CycleRetrying || len(cy.Attempts) != 2 || !cy.NextRetryAt.Equal(first.AddDate(0, 0, 2)) || cy.TriesLeft != 1 {
+			t.Fatalf("after the second: %+v", cy)
+		}
+		cy = f.cycleAt(o.ID, first.AddDate(0, 0, 2).Add(time.Second))
+		if cy.Status != standing.CycleFailed || len(cy.Attempts) != 3 || cy.NextRetryAt != nil || cy.TriesLeft != 0 {
+			t.Fatalf("after the third: %+v", cy)
+		}
+		if o = f.order(o.ID); o.FailedInRow != 1 || o.Status != standing.StatusActive {
+			t.Fatalf("one cycle failed: %+v", o)
+		}
+		// The second cycle fails too: two in a row pause the order.
+		second := time.Date(2027, 1, 12, 10, 0, 1, 0, time.UTC)
+		f.cycleAt(o.ID, second)
+		f.cycleAt(o.ID, second.AddDate(0, 0, 1).Add(time.Second))
+		if cy = f.cycleAt(o.ID, second.AddDate(0, 0, 2).Add(time.Second)); cy.Seq != 2 || cy.Status != standing.CycleFailed {
+			t.Fatalf("cycle 2: %+v", cy)
+		}
+		if o = f.order(o.ID); o.Status != standing.StatusPaused || *o.StatusReason != standing.ReasonFailedCycles || o.FailedInRow != 2 {
+			t.Fatalf("after two failed cycles: %+v", o)
+		}
+		// A new card (made the default, which the consent covers) on the
+		// resumed order retries cycle 2 at once, and it succeeds.
+		card := f.SaveCard(c, "pm_card_visa")
+		f.Post("/v1/customers/"+c+"/payment_methods/"+card+"/default", nil, 200, nil)
+		f.Post("/v1/standing_orders/"+o.ID+"/resume", nil, 200, nil)
+		f.Post("/v1/standing_orders/"+o.ID, map[string]any{"payment_method": card}, 200, &o)
+		if len(o.LatestCycles) == 0 || o.LatestCycles[0].Status != standing.CycleRetrying {
+			t.Fatalf("after the new card: %+v", o.LatestCycles)
+		}
+		f.runDue()
+		cy = f.settled(o.ID)[0]
+		if cy.Seq != 2 || cy.Status != standing.CycleSucceeded || len(cy.Attempts) != 4 {
+			t.Fatalf("cycle 2 on the new card: %+v", cy)
+		}
+		if o = f.order(o.ID); o.FailedInRow != 0 || o.Status != standing.StatusActive {
+			t.Errorf("after the success: %+v", o)
+		}
+		if n := len(f.intents(*m.Connection.AccountID)); n != 7 {
+			t.Errorf("%d PaymentIntents at Stripe, want 7 (one per attempt)", n)
+		}
+		for typ, want := range map[event.Type]int{standing.EventCycleRetrying: 5, standing.EventCycleFailed: 2,
+			standing.EventCycleSucceeded: 1, standing.EventPaused: 1} {
+			if n := f.events(typ, o.ID); n != want {
+				t.Errorf("%d %s events, want %d", n, typ, want)
+			}
+		}
+	})
+}
+
+// TestAuthenticationDeadline: a cycle whose bank asks the customer to
+// authenticate waits for them until it is due; at the due time its
+// payment is canceled and the cycle fails, authentication_not_completed,
+// and a later pass changes nothing.
+func TestAuthenticationDeadline(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.ConnectedMerchant("Hub")
+		c := f.subscriber(m.ID, "pm_card_authenticationRequired")
+		var o standing.View
+		f.Post("/v1/standing_orders", weekly(c, m.ID, nil), 200, &o)
+		cy := f.cycleAt(o.ID, time.Date(2027, 1, 5, 10, 0, 1, 0, time.UTC))
+		if cy.Status != standing.CycleRequiresAction || cy.Payment == nil {
+			t.Fatalf("a cycle needing authentication: %+v", cy)
+		}
+		f.at(time.Date(2027, 1, 7, 9, 59, 0, 0, time.UTC)) // a minute before it is due
+		f.runDue()
+		if cy = f.cycles(o.ID)[0]; cy.Status != standing.CycleRequiresAction {
+			t.Fatalf("ended before its due time: %+v", cy)
+		}
+		f.at(time.Date(2027, 1, 7, 10, 0, 0, 0, time.UTC))
+		f.runDue()
+		f.runDue()
+		cy = f.cycles(o.ID)[0]
+		if cy.Status != standing.CycleFailed || *cy.FailureCode != standing.FailureNotAuthenticated || *cy.Decline != "hard" {
+			t.Fatalf("at its due time: %+v", cy)
+		}
+		var p payment.View
+		f.Do("GET", "/v1/payments/"+*cy.Payment, nil).Decode(t, &p)
+		if p.Status != payment.StatusCanceled {
+			t.Errorf("its payment is %s, want canceled", p.Status)
+		}
+		if o = f.order(o.ID); o.FailedInRow != 1 || f.events(standing.EventCycleFailed, o.ID) != 1 {
+			t.Errorf("after the deadline: %+v", o)
+		}
+	})
 }

@@ -69,6 +69,15 @@ func scan(sc store.Scanner) (*Order, error) {
 	return o, nil
 }
 
+// splitCols splits a column list.
+func splitCols(cols string) []string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+	}
+	return parts
+}
+
 func splitNonEmpty(s string) []string {
 	if s == "" {
 		return nil
@@ -157,6 +166,9 @@ const latestShown = 3
 func withLatest(ctx context.Context, q store.Querier, o *Order) error {
 	cs, err := store.All(ctx, q, scanCycle, `SELECT `+cycleCols+` FROM standing_cycles WHERE platform_id = $1 AND standing_order_id = $2
 		ORDER BY seq DESC LIMIT `+strconv.Itoa(latestShown), o.PlatformID, o.ID)
+	if err != nil {
+		return err
+	}
 	o.LatestCycles = cs
-	return err
+	return withAttempts(ctx, q, o.PlatformID, o.ID, cs)
 }

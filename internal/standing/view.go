@@ -68,8 +68,25 @@ type CycleView struct {
 	FailureCode    *string     `json:"failure_code"`
 	DeclineCode    *string     `json:"decline_code"`
 	FailureMessage *string     `json:"failure_message"`
+	// Decline is soft (retried) or hard (not), for a failure.
+	Decline     *string       `json:"decline"`
+	NextRetryAt *time.Time    `json:"next_retry_at"`
+	TriesLeft   int           `json:"tries_left"`
+	Attempts    []AttemptView `json:"attempts"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+}
+
+// AttemptView is one charge of a cycle.
+type AttemptView struct {
+	Attempt        int         `json:"attempt"`
+	Payment        *string     `json:"payment"`
+	Status         CycleStatus `json:"status"`
+	FailureCode    *string     `json:"failure_code"`
+	DeclineCode    *string     `json:"decline_code"`
+	FailureMessage *string     `json:"failure_message"`
+	Decline        *string     `json:"decline"`
 	CreatedAt      time.Time   `json:"created_at"`
-	UpdatedAt      time.Time   `json:"updated_at"`
 }
 
 // View returns o as the API shows it.
@@ -108,8 +125,19 @@ func (o *Order) View() View {
 
 // View returns c as the API shows it.
 func (c *Cycle) View() CycleView {
-	return CycleView{Object: "standing_order_cycle", StandingOrder: c.OrderID, Seq: c.Seq, Date: c.Date.Format(time.DateOnly),
+	v := CycleView{Object: "standing_order_cycle", StandingOrder: c.OrderID, Seq: c.Seq, Date: c.Date.Format(time.DateOnly),
 		DueAt: c.Due, ChargeAt: c.Charge, Amount: c.Amount, Payment: nullable.String(c.PaymentID), Status: c.Status,
 		FailureCode: nullable.String(c.FailureCode), DeclineCode: nullable.String(c.DeclineCode),
-		FailureMessage: nullable.String(c.FailureMessage), CreatedAt: c.Created, UpdatedAt: c.Updated}
+		FailureMessage: nullable.String(c.FailureMessage), Decline: nullable.String(string(c.Decline)),
+		NextRetryAt: nullable.Time(c.NextRetry), TriesLeft: c.TriesLeft, Attempts: []AttemptView{}, CreatedAt: c.Created,
+		UpdatedAt: c.Updated}
+	if c.Status != CycleRetrying {
+		v.NextRetryAt = nil
+	}
+	for _, a := range c.Tries {
+		v.Attempts = append(v.Attempts, AttemptView{Attempt: a.Attempt, Payment: nullable.String(a.PaymentID), Status: a.Status,
+			FailureCode: nullable.String(a.FailureCode), DeclineCode: nullable.String(a.DeclineCode),
+			FailureMessage: nullable.String(a.FailureMessage), Decline: nullable.String(string(a.Decline)), CreatedAt: a.Created})
+	}
+	return v
 }
