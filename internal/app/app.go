@@ -202,7 +202,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	})
 	a.Disputes = dispute.NewService(dispute.Config{DB: db, Payments: a.Payments, Stripe: a.StripeClients, Ledger: a.Ledger,
 		JobsFunc: func() *jobs.Client { return a.Jobs }, NowFunc: cfg.Now, Logger: cfg.Logger})
-	a.Standing = standing.NewService(standing.Config{DB: db, Payments: a.Payments, NowFunc: cfg.Now, Logger: cfg.Logger})
+	a.Standing = standing.NewService(standing.Config{DB: db, Payments: a.Payments, Wallet: a.Wallet, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.Payouts = payout.NewService(payout.Config{DB: db, Connect: a.Connect, Payments: a.Payments, Stripe: a.StripeClients,
 		Ledger: a.Ledger, NowFunc: cfg.Now, Logger: cfg.Logger})
 	a.StripeEvents = stripeevents.NewService(stripeevents.Config{

@@ -76,6 +76,7 @@ var catalogue = []Kind{
 	{"standing_order.cycle_requires_action", "StandingOrderCycle", "A cycle's payment needs the customer to authenticate before due_at; the payment's payment.requires_action event carries the link."},
 	{"standing_order.cycle_retrying", "StandingOrderCycle", "A cycle's charge was declined softly (insufficient funds, a processing error…) and will be charged again at next_retry_at, by the platform's standing policy; or a new card on the order retries it at once."},
 	{"standing_order.cycle_canceled", "StandingOrderCycle", "A cycle's payment was canceled (through the payments API) before it was charged."},
+	{"standing_order.cycle_at_risk", "StandingOrderRisk", "Days before a cycle is charged (the standing policy's precheck_days), Tender found what may make it fail: the card expired or expiring, the consent withdrawn, the card removed, the merchant not enabled, or the card's last payment asked the customer to authenticate. Once per cycle; pass it on to the customer with a wallet session."},
 	{"standing_order.cycle_not_charged", "StandingOrderCycle", "A cycle could not be charged at all (no consent, card removed, merchant not enabled): no payment was made and the standing order is paused."},
 	{"payout.created", "Payout", "Stripe began paying out the platform's or a merchant's available balance to its bank (status pending): the money has left the balance."},
 	{"payout.updated", "Payout", "A payout was sent to the bank (status in_transit)."},

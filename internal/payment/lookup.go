@@ -2,6 +2,8 @@ package payment
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/riverqueue/river"
@@ -54,4 +56,18 @@ func applicationFeeOn(ctx context.Context, sc *stripe.Client, chargeID string) (
 		return nil, fmt.Errorf("finding the application fee on charge %s: %w", chargeID, err)
 	}
 	return fee, nil
+}
+
+// LastAskedToAuthenticate reports whether the latest payment of card pmID
+// is waiting for, or ended without, the customer authenticating it: the
+// next off-session charge of the card will likely be asked the same. A
+// payment authenticated and paid does not count.
+func (s *Service) LastAskedToAuthenticate(ctx context.Context, platformID, pmID string) (bool, error) {
+	var code string
+	err := s.db.QueryRowContext(ctx, `SELECT failure_code FROM payments WHERE platform_id = $1 AND payment_method_id = $2
+		ORDER BY created_at DESC, id DESC LIMIT 1`, platformID, pmID).Scan(&code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return code == "authentication_required", err
 }

@@ -26,14 +26,17 @@ type Policy struct {
 	PauseAfter int
 	// LeadDays is the lead time of orders made without one.
 	LeadDays int
-	Updated  time.Time // zero for the defaults
+	// PrecheckDays is how long before a cycle's charge it is checked for
+	// what will make it fail (standing_order.cycle_at_risk).
+	PrecheckDays int
+	Updated      time.Time // zero for the defaults
 }
 
 // DefaultPolicy is the policy of a platform that set none: a soft
 // decline is retried two and five days after it (Open Collective's
 // spacing; Stripe's Smart Retries spread up to eight tries over two
 // weeks), and three failed cycles in a row pause the order.
-var DefaultPolicy = Policy{RetryDays: []int{2, 5}, MaxTries: 3, PauseAfter: 3, LeadDays: DefaultLeadDays}
+var DefaultPolicy = Policy{RetryDays: []int{2, 5}, MaxTries: 3, PauseAfter: 3, LeadDays: DefaultLeadDays, PrecheckDays: 3}
 
 // retryAt is when try number next (2, 3, …) of a cycle first failed at
 // firstFailed is made, and false when the cycle has no more tries.
@@ -47,10 +50,11 @@ func (p *Policy) retryAt(next int, firstFailed time.Time) (time.Time, bool) {
 // PolicyParams set a platform's policy; omitted fields keep the current
 // (or default) values.
 type PolicyParams struct {
-	RetryDays  *[]int `json:"retry_days"`
-	MaxTries   *int   `json:"max_tries"`
-	PauseAfter *int   `json:"pause_after"`
-	LeadDays   *int   `json:"lead_days"`
+	RetryDays    *[]int `json:"retry_days"`
+	MaxTries     *int   `json:"max_tries"`
+	PauseAfter   *int   `json:"pause_after"`
+	LeadDays     *int   `json:"lead_days"`
+	PrecheckDays *int   `json:"precheck_days"`
 }
 
 // Policy returns the platform's policy, or the default.
@@ -62,8 +66,8 @@ func policyOf(ctx context.Context, q store.Querier, platformID string) (*Policy,
 	var days string
 	var updated store.Time
 	p := DefaultPolicy
-	err := q.QueryRowContext(ctx, `SELECT retry_days, max_tries, pause_after, lead_days, updated_at FROM standing_policies
-		WHERE platform_id = $1`, platformID).Scan(&days, &p.MaxTries, &p.PauseAfter, &p.LeadDays, &updated)
+	err := q.QueryRowContext(ctx, `SELECT retry_days, max_tries, pause_after, lead_days, precheck_days, updated_at FROM standing_policies
+		WHERE platform_id = $1`, platformID).Scan(&days, &p.MaxTries, &p.PauseAfter, &p.LeadDays, &p.PrecheckDays, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		p.RetryDays = slices.Clone(DefaultPolicy.RetryDays)
 		return &p, nil
@@ -99,7 +103,7 @@ func (s *Service) SetPolicy(ctx context.Context, platformID string, pp PolicyPar
 	for _, f := range []struct {
 		v   *int
 		dst *int
-	}{{pp.MaxTries, &p.MaxTries}, {pp.PauseAfter, &p.PauseAfter}, {pp.LeadDays, &p.LeadDays}} {
+	}{{pp.MaxTries, &p.MaxTries}, {pp.PauseAfter, &p.PauseAfter}, {pp.LeadDays, &p.LeadDays}, {pp.PrecheckDays, &p.PrecheckDays}} {
 		if f.v != nil {
 			*f.dst = *f.v
 		}
@@ -113,11 +117,11 @@ func (s *Service) SetPolicy(ctx context.Context, platformID string, pp PolicyPar
 		days[i] = strconv.Itoa(d)
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO standing_policies (platform_id, retry_days, max_tries, pause_after, lead_days, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform_id) DO UPDATE SET retry_days = excluded.retry_days,
-			max_tries = excluded.max_tries, pause_after = excluded.pause_after, lead_days = excluded.lead_days,
-			updated_at = excluded.updated_at`,
-			platformID, strings.Join(days, ","), p.MaxTries, p.PauseAfter, p.LeadDays, store.TimeOf(p.Updated)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO standing_policies (platform_id, retry_days, max_tries, pause_after, lead_days,
+			precheck_days, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (platform_id) DO UPDATE SET
+			retry_days = excluded.retry_days, max_tries = excluded.max_tries, pause_after = excluded.pause_after,
+			lead_days = excluded.lead_days, precheck_days = excluded.precheck_days, updated_at = excluded.updated_at`,
+			platformID, strings.Join(days, ","), p.MaxTries, p.PauseAfter, p.LeadDays, p.PrecheckDays, store.TimeOf(p.Updated)); err != nil {
 			return err
 		}
 		return idempotency.Commit(ctx, tx, p.View())
@@ -154,22 +158,27 @@ func (p *Policy) validate() error {
 	if p.LeadDays < 0 || p.LeadDays > MaxLeadDays {
 		return errs.Invalidf("lead_days", "lead_days must be 0 to %d, not %d.", MaxLeadDays, p.LeadDays)
 	}
+	if p.PrecheckDays < 0 || p.PrecheckDays > 14 {
+		return errs.Invalidf("precheck_days", "precheck_days must be 0 (no check) to 14, not %d.", p.PrecheckDays)
+	}
 	return nil
 }
 
 // PolicyView is a policy as the API shows it.
 type PolicyView struct {
-	Object     string     `json:"object"`
-	RetryDays  []int      `json:"retry_days"`
-	MaxTries   int        `json:"max_tries"`
-	PauseAfter int        `json:"pause_after"`
-	LeadDays   int        `json:"lead_days"`
-	UpdatedAt  *time.Time `json:"updated_at"`
+	Object       string     `json:"object"`
+	RetryDays    []int      `json:"retry_days"`
+	MaxTries     int        `json:"max_tries"`
+	PauseAfter   int        `json:"pause_after"`
+	LeadDays     int        `json:"lead_days"`
+	PrecheckDays int        `json:"precheck_days"`
+	UpdatedAt    *time.Time `json:"updated_at"`
 }
 
 // View returns p as the API shows it.
 func (p *Policy) View() PolicyView {
-	v := PolicyView{Object: "standing_policy", RetryDays: p.RetryDays, MaxTries: p.MaxTries, PauseAfter: p.PauseAfter, LeadDays: p.LeadDays}
+	v := PolicyView{Object: "standing_policy", RetryDays: p.RetryDays, MaxTries: p.MaxTries, PauseAfter: p.PauseAfter, LeadDays: p.LeadDays,
+		PrecheckDays: p.PrecheckDays}
 	if v.RetryDays == nil {
 		v.RetryDays = []int{}
 	}

@@ -22,17 +22,19 @@ const schedulerBatch = 200
 // cycle, or the order was paused or canceled. Nothing is made.
 var errMoved = errors.New("the standing order moved since it was read")
 
-// RunDue makes every cycle whose charge time has come, each once, charges
+// RunDue checks the cycles whose charge comes within the precheck days
+// (precheck.go), makes every cycle whose charge time has come, each once, charges
 // again the cycles whose retry time has come, and ends those whose
 // customer did not authenticate by the due time. It returns how many
 // cycles it made (charged or not). One order's failure is logged and
 // never stops the others; the errors are returned once all were tried,
 // for River to run the pass again.
 func (s *Service) RunDue(ctx context.Context) (int, error) {
+	_, perr := s.runPrechecks(ctx)
 	made, err := s.runCycles(ctx)
 	_, rerr := s.runRetries(ctx)
 	_, derr := s.runDeadlines(ctx)
-	return made, errors.Join(err, rerr, derr)
+	return made, errors.Join(perr, err, rerr, derr)
 }
 
 // runCycles makes every cycle whose charge time has come, each once.

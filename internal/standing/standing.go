@@ -26,6 +26,7 @@ import (
 	"github.com/tenderpay/tender/internal/money"
 	"github.com/tenderpay/tender/internal/payment"
 	"github.com/tenderpay/tender/internal/store"
+	"github.com/tenderpay/tender/internal/wallet"
 )
 
 // Prefix is the prefix of a standing order's id.
@@ -71,6 +72,7 @@ const (
 	EventCycleNotCharged     event.Type = "standing_order.cycle_not_charged"
 	EventCycleRetrying       event.Type = "standing_order.cycle_retrying"
 	EventCycleCanceled       event.Type = "standing_order.cycle_canceled"
+	EventCycleAtRisk         event.Type = "standing_order.cycle_at_risk"
 )
 
 // Reasons an order is paused by Tender rather than the platform.
@@ -100,20 +102,23 @@ type Order struct {
 	Status          Status
 	StatusReason    string
 	// The next cycle to make: NextDate is zero once the schedule ended.
-	NextSeq      int
-	NextDate     time.Time
-	NextDue      time.Time
-	NextCharge   time.Time
-	FailedInRow  int
-	Created      time.Time
-	Updated      time.Time
-	LatestCycles []*Cycle // the most recent few, newest first, when read for the API
+	NextSeq     int
+	NextDate    time.Time
+	NextDue     time.Time
+	NextCharge  time.Time
+	FailedInRow int
+	// PrecheckedSeq is the last cycle checked ahead of its charge.
+	PrecheckedSeq int
+	Created       time.Time
+	Updated       time.Time
+	LatestCycles  []*Cycle // the most recent few, newest first, when read for the API
 }
 
 // Config is what a Service needs.
 type Config struct {
 	DB       *store.DB
 	Payments *payment.Service
+	Wallet   *wallet.Service
 	NowFunc  func() time.Time
 	Logger   *slog.Logger
 }
@@ -122,6 +127,7 @@ type Config struct {
 type Service struct {
 	db       *store.DB
 	payments *payment.Service
+	wallet   *wallet.Service
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -135,7 +141,7 @@ func NewService(c Config) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: c.DB, payments: c.Payments, now: c.NowFunc, log: c.Logger}
+	s := &Service{db: c.DB, payments: c.Payments, wallet: c.Wallet, now: c.NowFunc, log: c.Logger}
 	c.Payments.Follow(s.follow)
 	return s
 }

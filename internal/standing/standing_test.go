@@ -2,6 +2,7 @@ package standing_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -547,6 +548,89 @@ func TestAuthenticationDeadline(t *testing.T) {
 		}
 		if o = f.order(o.ID); o.FailedInRow != 1 || f.events(standing.EventCycleFailed, o.ID) != 1 {
 			t.Errorf("after the deadline: %+v", o)
+		}
+	})
+}
+
+// risksOf returns the risks of each cycle_at_risk event of the order, in
+// order.
+func (f *fixture) risksOf(orderID string) [][]string {
+	f.t.Helper()
+	var l struct{ Data []event.View }
+	f.Do("GET", "/v1/events?type="+string(standing.EventCycleAtRisk)+"&limit=100", nil).Decode(f.t, &l)
+	var out [][]string
+	for i := len(l.Data) - 1; i >= 0; i-- {
+		e := l.Data[i]
+		if e.ObjectID != orderID {
+			continue
+		}
+		var v standing.RiskView
+		if err := json.Unmarshal(e.Data.Object, &v); err != nil {
+			f.t.Fatal(err)
+		}
+		var codes []string
+		for _, r := range v.Risks {
+			codes = append(codes, r.Code)
+		}
+		out = append(out, codes)
+	}
+	return out
+}
+
+// TestPrecheck: days before a cycle is charged, the platform is told once
+// what may make it fail: a consent withdrawn, a card whose last payment
+// asked to authenticate, a card expiring soon after the cycle or before
+// it; a cycle with nothing at risk is not mentioned.
+func TestPrecheck(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		m := f.ConnectedMerchant("Hub")
+		var fine, withdrawn, auth standing.View
+		f.Post("/v1/standing_orders", weekly(f.subscriber(m.ID, "pm_card_visa"), m.ID, nil), 200, &fine)
+		c := f.subscriber(m.ID, "pm_card_visa")
+		f.Post("/v1/standing_orders", weekly(c, m.ID, nil), 200, &withdrawn)
+		f.Post("/v1/standing_orders", weekly(f.subscriber(m.ID, "pm_card_authenticationRequired"), m.ID, nil), 200, &auth)
+		var consents struct{ Data []wallet.ConsentView }
+		f.Do("GET", "/v1/customers/"+c+"/consents", nil).Decode(t, &consents)
+		f.Do("DELETE", "/v1/customers/"+c+"/consents/"+consents.Data[0].ID, nil)
+
+		f.runDue() // 4 January: the first cycles are charged on the 5th, within three days
+		f.runDue()
+		if r := f.risksOf(withdrawn.ID); len(r) != 1 || len(r[0]) != 1 || r[0][0] != standing.ReasonConsentWithdrawn {
+			t.Errorf("a withdrawn consent: %v", r)
+		}
+		if r := f.risksOf(fine.ID); len(r) != 0 {
+			t.Errorf("a fine order flagged: %v", r)
+		}
+		if o := f.order(withdrawn.ID); o.Status != standing.StatusActive || len(o.LatestCycles) != 0 {
+			t.Errorf("the check changed the order: %+v", o)
+		}
+		// The first cycle asks to authenticate (nothing said of it before:
+		// the card had never been charged); the second is flagged.
+		f.cycleAt(auth.ID, time.Date(2027, 1, 5, 10, 0, 1, 0, time.UTC))
+		f.at(time.Date(2027, 1, 9, 10, 0, 1, 0, time.UTC))
+		f.runDue()
+		if r := f.risksOf(auth.ID); len(r) != 1 || len(r[0]) != 1 || r[0][0] != standing.RiskAuthentication {
+			t.Errorf("authentication likely: %v", r)
+		}
+		for _, o := range []string{fine.ID, withdrawn.ID, auth.ID} {
+			f.Post("/v1/standing_orders/"+o+"/cancel", nil, 200, nil)
+		}
+
+		// The emulator's cards expire at the end of 12/2030.
+		var soon, late standing.View
+		f.Post("/v1/standing_orders", weekly(f.subscriber(m.ID, "pm_card_visa"), m.ID, map[string]any{"start_date": "2030-11-25"}), 200, &soon)
+		f.Post("/v1/standing_orders", weekly(f.subscriber(m.ID, "pm_card_visa"), m.ID, map[string]any{"start_date": "2031-01-02"}), 200, &late)
+		f.at(time.Date(2030, 11, 24, 0, 0, 0, 0, time.UTC))
+		f.runDue()
+		if r := f.risksOf(soon.ID); len(r) != 1 || len(r[0]) != 1 || r[0][0] != standing.RiskCardExpiring {
+			t.Errorf("a card expiring soon after: %v", r)
+		}
+		f.Post("/v1/standing_orders/"+soon.ID+"/cancel", nil, 200, nil)
+		f.at(time.Date(2030, 12, 29, 0, 0, 0, 0, time.UTC))
+		f.runDue()
+		if r := f.risksOf(late.ID); len(r) != 1 || len(r[0]) != 1 || r[0][0] != standing.RiskCardExpired {
+			t.Errorf("a card expired before: %v", r)
 		}
 	})
 }

@@ -18,7 +18,7 @@ import (
 
 const cols = `platform_id, id, customer_id, merchant_id, payment_method_id, charge_type, splits, amount, currency, repeat_interval, every,
 	weekdays, day_of_month, time_of_day, time_zone, start_date, end_date, cycle_count, lead_days, description, reference, metadata,
-	status, status_reason, next_seq, next_date, next_due_at, next_charge_at, failed_in_row, created_at, updated_at`
+	status, status_reason, next_seq, next_date, next_due_at, next_charge_at, failed_in_row, prechecked_seq, created_at, updated_at`
 
 func scan(sc store.Scanner) (*Order, error) {
 	o := &Order{}
@@ -28,7 +28,7 @@ func scan(sc store.Scanner) (*Order, error) {
 	s := &o.Schedule
 	if err := sc.Scan(&o.PlatformID, &o.ID, &o.CustomerID, &o.MerchantID, &o.PaymentMethodID, &chargeType, &splits, &o.Amount, &cur,
 		&interval, &s.Every, &weekdays, &s.DayOfMonth, &tod, &zone, &start, &end, &s.Count, &o.LeadDays, &o.Description, &o.Reference,
-		&md, &status, &o.StatusReason, &o.NextSeq, &nextDate, &nextDue, &nextCharge, &o.FailedInRow, &created, &updated); err != nil {
+		&md, &status, &o.StatusReason, &o.NextSeq, &nextDate, &nextDue, &nextCharge, &o.FailedInRow, &o.PrecheckedSeq, &created, &updated); err != nil {
 		return nil, err
 	}
 	var err error

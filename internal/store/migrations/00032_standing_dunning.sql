@@ -10,6 +10,11 @@
 -- standing_attempts row unique by (order, seq, attempt), and the cycle's
 -- payment_id is its latest. A cycle waiting for a retry is 'retrying' with
 -- next_retry_at; tries_left is how many more it may have.
+--
+-- precheck_days is how long before a cycle's charge it is checked for what
+-- will make it fail; an order's prechecked_seq is the last cycle checked,
+-- so each is checked (and the platform warned) once. The index on payments
+-- by card answers whether a card's latest payment asked to authenticate.
 
 -- +goose Up
 CREATE TABLE standing_policies (
@@ -18,10 +23,13 @@ CREATE TABLE standing_policies (
     max_tries     INTEGER NOT NULL,
     pause_after   INTEGER NOT NULL,
     lead_days     INTEGER NOT NULL,
+    precheck_days INTEGER NOT NULL,
     updated_at    BIGINT NOT NULL,
     PRIMARY KEY (platform_id)
 );
 
+ALTER TABLE standing_orders ADD COLUMN prechecked_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX payments_card ON payments (platform_id, payment_method_id, created_at);
 ALTER TABLE standing_cycles ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE standing_cycles ADD COLUMN tries_left INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE standing_cycles ADD COLUMN first_failed_at BIGINT;
@@ -61,4 +69,6 @@ ALTER TABLE standing_cycles DROP COLUMN next_retry_at;
 ALTER TABLE standing_cycles DROP COLUMN first_failed_at;
 ALTER TABLE standing_cycles DROP COLUMN tries_left;
 ALTER TABLE standing_cycles DROP COLUMN attempts;
+DROP INDEX payments_card;
+ALTER TABLE standing_orders DROP COLUMN prechecked_seq;
 DROP TABLE standing_policies;
