@@ -65,6 +65,16 @@ func (f *fixture) subscriber(merchantID, card string) string {
 	return c
 }
 
+// withdrawConsent withdraws the customer's first consent.
+func (f *fixture) withdrawConsent(customerID string) {
+	f.t.Helper()
+	var consents struct{ Data []wallet.ConsentView }
+	f.Do("GET", "/v1/customers/"+customerID+"/consents", nil).Decode(f.t, &consents)
+	if r := f.Do("DELETE", "/v1/customers/"+customerID+"/consents/"+consents.Data[0].ID, nil); r.Status != 200 {
+		f.t.Fatalf("withdrawing the consent: %d %s", r.Status, r.Body)
+	}
+}
+
 func (f *fixture) order(id string) standing.View {
 	f.t.Helper()
 	var o standing.View
@@ -340,11 +350,7 @@ func TestCycleNotCharged(t *testing.T) {
 		c := f.subscriber(m.ID, "pm_card_visa")
 		var o standing.View
 		f.Post("/v1/standing_orders", weekly(c, m.ID, nil), 200, &o)
-		var consents struct{ Data []wallet.ConsentView }
-		f.Do("GET", "/v1/customers/"+c+"/consents", nil).Decode(t, &consents)
-		if r := f.Do("DELETE", "/v1/customers/"+c+"/consents/"+consents.Data[0].ID, nil); r.Status != 200 {
-			t.Fatalf("revoking: %d %s", r.Status, r.Body)
-		}
+		f.withdrawConsent(c)
 		f.at(time.Date(2027, 1, 5, 10, 0, 1, 0, time.UTC))
 		f.runDue()
 		o = f.order(o.ID)
@@ -590,9 +596,7 @@ func TestPrecheck(t *testing.T) {
 		c := f.subscriber(m.ID, "pm_card_visa")
 		f.Post("/v1/standing_orders", weekly(c, m.ID, nil), 200, &withdrawn)
 		f.Post("/v1/standing_orders", weekly(f.subscriber(m.ID, "pm_card_authenticationRequired"), m.ID, nil), 200, &auth)
-		var consents struct{ Data []wallet.ConsentView }
-		f.Do("GET", "/v1/customers/"+c+"/consents", nil).Decode(t, &consents)
-		f.Do("DELETE", "/v1/customers/"+c+"/consents/"+consents.Data[0].ID, nil)
+		f.withdrawConsent(c)
 
 		f.runDue() // 4 January: the first cycles are charged on the 5th, within three days
 		f.runDue()
